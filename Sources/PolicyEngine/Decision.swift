@@ -1,0 +1,88 @@
+public import GatewayModel
+public import PolicyLanguage
+
+/// The limits an allowed action must still acquire, as shared rule arrays plus the key parts:
+/// nothing is allocated until ``checks`` is read.
+public struct LimitPlan: Sendable {
+    /// The tenant plan's limits for the action.
+    public var limits: [RateLimit]
+    /// The company counted by `company` (and whose plan applies).
+    public var company: String
+    /// The user counted by `user`.
+    public var user: String
+    /// The address counted by `ip`.
+    public var ip: String?
+
+    /// No limits.
+    public static let none = LimitPlan(limits: [], company: "", user: "", ip: nil)
+
+    /// Whether there is nothing to acquire.
+    public var isEmpty: Bool { limits.isEmpty }
+
+    /// One check per limit, keyed by scope. `ip` limits are skipped when the address is unknown.
+    public var checks: [LimitCheck] {
+        limits.compactMap { limit in
+            switch limit.scope {
+            case .company: LimitCheck(limit: limit, key: LimitKey(scope: .company, action: limit.action, company: company, subject: ""))
+            case .user: LimitCheck(limit: limit, key: LimitKey(scope: .user, action: limit.action, company: company, subject: user))
+            case .ip: ip.map { LimitCheck(limit: limit, key: LimitKey(scope: .ip, action: limit.action, company: company, subject: $0)) }
+            }
+        }
+    }
+}
+
+/// The evaluator's answer: a verdict with its reason, and for allowed actions what to enforce next.
+public struct Decision: Sendable {
+    /// Allow or deny.
+    public var verdict: Verdict
+    /// Why.
+    public var reason: ReasonCode
+    /// The action decided.
+    public var action: PolicyAction
+    /// A sentence for the client or the log; empty when allowed. Never contains payload or PII.
+    public var message: String
+    /// The topic rule that decided, when one did.
+    public var ruleIndex: Int?
+    /// Where the deciding rule or setting is written.
+    public var location: SourceLocation?
+    /// Limits to acquire before proceeding (empty when denied).
+    public var limits: LimitPlan
+    /// What publish attaches to the event.
+    public var enrichment: Enrichment?
+    /// What delivery removes for this subscriber.
+    public var redaction: Redaction
+    /// Every check, when the request asked for a trace.
+    public var trace: DecisionTrace?
+
+    /// Whether the action may proceed (subject to ``limits``).
+    @inlinable public var isAllowed: Bool { verdict == .allow }
+
+    static func allow(_ action: PolicyAction, rule: Int? = nil, at location: SourceLocation? = nil, limits: LimitPlan) -> Decision {
+        Decision(
+            verdict: .allow, reason: .allowed, action: action, message: "", ruleIndex: rule, location: location, limits: limits,
+            enrichment: nil, redaction: .none, trace: nil)
+    }
+
+    static func deny(_ action: PolicyAction, _ reason: ReasonCode, _ message: String, rule: Int? = nil, at location: SourceLocation? = nil) -> Decision {
+        Decision(
+            verdict: .deny, reason: reason, action: action, message: message, ruleIndex: rule, location: location, limits: .none,
+            enrichment: nil, redaction: .none, trace: nil)
+    }
+}
+
+/// A principal resolved against one compiled policy: roles as bits and the tenant looked up.
+/// Resolve once per connection (and again after a reload), then decide many times.
+public struct Subject: Sendable {
+    /// The principal.
+    public let principal: Principal
+    /// The principal's roles that the policy knows.
+    public let roles: RoleSet
+    /// The principal's tenant; `nil` for a token without company.
+    public let tenant: Tenant?
+    /// Whether the principal sees PII fields unredacted.
+    public let readsPII: Bool
+    /// Whether the principal holds the `service` role.
+    public let isService: Bool
+    /// Whether the principal holds the `admin` role.
+    public let isAdmin: Bool
+}

@@ -1,0 +1,53 @@
+import GatewayModel
+import PolicyLanguage
+
+extension PolicyEvaluator {
+    /// Subscribe: the pattern must be equal to or narrower than a whitelisted pattern whose
+    /// `subscribe` grant admits the principal (SPEC §6.2), for an enabled company this node serves.
+    public func subscribe(_ subject: Subject, topic: String, trace: inout DecisionTrace?) -> Decision {
+        let topicDecision = checkTopic(subject, topic: topic, action: .subscribe, trace: &trace)
+        guard topicDecision.isAllowed else { return topicDecision }
+        guard checkTenant(subject, action: .subscribe, trace: &trace) != nil else { return tenantDenial(subject, action: .subscribe) }
+        return .allow(.subscribe, rule: topicDecision.ruleIndex, at: topicDecision.location, limits: limits(for: subject, action: .subscribe))
+    }
+
+    /// Poll: every pattern as for subscribe, and the `poll` limits instead of `subscribe`'s.
+    public func poll(_ subject: Subject, topics: [String], trace: inout DecisionTrace?) -> Decision {
+        guard !topics.isEmpty else { return .deny(.poll, .topicMalformed, "no topics given") }
+        for topic in topics {
+            let decision = checkTopic(subject, topic: topic, action: .poll, trace: &trace)
+            guard decision.isAllowed else { return decision }
+        }
+        guard checkTenant(subject, action: .poll, trace: &trace) != nil else { return tenantDenial(subject, action: .poll) }
+        return .allow(.poll, limits: limits(for: subject, action: .poll))
+    }
+
+    /// The whitelist and role checks for one subscription pattern.
+    func checkTopic(_ subject: Subject, topic: String, action: PolicyAction, trace: inout DecisionTrace?) -> Decision {
+        let matches: RuleMatches
+        switch policy.trie.rules(covering: topic, allowWildcards: true) {
+        case .failure(let problem):
+            trace?.add("whitelist", passed: false, "topic '\(topic)' \(problem)")
+            return .deny(action, .topicMalformed, "topic \(problem)")
+        case .success(let found): matches = found
+        }
+        guard !matches.isEmpty else {
+            trace?.add("whitelist", passed: false, "no whitelisted pattern covers '\(topic)'")
+            return .deny(action, .topicNotWhitelisted, "topic is not whitelisted")
+        }
+        var fallback: Int?
+        for position in 0..<matches.count {
+            let rule = policy.rules[matches[position]]
+            if rule.subscribe.admits(subject.roles) {
+                trace?.add("whitelist", passed: true, "'\(topic)' is covered by '\(rule.pattern)'", at: rule.location)
+                trace?.add("roles", passed: true, "subscribe grant allows \(rule.subscribe.summary)", at: rule.subscribe.location ?? rule.location)
+                return .allow(action, rule: rule.index, at: rule.subscribe.location ?? rule.location, limits: .none)
+            }
+            fallback = fallback ?? rule.index
+        }
+        let rule = policy.rules[fallback ?? matches[0]]
+        trace?.add("whitelist", passed: true, "'\(topic)' is covered by '\(rule.pattern)'", at: rule.location)
+        trace?.add("roles", passed: false, "subscribe grant allows \(rule.subscribe.summary); principal has [\(subject.principal.roles.joined(separator: ", "))]", at: rule.subscribe.location ?? rule.location)
+        return .deny(action, .roleNotAllowed, "role may not subscribe to this topic", rule: rule.index, at: rule.subscribe.location ?? rule.location)
+    }
+}

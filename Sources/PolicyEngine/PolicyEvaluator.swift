@@ -1,0 +1,96 @@
+public import GatewayModel
+public import PolicyLanguage
+
+/// Decides every connect, subscribe, publish, poll and delivery against a ``CompiledPolicy``.
+///
+/// Pure and synchronous: no I/O, no clock, no locks. It returns the verdict, the enrichment and
+/// redaction to apply and the ``LimitPlan`` to acquire; enforcing them is the caller's job.
+///
+/// ```swift
+/// let evaluator = PolicyEvaluator(policy: policy, nodeRegion: "eu-west-1")
+/// let decision = evaluator.decide(.subscribe(principal, topic: "deal.stage.*"), explain: true)
+/// print(decision.reason, decision.trace ?? DecisionTrace())
+/// ```
+public struct PolicyEvaluator: Sendable {
+    /// The policy decided against.
+    public let policy: CompiledPolicy
+    /// The region this node serves; `nil` serves every company (SPEC §6.5).
+    public let nodeRegion: Region?
+    let nodeRegionBit: UInt64
+
+    /// The role that sees PII unredacted.
+    public static let piiReaderRole = "pii_reader"
+
+    /// Creates an evaluator.
+    /// - Parameters:
+    ///   - policy: the compiled policy.
+    ///   - nodeRegion: the node's `--region`, or `nil` for a node that serves every region.
+    public init(policy: CompiledPolicy, nodeRegion: Region? = nil) {
+        self.policy = policy
+        self.nodeRegion = nodeRegion
+        self.nodeRegionBit = nodeRegion.map { policy.tenants.bit(of: $0) } ?? 0
+    }
+
+    /// Resolves a principal's roles and tenant against the policy.
+    public func subject(for principal: Principal) -> Subject {
+        let roles = policy.roles.set(of: principal.roles)
+        return Subject(
+            principal: principal, roles: roles, tenant: principal.companyID.map { policy.tenants.tenant(for: $0.rawValue) },
+            readsPII: principal.roles.contains(Self.piiReaderRole), isService: principal.roles.contains("service"),
+            isAdmin: principal.roles.contains("admin"))
+    }
+
+    /// Decides any request.
+    /// - Parameters:
+    ///   - request: the question.
+    ///   - explain: record a ``DecisionTrace`` of every check.
+    public func decide(_ request: PolicyRequest, explain: Bool = false) -> Decision {
+        let subject = subject(for: request.principal)
+        var trace: DecisionTrace? = explain ? DecisionTrace() : nil
+        var decision: Decision
+        switch request {
+        case .connect: decision = connect(subject, trace: &trace)
+        case .subscribe(_, let topic): decision = subscribe(subject, topic: topic, trace: &trace)
+        case .publish(_, let intent): decision = publish(subject, intent, trace: &trace)
+        case .deliver(_, let intent): decision = deliver(subject, intent, trace: &trace)
+        case .poll(_, let topics): decision = poll(subject, topics: topics, trace: &trace)
+        }
+        if explain {
+            if decision.isAllowed { recordLimits(decision.limits, into: &trace) }
+            decision.trace = trace
+        }
+        return decision
+    }
+
+    /// The limits that apply to `action` for this subject's tenant.
+    public func limits(for subject: Subject, action: LimitAction) -> LimitPlan {
+        guard let tenant = subject.tenant, let plan = policy.plan(of: tenant) else { return .none }
+        return LimitPlan(
+            limits: plan.limits(for: action), company: subject.principal.companyID?.rawValue ?? "", user: subject.principal.userID,
+            ip: subject.principal.ip)
+    }
+
+    /// Whether this node may hold `tenant`'s data.
+    func serves(_ tenant: Tenant) -> Bool {
+        nodeRegion == nil || tenant.allowedRegionSet.contains(bit: nodeRegionBit)
+    }
+
+    func recordLimits(_ limits: LimitPlan, into trace: inout DecisionTrace?) {
+        if limits.isEmpty {
+            trace?.add("limits", passed: true, "no rate limit applies")
+            return
+        }
+        for limit in limits.limits {
+            let burst = limit.gcra.burst == limit.gcra.limit ? "" : ", burst \(limit.gcra.burst)"
+            let shadow = limit.shadow ? " (shadow: counts, never refuses)" : ""
+            trace?.add(
+                "limits", passed: true,
+                "to acquire: \(limit.scope.rawValue) \(limit.action.rawValue) \(limit.gcra.limit) per \(Self.periodName(limit.gcra.periodNanos))\(burst) from plan '\(limit.plan)'\(shadow)",
+                at: limit.location)
+        }
+    }
+
+    static func periodName(_ nanos: Int64) -> String {
+        LimitPeriod.allCases.first { $0.nanoseconds == nanos }?.rawValue ?? "\(nanos) ns"
+    }
+}

@@ -1,0 +1,50 @@
+/// Why a decision came out as it did: stable codes for tests, logs and metrics.
+///
+/// Each maps to one wire code (SPEC §3) and one HTTP status (SPEC §2) in ``wireCode`` and ``httpStatus``.
+public enum ReasonCode: String, Hashable, Sendable, CaseIterable {
+    /// Every check passed.
+    case allowed
+    /// The topic or event type is not well formed.
+    case topicMalformed = "topic_malformed"
+    /// No whitelisted pattern covers the topic.
+    case topicNotWhitelisted = "topic_not_whitelisted"
+    /// A pattern covers the topic but none grants the principal's roles.
+    case roleNotAllowed = "role_not_allowed"
+    /// No company: the event has no `data.company_id`, or a token without company is not a service token.
+    case companyMissing = "company_missing"
+    /// The principal's company is not the event's company.
+    case companyMismatch = "company_mismatch"
+    /// The company is disabled by the policy.
+    case companyDisabled = "company_disabled"
+    /// The publish names a region outside the company's `allowed_regions`.
+    case regionNotAllowed = "region_not_allowed"
+    /// This node's region is not allowed to hold the company's data.
+    case regionNotServed = "region_not_served"
+    /// A rate limit refused.
+    case rateLimited = "rate_limited"
+
+    /// The wire `error.code` (SPEC §3).
+    public var wireCode: String {
+        switch self {
+        case .allowed: "ok"
+        case .topicMalformed, .topicNotWhitelisted: "invalid_topic"
+        case .roleNotAllowed, .companyMissing, .companyMismatch, .companyDisabled, .regionNotAllowed, .regionNotServed: "forbidden"
+        case .rateLimited: "rate_limited"
+        }
+    }
+
+    /// The HTTP status for a refused publish or poll (SPEC §2).
+    public var httpStatus: Int {
+        switch self {
+        case .allowed: 200
+        case .topicMalformed, .companyMissing: 400
+        case .rateLimited: 429
+        default: 403
+        }
+    }
+}
+
+/// Allow or deny.
+public enum Verdict: String, Hashable, Sendable {
+    case allow, deny
+}

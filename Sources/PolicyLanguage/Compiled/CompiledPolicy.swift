@@ -1,0 +1,30 @@
+public import GatewayModel
+
+/// A validated policy, compiled for evaluation: immutable and `Sendable`, swapped whole on reload.
+public struct CompiledPolicy: Sendable {
+    /// A content hash of the sources (first 12 hex digits of SHA-256), reported as `policy_version`.
+    public let version: String
+    /// The files compiled, in order.
+    public let files: [String]
+    /// The region events are tagged with when no tenant says otherwise.
+    public let defaultRegion: Located<Region>
+    /// `defaults.gdpr`, with built-in fallbacks for consent and retention.
+    public let defaultGDPR: GDPRDeclaration
+    /// Retention when neither a topic nor `defaults.gdpr` sets one (`GDPR_RETENTION_DAYS`).
+    public let fallbackRetentionDays: Int
+    /// The whitelist, in source order.
+    public let rules: [CompiledTopicRule]
+    /// The index over ``rules``.
+    public let trie: TopicTrie
+    /// Every role the policy names.
+    public let roles: RoleTable
+    /// Tenants by company.
+    public let tenants: TenantTable
+    /// Plans by position; tenants refer to them by index.
+    public let plans: [CompiledPlan]
+    /// Warnings found while compiling (errors prevent compilation).
+    public let warnings: [Diagnostic]
+
+    /// The plan of `tenant`, if any.
+    @inlinable public func plan(of tenant: Tenant) -> CompiledPlan? { tenant.planIndex.map { plans[$0] } }
+}

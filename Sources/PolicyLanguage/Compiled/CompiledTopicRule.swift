@@ -1,0 +1,65 @@
+public import GatewayModel
+
+/// A dotted path into an event, e.g. `data.contact_email`, split for lookups below `data`.
+public struct DataPath: Hashable, Sendable, CustomStringConvertible {
+    /// The path as written.
+    public let text: String
+    /// The keys below `data`.
+    public let keys: [String]
+
+    /// Parses a path; `nil` unless it is `data.` followed by one or more keys of `[A-Za-z0-9_-]`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0] == "data",
+            parts.dropFirst().allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { Self.isKeyByte($0) } })
+        else { return nil }
+        self.text = text
+        self.keys = parts.dropFirst().map(String.init)
+    }
+
+    private static func isKeyByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x5F || byte == 0x2D
+    }
+
+    /// The value at this path in an event's `data`.
+    public func value(in data: JSONValue) -> JSONValue? {
+        var current = data
+        for key in keys {
+            guard case .object(let object) = current, let next = object[key] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    public var description: String { text }
+}
+
+/// GDPR fields declared in `defaults.gdpr` or a topic rule, each with its location.
+public struct GDPRDeclaration: Sendable {
+    public var consent: Located<Bool>?
+    public var purpose: Located<String>?
+    public var retentionDays: Located<Int>?
+    public var legalBasis: Located<String>?
+    public var dataSubject: Located<DataPath>?
+
+    /// Nothing declared.
+    public init() {}
+}
+
+/// One compiled `topics` entry.
+public struct CompiledTopicRule: Sendable {
+    /// Position in ``CompiledPolicy/rules``.
+    public let index: Int
+    /// The whitelisted pattern.
+    public let pattern: TopicPattern
+    /// Where the rule starts.
+    public let location: SourceLocation
+    /// Who may subscribe.
+    public let subscribe: RoleRequirement
+    /// Who may publish.
+    public let publish: RoleRequirement
+    /// GDPR fields this rule sets.
+    public let gdpr: GDPRDeclaration
+    /// Fields redacted on delivery unless the subscriber holds `pii_reader`.
+    public let pii: [DataPath]
+}

@@ -1,0 +1,108 @@
+public import GatewayModel
+
+/// A set of regions as bits of the policy's region table.
+public struct RegionSet: Hashable, Sendable {
+    /// One bit per region.
+    public var bits: UInt64
+    /// Creates a set from bits.
+    public init(bits: UInt64) { self.bits = bits }
+    /// Whether `bit` is in the set.
+    @inlinable public func contains(bit: UInt64) -> Bool { bits & bit != 0 }
+}
+
+/// A tenant after merging its company entry over `tenants.default`.
+public struct Tenant: Sendable {
+    /// The company; `nil` for the default tenant.
+    public let companyID: CompanyID?
+    /// The plan's index in ``CompiledPolicy/plans``; `nil` when the tenant has no plan.
+    public let planIndex: Int?
+    /// Where events of this company are tagged and stored.
+    public let homeRegion: Region
+    /// Regions that may hold this company's data.
+    public let allowedRegions: [Region]
+    /// `allowedRegions` as bits.
+    public let allowedRegionSet: RegionSet
+    /// Whether the company may connect and publish.
+    public let enabled: Bool
+    /// Where the company (or default tenant) entry is written.
+    public let location: SourceLocation?
+    /// Where `enabled`, `home_region` and `allowed_regions` were decided.
+    public let enabledLocation: SourceLocation?
+    public let regionLocation: SourceLocation?
+
+    /// Whether `region` may hold this company's data.
+    public func allows(_ region: Region) -> Bool { allowedRegions.contains(region) }
+}
+
+/// Companies by id, falling back to the default tenant for companies the policy does not list.
+public struct TenantTable: Sendable {
+    /// `tenants.default` merged over the built-in defaults.
+    public let defaultTenant: Tenant
+    /// Every listed company.
+    public let tenants: [Tenant]
+    private let indexByCompany: [String: Int]
+    /// Every region the policy names, by bit.
+    public let regionNames: [Region]
+    private let regionBits: [Region: UInt64]
+
+    init(defaultTenant: Tenant, tenants: [Tenant], regionNames: [Region]) {
+        self.defaultTenant = defaultTenant
+        self.tenants = tenants
+        var index: [String: Int] = [:]
+        for (position, tenant) in tenants.enumerated() { if let id = tenant.companyID { index[id.rawValue] = position } }
+        self.indexByCompany = index
+        self.regionNames = regionNames
+        var bits: [Region: UInt64] = [:]
+        for (position, region) in regionNames.enumerated() where position < 64 { bits[region] = 1 << UInt64(position) }
+        self.regionBits = bits
+    }
+
+    /// The tenant of `company` (its own entry, or the default tenant).
+    @inlinable public func tenant(for company: String) -> Tenant {
+        if let index = index(of: company) { return tenants[index] }
+        return defaultTenant
+    }
+
+    /// The position of a listed company in ``tenants``.
+    public func index(of company: String) -> Int? { indexByCompany[company] }
+
+    /// Whether the policy lists `company` explicitly.
+    public func isListed(_ company: String) -> Bool { indexByCompany[company] != nil }
+
+    /// The bit of `region`, or 0 when no tenant allows it.
+    public func bit(of region: Region) -> UInt64 { regionBits[region] ?? 0 }
+
+    /// The set of `regions`.
+    func set(of regions: [Region]) -> RegionSet { RegionSet(bits: regions.reduce(0) { $0 | bit(of: $1) }) }
+}
+
+/// A plan after `extends` resolution: its limits grouped by action.
+public struct CompiledPlan: Sendable {
+    /// The plan's name.
+    public let name: String
+    /// Where the plan is written.
+    public let location: SourceLocation
+    /// The chain of plans it extends, nearest first.
+    public let ancestors: [String]
+    /// Limits by `LimitAction` position in `LimitAction.allCases`.
+    public let limitsByAction: [[RateLimit]]
+
+    /// The limits that apply to `action`.
+    @inlinable public func limits(for action: LimitAction) -> [RateLimit] { limitsByAction[action.ordinal] }
+
+    /// Every limit of the plan.
+    public var allLimits: [RateLimit] { limitsByAction.flatMap { $0 } }
+}
+
+extension LimitAction {
+    /// The position in `allCases`.
+    @inlinable public var ordinal: Int {
+        switch self {
+        case .connect: 0
+        case .subscribe: 1
+        case .publish: 2
+        case .poll: 3
+        case .deliver: 4
+        }
+    }
+}

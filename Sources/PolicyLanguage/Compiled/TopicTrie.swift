@@ -1,0 +1,149 @@
+public import GatewayModel
+
+/// The rules whose patterns cover a topic, collected without allocating for up to eight rules.
+public struct RuleMatches: Sendable {
+    private var inline: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var overflow: [Int32] = []
+    /// How many rules matched.
+    public private(set) var count = 0
+
+    /// No matches.
+    public init() {}
+
+    mutating func append(_ rule: Int32) {
+        switch count {
+        case 0: inline.0 = rule
+        case 1: inline.1 = rule
+        case 2: inline.2 = rule
+        case 3: inline.3 = rule
+        case 4: inline.4 = rule
+        case 5: inline.5 = rule
+        case 6: inline.6 = rule
+        case 7: inline.7 = rule
+        default: overflow.append(rule)
+        }
+        count += 1
+    }
+
+    /// The rule index of the `position`-th match.
+    public subscript(position: Int) -> Int {
+        switch position {
+        case 0: Int(inline.0)
+        case 1: Int(inline.1)
+        case 2: Int(inline.2)
+        case 3: Int(inline.3)
+        case 4: Int(inline.4)
+        case 5: Int(inline.5)
+        case 6: Int(inline.6)
+        case 7: Int(inline.7)
+        default: Int(overflow[position - 8])
+        }
+    }
+
+    /// Whether no rule matched.
+    public var isEmpty: Bool { count == 0 }
+}
+
+/// The whitelist as a trie over interned segments. Finding the rules that cover a topic or pattern
+/// walks at most a few nodes per segment, whatever the number of rules; it does not allocate.
+public struct TopicTrie: Sendable {
+    struct Node: Sendable {
+        /// The child for an inner `*`, or -1.
+        var one: Int32 = -1
+        /// Rules whose trailing `*` sits at this depth.
+        var restRules: [Int32] = []
+        /// Rules without a trailing `*` that end at this node.
+        var exactRules: [Int32] = []
+    }
+
+    private static let unknownSegment: Int32 = -1
+    private static let oneWildcard: Int32 = -2
+    private static let restWildcard: Int32 = -3
+
+    private var nodes: [Node] = [Node()]
+    private var segments: SegmentTable
+    private var edges = EdgeTable()
+
+    /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
+    init(patterns: [TopicPattern]) {
+        segments = SegmentTable(expectedCount: patterns.count * 2)
+        for (rule, pattern) in patterns.enumerated() { insert(pattern, rule: Int32(rule)) }
+    }
+
+    /// The number of trie nodes.
+    public var nodeCount: Int { nodes.count }
+
+    private mutating func insert(_ pattern: TopicPattern, rule: Int32) {
+        var node: Int32 = 0
+        for segment in pattern.segments {
+            switch segment {
+            case .rest:
+                nodes[Int(node)].restRules.append(rule)
+                return
+            case .one:
+                if nodes[Int(node)].one < 0 {
+                    nodes.append(Node())
+                    nodes[Int(node)].one = Int32(nodes.count - 1)
+                }
+                node = nodes[Int(node)].one
+            case .literal(let literal):
+                let id = segments.intern(literal)
+                var child = edges.child(of: node, segment: id)
+                if child < 0 {
+                    nodes.append(Node())
+                    child = Int32(nodes.count - 1)
+                    edges.set(child, of: node, segment: id)
+                }
+                node = child
+            }
+        }
+        nodes[Int(node)].exactRules.append(rule)
+    }
+
+    /// The rules whose patterns cover `topic`: a concrete event type, or, with `allowWildcards`, a
+    /// subscription pattern (covered means every event type it matches is matched by the rule).
+    /// - Returns: the matches, or the syntax problem when `topic` is malformed.
+    public func rules(covering topic: String, allowWildcards: Bool) -> Result<RuleMatches, TopicSyntaxProblem> {
+        if let fast = topic.utf8.withContiguousStorageIfAvailable({ lookup($0, allowWildcards: allowWildcards) }) { return fast }
+        let bytes = Array(topic.utf8)
+        return bytes.withUnsafeBufferPointer { lookup($0, allowWildcards: allowWildcards) }
+    }
+
+    private func lookup(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool) -> Result<RuleMatches, TopicSyntaxProblem> {
+        if let problem = EventType.problem(inUTF8: bytes, allowWildcards: allowWildcards) { return .failure(problem) }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: EventType.maximumSegments) { ids in
+            var count = 0
+            var start = 0
+            for position in 0...bytes.count where position == bytes.count || bytes[position] == UInt8(ascii: ".") {
+                let segment = UnsafeBufferPointer(rebasing: bytes[start..<position])
+                if segment.count == 1 && segment[0] == UInt8(ascii: "*") {
+                    ids[count] = position == bytes.count ? Self.restWildcard : Self.oneWildcard
+                } else {
+                    ids[count] = segments.id(of: segment)
+                }
+                count += 1
+                start = position + 1
+            }
+            var matches = RuleMatches()
+            walk(node: 0, depth: 0, ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
+            return .success(matches)
+        }
+    }
+
+    private func walk(node index: Int32, depth: Int, ids: UnsafeBufferPointer<Int32>, into matches: inout RuleMatches) {
+        let node = nodes[Int(index)]
+        guard depth < ids.count else {
+            for rule in node.exactRules { matches.append(rule) }
+            return
+        }
+        for rule in node.restRules { matches.append(rule) }
+        let segment = ids[depth]
+        if segment >= 0 {
+            let child = edges.child(of: index, segment: segment)
+            if child >= 0 { walk(node: child, depth: depth + 1, ids: ids, into: &matches) }
+        }
+        if segment != Self.restWildcard, node.one >= 0 {
+            walk(node: node.one, depth: depth + 1, ids: ids, into: &matches)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import GatewayModel
+
+/// Stage 7 (only when no stage found an error): builds the rule table, the topic trie, the
+/// role, tenant and plan tables, and the ``CompiledPolicy``.
+enum BuildTopicTrie {
+    static func run(_ state: inout CompilationState, version: String, warnings: [Diagnostic]) -> CompiledPolicy {
+        let roles = RoleTable(names: state.roleNames)
+        var rules: [CompiledTopicRule] = []
+        for (index, syntax) in state.topics.enumerated() {
+            guard let pattern = state.patterns[index] else { continue }
+            rules.append(
+                CompiledTopicRule(
+                    index: rules.count, pattern: pattern, location: syntax.pattern?.location ?? syntax.location,
+                    subscribe: requirement(syntax.subscribe, roles, fallback: nil),
+                    publish: requirement(syntax.publish, roles, fallback: "service"),
+                    gdpr: state.ruleGDPR[index], pii: state.rulePII[index]))
+        }
+        let trie = TopicTrie(patterns: rules.map(\.pattern))
+        let plans = buildPlans(state)
+        let defaultRegion: Located<Region> =
+            state.defaults?.region.map { Located(Region($0.value), at: $0.location) }
+            ?? Located(state.configuration.defaultRegion, at: SourceLocation(file: "<configuration>", line: 1, column: 1))
+        let tenants = buildTenants(state, defaultRegion: defaultRegion.value, plans: plans)
+        return CompiledPolicy(
+            version: version, files: state.documents.map(\.file), defaultRegion: defaultRegion, defaultGDPR: state.defaultGDPR,
+            fallbackRetentionDays: state.configuration.defaultRetentionDays, rules: rules, trie: trie, roles: roles,
+            tenants: tenants, plans: plans, warnings: warnings.filter { $0.severity == .warning })
+    }
+
+    /// A missing grant means "any role" for subscribe and "only `fallback`" for publish (SPEC §6.1).
+    static func requirement(_ grant: RoleGrantSyntax?, _ roles: RoleTable, fallback: String?) -> RoleRequirement {
+        guard let grant else {
+            guard let fallback else { return RoleRequirement(anyRole: true, roles: .empty, names: [], location: nil) }
+            return RoleRequirement(anyRole: false, roles: roles.set(of: [fallback]), names: [fallback], location: nil)
+        }
+        let names = grant.roles.map(\.value)
+        return RoleRequirement(anyRole: false, roles: roles.set(of: names), names: names, location: grant.location)
+    }
+
+    /// Effective limits: ancestors first (farthest first), each overridden by (scope, action) nearer down.
+    static func buildPlans(_ state: CompilationState) -> [CompiledPlan] {
+        state.plans.map { plan in
+            let chain = state.ancestors[plan.name.value] ?? []
+            var effective: [String: RateLimit] = [:]
+            var order: [String] = []
+            for name in chain.reversed() + [plan.name.value] {
+                for limit in state.ownLimits[name] ?? [] {
+                    let key = "\(limit.scope.rawValue)/\(limit.action.rawValue)"
+                    if effective[key] == nil { order.append(key) }
+                    effective[key] = limit
+                }
+            }
+            var byAction = [[RateLimit]](repeating: [], count: LimitAction.allCases.count)
+            for key in order { if let limit = effective[key] { byAction[limit.action.ordinal].append(limit) } }
+            return CompiledPlan(name: plan.name.value, location: plan.location, ancestors: chain, limitsByAction: byAction)
+        }
+    }
+
+    static func buildTenants(_ state: CompilationState, defaultRegion: Region, plans: [CompiledPlan]) -> TenantTable {
+        let base = state.defaultTenant
+        var regionNames: [Region] = []
+        func note(_ regions: [Region]) { for region in regions where !regionNames.contains(region) { regionNames.append(region) } }
+
+        func make(_ syntax: TenantSyntax?, company: CompanyID?, inherited: TenantSyntax?) -> (Tenant, [Region]) {
+            let planName = syntax?.plan ?? inherited?.plan
+            let home = Region((syntax?.homeRegion ?? inherited?.homeRegion)?.value ?? defaultRegion.rawValue)
+            let allowedSyntax = syntax?.allowedRegions ?? inherited?.allowedRegions
+            let allowed = allowedSyntax.map { $0.value.map { Region($0.value) } } ?? [home]
+            let enabled = syntax?.enabled ?? inherited?.enabled
+            let tenant = Tenant(
+                companyID: company, planIndex: planName.flatMap { name in plans.firstIndex { $0.name == name.value } },
+                homeRegion: home, allowedRegions: allowed, allowedRegionSet: RegionSet(bits: 0), enabled: enabled?.value ?? true,
+                location: syntax?.location, enabledLocation: enabled?.location,
+                regionLocation: (syntax?.allowedRegions ?? inherited?.allowedRegions)?.location ?? (syntax?.homeRegion ?? inherited?.homeRegion)?.location)
+            return (tenant, allowed)
+        }
+
+        let (defaultDraft, defaultAllowed) = make(base, company: nil, inherited: nil)
+        note(defaultAllowed)
+        var drafts: [Tenant] = []
+        for company in state.companies {
+            let (tenant, allowed) = make(company.tenant, company: CompanyID(company.id.value), inherited: base)
+            note(allowed)
+            drafts.append(tenant)
+        }
+        let table = TenantTable(defaultTenant: defaultDraft, tenants: drafts, regionNames: regionNames)
+        func withBits(_ tenant: Tenant) -> Tenant {
+            Tenant(
+                companyID: tenant.companyID, planIndex: tenant.planIndex, homeRegion: tenant.homeRegion, allowedRegions: tenant.allowedRegions,
+                allowedRegionSet: table.set(of: tenant.allowedRegions), enabled: tenant.enabled, location: tenant.location,
+                enabledLocation: tenant.enabledLocation, regionLocation: tenant.regionLocation)
+        }
+        return TenantTable(defaultTenant: withBits(defaultDraft), tenants: drafts.map(withBits), regionNames: regionNames)
+    }
+}

@@ -1,0 +1,61 @@
+import GatewayModel
+
+/// Stage 1: merges the files of a policy folder, refusing conflicting definitions.
+enum MergeDocuments {
+    static let supportedVersion = 1
+
+    static func run(_ state: inout CompilationState) {
+        var versionSeen = false
+        var firstCompany: [String: SourceLocation] = [:]
+        var firstPlan: [String: SourceLocation] = [:]
+        for document in state.documents {
+            if let version = document.version {
+                versionSeen = true
+                if version.value != supportedVersion {
+                    state.sink.error(
+                        .unsupportedVersion, version.location, "unsupported policy version \(version.value)",
+                        hint: "this gateway reads version \(supportedVersion)")
+                }
+            }
+            if let defaults = document.defaults {
+                if let first = state.defaults {
+                    state.sink.error(.conflictingDefinition, defaults.location, "'defaults' is already defined at \(first.location)", hint: "keep one 'defaults' section")
+                } else {
+                    state.defaults = defaults
+                }
+            }
+            state.topics.append(contentsOf: document.topics)
+            if let tenants = document.tenants {
+                if let defaultTenant = tenants.defaultTenant {
+                    if let first = state.defaultTenant {
+                        state.sink.error(.conflictingDefinition, defaultTenant.location, "'tenants.default' is already defined at \(first.location)")
+                    } else {
+                        state.defaultTenant = defaultTenant
+                    }
+                }
+                for company in tenants.companies {
+                    if let first = firstCompany[company.id.value] {
+                        state.sink.error(.conflictingDefinition, company.id.location, "company '\(company.id.value)' is already defined at \(first)")
+                    } else {
+                        firstCompany[company.id.value] = company.id.location
+                        state.companies.append(company)
+                    }
+                }
+            }
+            for plan in document.plans {
+                if let first = firstPlan[plan.name.value] {
+                    state.sink.error(.conflictingDefinition, plan.name.location, "plan '\(plan.name.value)' is already defined at \(first)")
+                } else {
+                    firstPlan[plan.name.value] = plan.name.location
+                    state.plans.append(plan)
+                }
+            }
+        }
+        if !versionSeen, let first = state.documents.first {
+            state.sink.error(.missingKey, first.location, "the policy declares no 'version'", hint: "add 'version: \(supportedVersion)'")
+        }
+        if state.topics.isEmpty, let first = state.documents.first {
+            state.sink.warning(.emptyWhitelist, first.location, "the policy whitelists no topics, so every subscribe and publish is refused", hint: "add a 'topics' list")
+        }
+    }
+}

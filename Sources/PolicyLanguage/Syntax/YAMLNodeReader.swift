@@ -1,0 +1,114 @@
+public import GatewayModel
+public import Yams
+
+/// Typed, located access to a Yams node tree that reports every problem to a ``DiagnosticSink``.
+public struct YAMLNodeReader {
+    /// The file being read.
+    public let file: String
+    /// The problems found so far.
+    public var sink = DiagnosticSink()
+
+    /// A reader for `file`.
+    public init(file: String) { self.file = file }
+
+    /// The location of a node.
+    public func location(of node: Node) -> SourceLocation {
+        let mark = node.mark
+        return SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    }
+
+    /// The pairs of a mapping whose keys are in `allowed`; reports unknown keys with a hint.
+    public mutating func mapping(_ node: Node, _ what: String, allowed: [String]) -> [(key: String, keyNode: Node, value: Node)]? {
+        guard let pairs = anyMapping(node, what) else { return nil }
+        var known: [(key: String, keyNode: Node, value: Node)] = []
+        for pair in pairs {
+            if allowed.contains(pair.key) {
+                known.append(pair)
+            } else {
+                let hint = KeySuggestion.hint(for: pair.key, in: allowed)
+                    ?? "allowed keys: \(allowed.map { "'\($0)'" }.joined(separator: ", "))"
+                sink.error(.unknownKey, location(of: pair.keyNode), "unknown key '\(pair.key)' in \(what)", hint: hint)
+            }
+        }
+        return known
+    }
+
+    /// The pairs of a mapping with any scalar keys (e.g. company ids).
+    public mutating func anyMapping(_ node: Node, _ what: String) -> [(key: String, keyNode: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            typeMismatch(node, what, expected: "a mapping")
+            return nil
+        }
+        var pairs: [(key: String, keyNode: Node, value: Node)] = []
+        for (keyNode, value) in mapping {
+            guard case .scalar(let scalar) = keyNode else {
+                sink.error(.typeMismatch, location(of: keyNode), "keys in \(what) must be plain scalars")
+                continue
+            }
+            pairs.append((scalar.string, keyNode, value))
+        }
+        return pairs
+    }
+
+    public mutating func sequence(_ node: Node, _ what: String) -> [Node]? {
+        guard case .sequence(let sequence) = node else {
+            typeMismatch(node, what, expected: "a list")
+            return nil
+        }
+        return Array(sequence)
+    }
+
+    /// A string scalar; with `acceptNumbers`, also an unquoted number (company ids).
+    public mutating func string(_ node: Node, _ what: String, acceptNumbers: Bool = false) -> Located<String>? {
+        guard case .scalar(let scalar) = node else {
+            typeMismatch(node, what, expected: "a string")
+            return nil
+        }
+        let tag = Tag.Name(rawValue: node.tag.rawValue)
+        if tag == .str || (acceptNumbers && tag == .int) { return Located(scalar.string, at: location(of: node)) }
+        typeMismatch(node, what, expected: "a string")
+        return nil
+    }
+
+    public mutating func int(_ node: Node, _ what: String) -> Located<Int>? {
+        guard Tag.Name(rawValue: node.tag.rawValue) == .int, let value = node.int else {
+            typeMismatch(node, what, expected: "an integer")
+            return nil
+        }
+        return Located(value, at: location(of: node))
+    }
+
+    public mutating func bool(_ node: Node, _ what: String) -> Located<Bool>? {
+        guard Tag.Name(rawValue: node.tag.rawValue) == .bool, let value = node.bool else {
+            typeMismatch(node, what, expected: "true or false")
+            return nil
+        }
+        return Located(value, at: location(of: node))
+    }
+
+    /// A list of strings.
+    public mutating func strings(_ node: Node, _ what: String) -> [Located<String>]? {
+        guard let items = sequence(node, what) else { return nil }
+        return items.compactMap { string($0, "each entry of \(what)") }
+    }
+
+    public mutating func typeMismatch(_ node: Node, _ what: String, expected: String) {
+        sink.error(.typeMismatch, location(of: node), "\(what) must be \(expected), found \(Self.describe(node))")
+    }
+
+    public static func describe(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        case .scalar(let scalar):
+            switch Tag.Name(rawValue: node.tag.rawValue) {
+            case .null: return "an empty value"
+            case .bool: return "the boolean '\(scalar.string)'"
+            case .int: return "the integer \(scalar.string)"
+            case .float: return "the number \(scalar.string)"
+            default: return "the string '\(scalar.string.prefix(40))'"
+            }
+        }
+    }
+}

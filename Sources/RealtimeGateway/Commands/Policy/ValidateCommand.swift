@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import PolicyLanguage
+
+/// `policy validate PATH...`: every problem, sorted, one line each; exit 0 valid, 1 invalid, 2 usage.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Validate policy files or folders.",
+        discussion: "Prints FILE:LINE:COLUMN: error: MESSAGE per problem (warnings alike). Exit 0 when valid, 1 when not, 2 on usage errors."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @Argument(help: "Policy files or folders (a folder's *.yaml files are merged; tests/ is skipped).")
+    var paths: [String] = []
+
+    @Option(help: "Output format: text or json.")
+    var format: Format = .text
+
+    @OptionGroup var compilerOptions: CompilerOptions
+
+    func run() throws {
+        guard !paths.isEmpty else { throw CLIFailure.usage("name at least one policy file or folder, e.g. 'realtime-gateway policy validate policies'") }
+        let sources: [PolicySource]
+        do {
+            sources = try PolicyLoader.load(paths)
+        } catch {
+            throw CLIFailure.usage(error.description)
+        }
+        let compiler = try compilerOptions.compiler(environment: ProcessInfo.processInfo.environment)
+        let (policy, diagnostics) = compiler.check(sources)
+        switch format {
+        case .json:
+            Output.line(DiagnosticFormatter.json(diagnostics))
+        case .text:
+            if !diagnostics.isEmpty { Output.line(DiagnosticFormatter.text(diagnostics)) }
+            let errors = diagnostics.filter { $0.severity == .error }.count
+            let warnings = diagnostics.count - errors
+            if let policy {
+                Output.line("valid: \(policy.files.count) file(s), \(policy.rules.count) topic rule(s), \(policy.tenants.tenants.count) compan(ies), \(policy.plans.count) plan(s), version \(policy.version)\(warnings > 0 ? ", \(warnings) warning(s)" : "")")
+            } else {
+                Output.line("invalid: \(errors) error(s), \(warnings) warning(s)")
+            }
+        }
+        if policy == nil { throw ExitCode(1) }
+    }
+}

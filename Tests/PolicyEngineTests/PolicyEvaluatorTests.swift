@@ -1,0 +1,88 @@
+import GatewayModel
+import PolicyEngine
+import PolicyLanguage
+import Testing
+
+@Suite("Policy evaluator")
+struct PolicyEvaluatorTests {
+    let sales = Principal(userID: "1", companyID: "123", roles: ["sales"])
+    let service = Principal(userID: "svc", companyID: nil, roles: ["service"])
+
+    @Test("publish enrichment records where every field came from")
+    func provenance() throws {
+        let policy = try defaultPolicy()
+        let evaluator = PolicyEvaluator(policy: policy)
+        let intent = PublishIntent(
+            eventType: "contact.email.sent", data: .object(["company_id": .number(123), "contact_id": .string("c-1")]),
+            gdpr: GDPRContext(purpose: "support"))
+        let decision = evaluator.decide(.publish(service, intent))
+        let enrichment = try #require(decision.enrichment)
+        #expect(enrichment.companyID == "123" && enrichment.region == "us-east-1")
+        #expect(enrichment.gdpr == GDPRContext(consent: true, purpose: "support", retentionDays: 30, dataSubjectID: "c-1", legalBasis: "consent"))
+        #expect(enrichment.provenance.purpose == .publisher)
+        let file = repositoryRoot + "/policies/default.yaml"
+        #expect(enrichment.provenance.retentionDays == .topicRule(SourceLocation(file: file, line: 29, column: 49)))
+        #expect(enrichment.provenance.consent == .defaults(SourceLocation(file: file, line: 10, column: 20)))
+        #expect(enrichment.provenance.dataSubjectID == .dataPath("data.contact_id", SourceLocation(file: file, line: 29, column: 89)))
+        #expect(decision.limits.checks.map(\.key.description) == ["publish:company:123:"])
+        #expect(decision.limits.checks.first?.limit.gcra.limit == 5000)
+    }
+
+    @Test("retention falls back to the configuration when no rule sets it")
+    func retentionFallback() throws {
+        let text = "version: 1\ntopics:\n  - pattern: \"a.*\"\n"
+        let policy = try PolicyCompiler(configuration: .init(defaultRegion: "ap-south-1", defaultRetentionDays: 90)).compile([PolicySource(path: "p.yaml", text: text)])
+        let decision = PolicyEvaluator(policy: policy).decide(.publish(service, PublishIntent(eventType: "a.b", data: .object(["company_id": .string("9")]))))
+        #expect(decision.enrichment?.gdpr.retentionDays == 90)
+        #expect(decision.enrichment?.provenance.retentionDays == .configuration)
+        #expect(decision.enrichment?.region == "ap-south-1")
+        #expect(decision.limits.isEmpty)
+    }
+
+    @Test("delivery redacts PII for subscribers without pii_reader, and the redaction rewrites data")
+    func redaction() throws {
+        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let subject = evaluator.subject(for: sales)
+        let event = DeliveryIntent(eventType: "deal.stage.updated", companyID: "123")
+        let decision = evaluator.deliver(subject, event)
+        #expect(decision.isAllowed)
+        let data = JSONValue.object(["company_id": .number(123), "contact_email": .string("a@example.com"), "deal_id": .number(4)])
+        #expect(decision.redaction.apply(to: data) == .object(["company_id": .number(123), "contact_email": .string("[redacted]"), "deal_id": .number(4)]))
+        let reader = evaluator.subject(for: Principal(userID: "2", companyID: "123", roles: ["sales", "pii_reader"]))
+        #expect(evaluator.deliver(reader, event).redaction.isEmpty)
+    }
+
+    @Test("isolation: no role or wildcard lets an event reach another company")
+    func isolation() throws {
+        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        for roles in [["admin"], ["service"], ["admin", "pii_reader", "manager"], []] {
+            for company: CompanyID? in ["456", "1234", "12", nil] {
+                let subject = evaluator.subject(for: Principal(userID: "x", companyID: company, roles: roles))
+                for type in ["deal.stage.updated", "timeline.object.created", "activity.task.completed"] {
+                    let decision = evaluator.deliver(subject, DeliveryIntent(eventType: type, companyID: "123"))
+                    #expect(!decision.isAllowed && decision.reason == .companyMismatch)
+                }
+            }
+        }
+    }
+
+    @Test("reason codes map to the SPEC's wire codes and HTTP statuses")
+    func wireCodes() {
+        #expect(ReasonCode.topicNotWhitelisted.wireCode == "invalid_topic")
+        #expect(ReasonCode.topicMalformed.httpStatus == 400)
+        #expect(ReasonCode.roleNotAllowed.wireCode == "forbidden" && ReasonCode.roleNotAllowed.httpStatus == 403)
+        #expect(ReasonCode.rateLimited.wireCode == "rate_limited" && ReasonCode.rateLimited.httpStatus == 429)
+    }
+
+    @Test("explain traces name the deciding rule's location; without explain there is no trace")
+    func traces() throws {
+        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let quiet = evaluator.decide(.subscribe(sales, topic: "account.status.changed"))
+        #expect(quiet.trace == nil)
+        #expect(quiet.reason == .roleNotAllowed)
+        let explained = evaluator.decide(.subscribe(sales, topic: "account.status.changed"), explain: true)
+        let roles = try #require(explained.trace?.steps.first { $0.check == "roles" })
+        #expect(!roles.passed)
+        #expect(roles.location == SourceLocation(file: repositoryRoot + "/policies/default.yaml", line: 33, column: 16))
+    }
+}

@@ -1,0 +1,66 @@
+import GatewayModel
+import PolicyLanguage
+import GatewayTesting
+import Testing
+
+@Suite("Topic trie")
+struct TopicTrieTests {
+    /// Builds a policy whose whitelist is `patterns` (duplicates removed).
+    func policy(_ patterns: [String]) throws -> CompiledPolicy {
+        var seen: Set<String> = []
+        let unique = patterns.filter { seen.insert($0).inserted }
+        let text = "version: 1\ntopics:\n" + unique.map { "  - pattern: \"\($0)\"\n" }.joined()
+        return try PolicyCompiler().compile([PolicySource(path: "t.yaml", text: text)])
+    }
+
+    func found(_ policy: CompiledPolicy, _ topic: String, wildcards: Bool) throws -> Set<String> {
+        let matches = try policy.trie.rules(covering: topic, allowWildcards: wildcards).get()
+        return Set((0..<matches.count).map { policy.rules[matches[$0]].pattern.text })
+    }
+
+    @Test("lookups agree with a scan of every pattern, for event types and subscription patterns")
+    func agreesWithScan() throws {
+        var generator = SplitMix64(seed: 7)
+        let alphabet = ["a", "b", "c", "deal", "stage"]
+        func random(_ wildcards: Bool) -> String {
+            let count = Int(generator.next() % 4) + 2
+            return (0..<count).map { _ in
+                wildcards && generator.next() % 4 == 0 ? "*" : alphabet[Int(generator.next() % UInt64(alphabet.count))]
+            }.joined(separator: ".")
+        }
+        for _ in 0..<30 {
+            let policy = try policy((0..<25).map { _ in random(true) })
+            for _ in 0..<60 {
+                let eventType = random(false)
+                let expected = Set(policy.rules.filter { $0.pattern.matches(eventType) }.map(\.pattern.text))
+                #expect(try found(policy, eventType, wildcards: false) == expected, "event type \(eventType)")
+                let subscription = try TopicPattern(random(true))
+                let covering = Set(policy.rules.filter { $0.pattern.covers(subscription) }.map(\.pattern.text))
+                #expect(try found(policy, subscription.text, wildcards: true) == covering, "pattern \(subscription)")
+            }
+        }
+    }
+
+    @Test("segments the policy never names still match wildcards")
+    func unknownSegments() throws {
+        let policy = try policy(["deal.*.updated", "x.*"])
+        #expect(try found(policy, "deal.zzz.updated", wildcards: false) == ["deal.*.updated"])
+        #expect(try found(policy, "x.never.seen.before", wildcards: false) == ["x.*"])
+        #expect(try found(policy, "y.z", wildcards: false).isEmpty)
+    }
+
+    @Test("malformed input is reported, not matched")
+    func malformed() throws {
+        let policy = try policy(["deal.*"])
+        #expect(throws: TopicSyntaxProblem.wildcardInEventType) { try policy.trie.rules(covering: "deal.*", allowWildcards: false).get() }
+        #expect(throws: TopicSyntaxProblem.tooFewSegments(1)) { try policy.trie.rules(covering: "deal", allowWildcards: true).get() }
+    }
+
+    @Test("more than eight matching rules are all returned")
+    func manyMatches() throws {
+        let patterns = ["a.*", "a.b.*", "a.b.c.*", "a.*.c.*", "*.b.*", "*.*.c.*", "a.b.c.d", "a.*.c.d", "*.b.c.d", "*.*.*.d"]
+        let policy = try policy(patterns)
+        #expect(try found(policy, "a.b.c.d", wildcards: false) == Set(patterns))
+    }
+}
+
