@@ -1,0 +1,189 @@
+import Crypto
+import Foundation
+import Testing
+
+/// Runs the built `realtime-gateway` as a subprocess, as a user or CI would.
+struct Gateway {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty } }
+    }
+
+    /// The binary sits beside the test bundle in the build folder.
+    static let binary: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("realtime-gateway")
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        var env = ProcessInfo.processInfo.environment
+        env["JWT_SECRET"] = nil
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// A fresh temporary folder with the given files.
+    static func folder(_ files: [String: String]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rg-cli-\(UUID().uuidString)").path
+        for (name, text) in files {
+            let file = path + "/" + name
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        return path
+    }
+}
+
+@Suite("Command line")
+struct CommandLineTests {
+    @Test("validate accepts the default policy (exit 0)")
+    func validateDefault() throws {
+        let run = try Gateway.run(["policy", "validate", "policies"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.hasPrefix("valid: 1 file(s), 5 topic rule(s)"))
+    }
+
+    @Test("validate prints every problem as FILE:LINE:COLUMN, sorted, and exits 1")
+    func validateInvalid() throws {
+        let dir = try Gateway.folder([
+            "b.yaml": "plans:\n  standard:\n    rate_limits:\n      - { scope: user, action: publsh, limit: -1, per: second }\n",
+            "a.yaml": "version: 1\ntenats: {}\ntopics:\n  - pattern: \"deal..x\"\n",
+        ])
+        let run = try Gateway.run(["policy", "validate", dir])
+        #expect(run.status == 1)
+        #expect(run.lines == [
+            "\(dir)/a.yaml:2:1: error: unknown key 'tenats' in the policy file (did you mean 'tenants'?)",
+            "\(dir)/a.yaml:4:14: error: pattern 'deal..x' has an empty segment at position 2 (write 2-8 dot-separated segments of a-z, 0-9, _ or a whole '*', e.g. 'deal.stage.*')",
+            "\(dir)/b.yaml:4:32: error: unknown action 'publsh' (did you mean 'publish'?)",
+            "\(dir)/b.yaml:4:47: error: 'limit' is -1; a limit must be a positive whole number, or it can never pass (use 1 or more)",
+            "invalid: 4 error(s), 0 warning(s)",
+        ])
+    }
+
+    @Test("validate --format json is machine-readable")
+    func validateJSON() throws {
+        let dir = try Gateway.folder(["p.yaml": "version: 2\n"])
+        let run = try Gateway.run(["policy", "validate", "--format", "json", dir + "/p.yaml"])
+        #expect(run.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(object["valid"] as? Bool == false)
+        let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
+        let unsupported = try #require(diagnostics.first { $0["code"] as? String == "unsupported-version" })
+        #expect(unsupported["line"] as? Int == 1 && unsupported["column"] as? Int == 10 && unsupported["severity"] as? String == "error")
+    }
+
+    @Test("usage and configuration errors exit 2 with a message", arguments: [
+        (["policy", "validate"], "name at least one policy file or folder"),
+        (["policy", "validate", "no/such/place"], "no such file or folder: 'no/such/place'"),
+        (["policy", "frobnicate"], "Unexpected argument 'frobnicate'"),
+        (["token", "--secret", "too-short"], "the secret is 9 bytes; HS256 needs at least 32"),
+        (["token"], "no secret: pass --secret or set JWT_SECRET"),
+        (["policy", "explain", "--principal", "{", "--action", "connect"], "--principal must be a JSON object"),
+        (["policy", "explain", "--principal", "{\"user_id\":1}", "--action", "fly"], "unknown action 'fly'"),
+    ])
+    func usageErrors(arguments: [String], message: String) throws {
+        let run = try Gateway.run(arguments)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+        #expect(!run.stderr.contains("Fatal error"))
+    }
+
+    @Test("policy test runs the repository's cases and ends with the plain closing line")
+    func testCommand() throws {
+        let run = try Gateway.run(["policy", "test", "policies"])
+        #expect(run.status == 0, "\(run.stdout)")
+        let last = try #require(run.lines.last)
+        #expect(last.hasSuffix(" passed, 0 failed"))
+        #expect((Int(last.split(separator: " ")[0]) ?? 0) >= 20)
+    }
+
+    @Test("policy test prints a failing case with expected, actual and trace, and exits 1")
+    func testCommandFailure() throws {
+        let dir = try Gateway.folder([
+            "policy.yaml": "version: 1\ntopics:\n  - pattern: \"deal.*\"\n    subscribe: { roles: [sales] }\n",
+            "tests/cases.yaml": """
+                cases:
+                  - name: passes
+                    principal: { user_id: 1, company_id: "1", roles: [sales] }
+                    action: subscribe
+                    topic: "deal.stage.*"
+                    expect: allow
+                  - name: must fail
+                    principal: { user_id: 1, company_id: "1", roles: [support] }
+                    action: subscribe
+                    topic: "deal.stage.*"
+                    expect: allow
+                """,
+        ])
+        let run = try Gateway.run(["policy", "test", dir])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("FAIL \(dir)/tests/cases.yaml:7:5: must fail"))
+        #expect(run.stdout.contains("  expected: allow\n  actual:   deny (role_not_allowed)"))
+        #expect(run.stdout.contains("FAIL roles: subscribe grant allows roles [sales]; principal has [support] [\(dir)/policy.yaml:4:16]"))
+        #expect(run.lines.last == "1 passed, 1 failed")
+    }
+
+    @Test("policy test with no cases fails instead of passing")
+    func testCommandNoCases() throws {
+        let dir = try Gateway.folder(["policy.yaml": "version: 1\ntopics:\n  - pattern: \"deal.*\"\n", "tests/empty.yaml": "cases: []\n"])
+        let run = try Gateway.run(["policy", "test", dir])
+        #expect(run.status == 1)
+        #expect(run.lines.last == "0 passed, 1 failed")
+        let missing = try Gateway.run(["policy", "test", try Gateway.folder(["policy.yaml": "version: 1\n"])])
+        #expect(missing.status == 1)
+        #expect(missing.lines.last == "0 passed, 1 failed")
+    }
+
+    @Test("explain prints the decision and its trace; exit 0 allowed, 1 denied")
+    func explain() throws {
+        let allowed = try Gateway.run([
+            "policy", "explain", "--principal", #"{"user_id":1,"company_id":"123","roles":["sales"]}"#, "--action", "subscribe", "--topic", "deal.stage.*",
+        ])
+        #expect(allowed.status == 0)
+        #expect(allowed.lines.first == "decision: allow (allowed)")
+        #expect(allowed.stdout.contains("pass whitelist: 'deal.stage.*' is covered by 'deal.stage.*' [policies/default.yaml:13:14]"))
+        let denied = try Gateway.run([
+            "policy", "explain", "--principal", #"{"user_id":1,"company_id":"456","roles":["sales"]}"#, "--action", "connect", "--node-region", "us-east-1",
+        ])
+        #expect(denied.status == 1)
+        #expect(denied.lines.first == "decision: deny (region_not_served)")
+        #expect(denied.stdout.contains("its home region is eu-west-1"))
+    }
+
+    @Test("token mints an HS256 JWT with the gateway's claims")
+    func token() throws {
+        let secret = "0123456789abcdef0123456789abcdef-test"
+        let run = try Gateway.run(["token", "--user", "42", "--company", "123", "--roles", "sales, manager", "--ttl", "600"], environment: ["JWT_SECRET": secret])
+        #expect(run.status == 0, "\(run.stderr)")
+        let parts = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").map(String.init)
+        #expect(parts.count == 3)
+        func decode(_ part: String) throws -> Data {
+            var base64 = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while base64.count % 4 != 0 { base64 += "=" }
+            return try #require(Data(base64Encoded: base64))
+        }
+        let header = try #require(try JSONSerialization.jsonObject(with: decode(parts[0])) as? [String: Any])
+        #expect(header["alg"] as? String == "HS256")
+        let claims = try #require(try JSONSerialization.jsonObject(with: decode(parts[1])) as? [String: Any])
+        #expect(claims["user_id"] as? Int == 42 && claims["sub"] as? String == "42" && claims["company_id"] as? String == "123")
+        #expect(claims["roles"] as? [String] == ["sales", "manager"])
+        let exp = try #require(claims["exp"] as? Int)
+        let iat = try #require(claims["iat"] as? Int)
+        #expect(exp - iat == 600)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((parts[0] + "." + parts[1]).utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        #expect(Data(mac) == (try decode(parts[2])))
+    }
+}
