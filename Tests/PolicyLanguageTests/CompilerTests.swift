@@ -100,7 +100,7 @@ struct CompilerTests {
             "x.yaml:6:34: error: unknown key 'role' in 'subscribe' (did you mean 'roles'?)",
             "x.yaml:9:14: error: plan 'p' extends unknown plan 'q' (did you mean 'p'?)",
             "x.yaml:11:18: error: unknown scope 'users' (did you mean 'user'?)",
-            "x.yaml:11:49: error: 'limit' is 0; a limit must be a positive whole number, or it can never pass (use 1 or more)",
+            "x.yaml:11:49: error: 'limit' is 0; it must be a positive whole number, or the limit can never pass (use 1 or more)",
         ])
     }
 

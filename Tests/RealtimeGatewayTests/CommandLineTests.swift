@@ -68,7 +68,7 @@ struct CommandLineTests {
             "\(dir)/a.yaml:2:1: error: unknown key 'tenats' in the policy file (did you mean 'tenants'?)",
             "\(dir)/a.yaml:4:14: error: pattern 'deal..x' has an empty segment at position 2 (write 2-8 dot-separated segments of a-z, 0-9, _ or a whole '*', e.g. 'deal.stage.*')",
             "\(dir)/b.yaml:4:32: error: unknown action 'publsh' (did you mean 'publish'?)",
-            "\(dir)/b.yaml:4:47: error: 'limit' is -1; a limit must be a positive whole number, or it can never pass (use 1 or more)",
+            "\(dir)/b.yaml:4:47: error: 'limit' is -1; it must be a positive whole number, or the limit can never pass (use 1 or more)",
             "invalid: 4 error(s), 0 warning(s)",
         ])
     }

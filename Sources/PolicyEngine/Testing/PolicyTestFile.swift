@@ -23,7 +23,7 @@ public enum PolicyTestFile {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            return ([], [PolicyReader.syntaxDiagnostic(error, file: file)])
+            return ([], [PolicyReader.syntaxDiagnostic(error, file: file, text: text)])
         }
         let start = SourceLocation(file: file, line: 1, column: 1)
         guard let root, let pairs = reader.mapping(root, "a policy test file", allowed: fileKeys),

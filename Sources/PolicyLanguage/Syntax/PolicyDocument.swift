@@ -30,6 +30,10 @@ public struct PolicyDocument: Sendable {
     public var tenants: TenantsSyntax?
     /// `plans`, in file order.
     public var plans: [PlanSyntax] = []
+    /// The top-level keys present, whatever their values (a mistyped value is still a declaration).
+    public var declaredKeys: Set<String> = []
+    /// Whether the YAML parsed; a file that did not is not checked for missing sections.
+    public var parsed = true
 
     /// An empty document of `file`.
     public init(file: String, location: SourceLocation) {

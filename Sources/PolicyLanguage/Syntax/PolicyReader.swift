@@ -24,13 +24,18 @@ public enum PolicyReader {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            reader.sink.append(contentsOf: [syntaxDiagnostic(error, file: file)])
+            reader.sink.append(contentsOf: [syntaxDiagnostic(error, file: file, text: text)])
+            document.parsed = false
             return (document, reader.sink.items)
         }
         guard let root else { return (document, []) }  // an empty file contributes nothing
         document.location = reader.location(of: root)
-        guard let pairs = reader.mapping(root, "the policy file", allowed: rootKeys) else { return (document, reader.sink.items) }
+        guard let pairs = reader.mapping(root, "the policy file", allowed: rootKeys) else {
+            document.parsed = false
+            return (document, reader.sink.items)
+        }
         for (key, _, value) in pairs {
+            document.declaredKeys.insert(key)
             switch key {
             case "version": document.version = reader.int(value, "'version'")
             case "defaults": document.defaults = readDefaults(value, &reader)
@@ -44,7 +49,11 @@ public enum PolicyReader {
     }
 
     /// A YAML parse error as a located diagnostic.
-    public static func syntaxDiagnostic(_ error: any Error, file: String) -> Diagnostic {
+    /// - Parameters:
+    ///   - error: what Yams threw.
+    ///   - file: the file's path.
+    ///   - text: the file's text, to locate the second of two duplicate keys.
+    public static func syntaxDiagnostic(_ error: any Error, file: String, text: String) -> Diagnostic {
         func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: max(mark.line, 1), column: max(mark.column, 1)) }
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
@@ -53,12 +62,36 @@ public enum PolicyReader {
             return Diagnostic(.error, .yamlSyntax, at: at(mark), "YAML syntax: \(text)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return Diagnostic(.error, .duplicateKey, at: at(context.mark), "duplicate key \(keys) in one mapping", hint: "keep one of them")
+            let first = at(context.mark)
+            let second = duplicates.first.flatMap { repeatedKey($0, after: context.mark, in: text) }.map { SourceLocation(file: file, line: $0.line, column: $0.column) }
+            let where_ = second == nil ? "" : "; the first is on line \(first.line)"
+            return Diagnostic(.error, .duplicateKey, at: second ?? first, "duplicate key \(keys) in one mapping\(where_)", hint: "keep one of them")
         case .reader(let problem, _, _, _):
             return Diagnostic(.error, .yamlSyntax, at: SourceLocation(file: file, line: 1, column: 1), "YAML syntax: \(problem)")
         default:
             return Diagnostic(.error, .yamlSyntax, at: SourceLocation(file: file, line: 1, column: 1), "YAML syntax: \(error)")
         }
+    }
+
+    /// Yams reports the first of two equal keys; the repeat is the next line at the same column
+    /// that starts with the key, before the mapping's indentation ends.
+    static func repeatedKey(_ key: String, after mark: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard mark.line >= 1, mark.line <= lines.count else { return nil }
+        let indent = mark.column - 1
+        let spellings = [key + ":", "\"" + key + "\":", "'" + key + "':"]
+        for index in mark.line..<lines.count {
+            let line = lines[index]
+            let leading = line.prefix { $0 == " " || $0 == "-" }.count
+            let content = line.drop { $0 == " " }
+            if content.isEmpty || content.hasPrefix("#") { continue }
+            if leading < indent { return nil }
+            let rest = line.dropFirst(indent)
+            if leading == indent || line.prefix(indent).allSatisfy({ $0 == " " || $0 == "-" }) {
+                if spellings.contains(where: { rest.hasPrefix($0) }) { return (index + 1, mark.column) }
+            }
+        }
+        return nil
     }
 
     static func readDefaults(_ node: Node, _ reader: inout YAMLNodeReader) -> DefaultsSyntax? {
@@ -191,8 +224,9 @@ public enum PolicyReader {
             default: break
             }
         }
+        let examples = ["scope": "ip, user or company", "action": "connect, subscribe, publish, poll or deliver", "limit": "a positive count", "per": "second, minute or hour"]
         for required in ["scope", "action", "limit", "per"] where !pairs.contains(where: { $0.key == required }) {
-            reader.sink.error(.missingKey, limit.location, "rate limit has no '\(required)'")
+            reader.sink.error(.missingKey, limit.location, "rate limit has no '\(required)'", hint: "add \(required): \(examples[required] ?? "")")
         }
         return limit
     }

@@ -93,7 +93,12 @@ public struct YAMLNodeReader {
     }
 
     public mutating func typeMismatch(_ node: Node, _ what: String, expected: String) {
-        sink.error(.typeMismatch, location(of: node), "\(what) must be \(expected), found \(Self.describe(node))")
+        var hint: String?
+        if case .scalar(let scalar) = node, Tag.Name(rawValue: node.tag.rawValue) == .str, scalar.style != .plain {
+            let unquoted = (try? Yams.compose(yaml: scalar.string)).flatMap { $0 }
+            if let unquoted, Tag.Name(rawValue: unquoted.tag.rawValue) != .str { hint = "remove the quotes" }
+        }
+        sink.error(.typeMismatch, location(of: node), "\(what) must be \(expected), found \(Self.describe(node))", hint: hint)
     }
 
     public static func describe(_ node: Node) -> String {

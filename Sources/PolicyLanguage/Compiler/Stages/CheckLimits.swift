@@ -26,7 +26,7 @@ enum CheckLimits {
     static func compile(_ entry: LimitSyntax, plan: String, _ sink: inout DiagnosticSink) -> RateLimit? {
         let scope = enumValue(entry.scope, LimitScope.self, "scope", &sink)
         let action = enumValue(entry.action, LimitAction.self, "action", &sink)
-        let period = enumValue(entry.per, LimitPeriod.self, "per", &sink)
+        let period = enumValue(entry.per, LimitPeriod.self, "period", &sink)
         var valid = scope != nil && action != nil && period != nil
         if let limit = entry.limit, !checkCount(limit, "limit", &sink) { valid = false }
         if let burst = entry.burst, !checkCount(burst, "burst", &sink) { valid = false }
@@ -37,11 +37,11 @@ enum CheckLimits {
 
     static func checkCount(_ value: Located<Int>, _ name: String, _ sink: inout DiagnosticSink) -> Bool {
         if value.value <= 0 {
-            sink.error(.invalidLimit, value.location, "'\(name)' is \(value.value); a limit must be a positive whole number, or it can never pass", hint: "use 1 or more")
+            sink.error(.invalidLimit, value.location, "'\(name)' is \(value.value); it must be a positive whole number, or the limit can never pass", hint: "use 1 or more")
             return false
         }
         if value.value > GCRA.maximumCount {
-            sink.error(.invalidLimit, value.location, "'\(name)' is \(value.value); the largest supported value is \(GCRA.maximumCount)", hint: "use a longer 'per' for finer limits")
+            sink.error(.invalidLimit, value.location, "'\(name)' is \(value.value); the largest supported value is \(GCRA.maximumCount)", hint: "use a shorter 'per' with a proportionally smaller '\(name)'")
             return false
         }
         return true

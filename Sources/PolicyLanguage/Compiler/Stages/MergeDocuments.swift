@@ -51,10 +51,12 @@ enum MergeDocuments {
                 }
             }
         }
-        if !versionSeen, let first = state.documents.first {
+        let allParsed = state.documents.allSatisfy(\.parsed)
+        let declared = state.documents.reduce(into: Set<String>()) { $0.formUnion($1.declaredKeys) }
+        if !versionSeen, allParsed, !declared.contains("version"), let first = state.documents.first {
             state.sink.error(.missingKey, first.location, "the policy declares no 'version'", hint: "add 'version: \(supportedVersion)'")
         }
-        if state.topics.isEmpty, let first = state.documents.first {
+        if state.topics.isEmpty, allParsed, !declared.contains("topics"), let first = state.documents.first {
             state.sink.warning(.emptyWhitelist, first.location, "the policy whitelists no topics, so every subscribe and publish is refused", hint: "add a 'topics' list")
         }
     }
