@@ -43,7 +43,8 @@ public struct Decision: Sendable {
     public var message: String
     /// The topic rule that decided, when one did.
     public var ruleIndex: Int?
-    /// Where the deciding rule or setting is written.
+    /// Where the deciding rule or setting is written: set on denials and on explained decisions
+    /// (an allowed decision names its rule by ``ruleIndex``).
     public var location: SourceLocation?
     /// Limits to acquire before proceeding (empty when denied).
     public var limits: LimitPlan

@@ -75,10 +75,12 @@ extension PolicyEvaluator {
 
         let enrichment = enrich(intent, company: company, region: region, regionSource: regionSource, rule: policy.rules[best])
         if trace != nil { recordEnrichment(enrichment, into: &trace) }
-        var decision = Decision.allow(.publish, rule: granting.index, at: granting.publish.location ?? granting.location, limits: .none)
+        var decision = Decision.allow(.publish, rule: granting.index, limits: .none)
         decision.enrichment = enrichment
-        if let plan = policy.plan(of: tenant) {
-            decision.limits = LimitPlan(limits: plan.limits(for: .publish), company: companyText, user: subject.principal.userID, ip: subject.principal.ip)
+        if let plan = tenant.planIndex {
+            decision.limits = LimitPlan(
+                limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal], company: companyText, user: subject.principal.userID,
+                ip: subject.principal.ip)
         }
         return decision
     }
@@ -88,8 +90,8 @@ extension PolicyEvaluator {
         var best = matches[0]
         for position in 1..<max(matches.count, 1) {
             let candidate = matches[position]
-            let a = policy.rules[candidate].pattern.specificity
-            let b = policy.rules[best].pattern.specificity
+            let a = policy.rules[candidate].specificity
+            let b = policy.rules[best].specificity
             if a > b || (a == b && candidate < best) { best = candidate }
         }
         return best

@@ -8,7 +8,7 @@ extension PolicyEvaluator {
         let topicDecision = checkTopic(subject, topic: topic, action: .subscribe, trace: &trace)
         guard topicDecision.isAllowed else { return topicDecision }
         guard checkTenant(subject, action: .subscribe, trace: &trace) != nil else { return tenantDenial(subject, action: .subscribe) }
-        return .allow(.subscribe, rule: topicDecision.ruleIndex, at: topicDecision.location, limits: limits(for: subject, action: .subscribe))
+        return .allow(.subscribe, rule: topicDecision.ruleIndex, limits: limits(for: subject, action: .subscribe))
     }
 
     /// Poll: every pattern as for subscribe, and the `poll` limits instead of `subscribe`'s.
@@ -41,7 +41,7 @@ extension PolicyEvaluator {
             if rule.subscribe.admits(subject.roles) {
                 trace?.add("whitelist", passed: true, "'\(topic)' is covered by '\(rule.pattern)'", at: rule.location)
                 trace?.add("roles", passed: true, "subscribe grant allows \(rule.subscribe.summary)", at: rule.subscribe.location ?? rule.location)
-                return .allow(action, rule: rule.index, at: rule.subscribe.location ?? rule.location, limits: .none)
+                return .allow(action, rule: rule.index, limits: .none)
             }
             fallback = fallback ?? rule.index
         }

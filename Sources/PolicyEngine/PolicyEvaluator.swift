@@ -52,22 +52,23 @@ public struct PolicyEvaluator: Sendable {
         case .connect: decision = connect(subject, trace: &trace)
         case .subscribe(_, let topic): decision = subscribe(subject, topic: topic, trace: &trace)
         case .publish(_, let intent): decision = publish(subject, intent, trace: &trace)
-        case .deliver(_, let intent): decision = deliver(subject, intent, trace: &trace)
+        case .deliver(_, let intent): decision = self.decision(for: deliver(subject, intent, trace: &trace), subject, intent)
         case .poll(_, let topics): decision = poll(subject, topics: topics, trace: &trace)
         }
         if explain {
             if decision.isAllowed { recordLimits(decision.limits, into: &trace) }
             decision.trace = trace
+            if decision.location == nil, let rule = decision.ruleIndex { decision.location = policy.rules[rule].location }
         }
         return decision
     }
 
     /// The limits that apply to `action` for this subject's tenant.
     public func limits(for subject: Subject, action: LimitAction) -> LimitPlan {
-        guard let tenant = subject.tenant, let plan = policy.plan(of: tenant) else { return .none }
+        guard let plan = subject.tenant?.planIndex else { return .none }
         return LimitPlan(
-            limits: plan.limits(for: action), company: subject.principal.companyID?.rawValue ?? "", user: subject.principal.userID,
-            ip: subject.principal.ip)
+            limits: policy.plans[plan].limitsByAction[action.ordinal], company: subject.principal.companyID?.rawValue ?? "",
+            user: subject.principal.userID, ip: subject.principal.ip)
     }
 
     /// Whether this node may hold `tenant`'s data.

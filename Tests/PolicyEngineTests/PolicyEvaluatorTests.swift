@@ -44,12 +44,17 @@ struct PolicyEvaluatorTests {
         let evaluator = PolicyEvaluator(policy: try defaultPolicy())
         let subject = evaluator.subject(for: sales)
         let event = DeliveryIntent(eventType: "deal.stage.updated", companyID: "123")
-        let decision = evaluator.deliver(subject, event)
-        #expect(decision.isAllowed)
+        let verdict = evaluator.deliver(subject, event)
+        #expect(verdict.isAllowed)
+        #expect(evaluator.policy.piiPaths(in: verdict.redactionMask).map(\.text) == ["data.contact_email"])
+        let decision = evaluator.decide(.deliver(sales, event))
         let data = JSONValue.object(["company_id": .number(123), "contact_email": .string("a@example.com"), "deal_id": .number(4)])
         #expect(decision.redaction.apply(to: data) == .object(["company_id": .number(123), "contact_email": .string("[redacted]"), "deal_id": .number(4)]))
         let reader = evaluator.subject(for: Principal(userID: "2", companyID: "123", roles: ["sales", "pii_reader"]))
-        #expect(evaluator.deliver(reader, event).redaction.isEmpty)
+        #expect(evaluator.deliver(reader, event).redactionMask == 0)
+        // Subscribers with the same mask share one encoding of the event: the mask is the variant key.
+        let manager = evaluator.subject(for: Principal(userID: "3", companyID: "123", roles: ["manager"]))
+        #expect(evaluator.deliver(manager, event).redactionMask == verdict.redactionMask)
     }
 
     @Test("isolation: no role or wildcard lets an event reach another company")

@@ -83,3 +83,39 @@ struct PolicyTestRunnerTests {
         #expect(report.summary == "0 passed, 2 failed")
     }
 }
+
+@Suite("Shadow limits")
+struct ShadowLimitTests {
+    @Test("a shadow limit counts and reports would-be refusals but never refuses")
+    func shadow() throws {
+        let policy = try PolicyCompiler().compile([
+            PolicySource(
+                path: "shadow.yaml",
+                text: """
+                    version: 1
+                    topics:
+                      - pattern: "deal.*"
+                    tenants:
+                      default: { plan: trial }
+                    plans:
+                      trial:
+                        rate_limits:
+                          - { scope: user, action: subscribe, limit: 2, per: minute, shadow: true }
+                    """)
+        ])
+        let cases = """
+            cases:
+              - name: five subscribes against a shadow limit of 2 per minute all pass
+                principal: { user_id: 1, company_id: "7", roles: [] }
+                action: subscribe
+                topic: "deal.*"
+                repeat: 5
+                expect: allow
+            """
+        let report = PolicyTestRunner(policy: policy).run([PolicySource(path: "cases.yaml", text: cases)])
+        #expect(report.summary == "1 passed, 0 failed")
+        let explained = PolicyEvaluator(policy: policy).decide(.subscribe(Principal(userID: "1", companyID: "7", roles: []), topic: "deal.*"), explain: true)
+        #expect(explained.trace?.steps.contains { $0.check == "limits" && $0.detail.contains("shadow: counts, never refuses") } == true)
+        #expect(explained.limits.checks.first?.limit.shadow == true)
+    }
+}

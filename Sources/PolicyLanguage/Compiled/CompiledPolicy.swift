@@ -24,6 +24,16 @@ public struct CompiledPolicy: Sendable {
     public let plans: [CompiledPlan]
     /// Warnings found while compiling (errors prevent compilation).
     public let warnings: [Diagnostic]
+    /// Every PII path any rule names, by bit: a redaction is a mask over this list.
+    public let piiPaths: [DataPath]
+
+    /// The most distinct PII paths one policy may name.
+    public static let piiPathCapacity = 64
+
+    /// The paths of a redaction mask, in ``piiPaths`` order.
+    public func piiPaths(in mask: UInt64) -> [DataPath] {
+        piiPaths.indices.filter { mask & (1 << UInt64($0)) != 0 }.map { piiPaths[$0] }
+    }
 
     /// The plan of `tenant`, if any.
     @inlinable public func plan(of tenant: Tenant) -> CompiledPlan? { tenant.planIndex.map { plans[$0] } }

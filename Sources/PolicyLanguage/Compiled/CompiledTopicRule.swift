@@ -46,8 +46,8 @@ public struct GDPRDeclaration: Sendable {
     public init() {}
 }
 
-/// One compiled `topics` entry.
-public struct CompiledTopicRule: Sendable {
+/// One compiled `topics` entry. A reference type: hot paths read its fields without copying them.
+public final class CompiledTopicRule: Sendable {
     /// Position in ``CompiledPolicy/rules``.
     public let index: Int
     /// The whitelisted pattern.
@@ -62,4 +62,23 @@ public struct CompiledTopicRule: Sendable {
     public let gdpr: GDPRDeclaration
     /// Fields redacted on delivery unless the subscriber holds `pii_reader`.
     public let pii: [DataPath]
+    /// ``pii`` as bits of ``CompiledPolicy/piiPaths``.
+    public let piiMask: UInt64
+    /// ``TopicPattern/specificity``, computed once.
+    public let specificity: Int
+
+    init(
+        index: Int, pattern: TopicPattern, location: SourceLocation, subscribe: RoleRequirement, publish: RoleRequirement, gdpr: GDPRDeclaration,
+        pii: [DataPath], piiMask: UInt64
+    ) {
+        self.index = index
+        self.pattern = pattern
+        self.location = location
+        self.subscribe = subscribe
+        self.publish = publish
+        self.gdpr = gdpr
+        self.pii = pii
+        self.piiMask = piiMask
+        self.specificity = pattern.specificity
+    }
 }

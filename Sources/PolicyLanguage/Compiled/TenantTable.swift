@@ -10,8 +10,9 @@ public struct RegionSet: Hashable, Sendable {
     @inlinable public func contains(bit: UInt64) -> Bool { bits & bit != 0 }
 }
 
-/// A tenant after merging its company entry over `tenants.default`.
-public struct Tenant: Sendable {
+/// A tenant after merging its company entry over `tenants.default`. A reference type, so that
+/// holding one in a connection's resolved principal costs one reference count.
+public final class Tenant: Sendable {
     /// The company; `nil` for the default tenant.
     public let companyID: CompanyID?
     /// The plan's index in ``CompiledPolicy/plans``; `nil` when the tenant has no plan.
@@ -20,15 +21,31 @@ public struct Tenant: Sendable {
     public let homeRegion: Region
     /// Regions that may hold this company's data.
     public let allowedRegions: [Region]
-    /// `allowedRegions` as bits.
+    /// `allowedRegions` as bits of the tenant table's regions.
     public let allowedRegionSet: RegionSet
     /// Whether the company may connect and publish.
     public let enabled: Bool
     /// Where the company (or default tenant) entry is written.
     public let location: SourceLocation?
-    /// Where `enabled`, `home_region` and `allowed_regions` were decided.
+    /// Where `enabled` was decided.
     public let enabledLocation: SourceLocation?
+    /// Where `allowed_regions` (or `home_region`) was decided.
     public let regionLocation: SourceLocation?
+
+    init(
+        companyID: CompanyID?, planIndex: Int?, homeRegion: Region, allowedRegions: [Region], allowedRegionSet: RegionSet, enabled: Bool,
+        location: SourceLocation?, enabledLocation: SourceLocation?, regionLocation: SourceLocation?
+    ) {
+        self.companyID = companyID
+        self.planIndex = planIndex
+        self.homeRegion = homeRegion
+        self.allowedRegions = allowedRegions
+        self.allowedRegionSet = allowedRegionSet
+        self.enabled = enabled
+        self.location = location
+        self.enabledLocation = enabledLocation
+        self.regionLocation = regionLocation
+    }
 
     /// Whether `region` may hold this company's data.
     public func allows(_ region: Region) -> Bool { allowedRegions.contains(region) }

@@ -47,13 +47,16 @@ public struct RuleMatches: Sendable {
 /// The whitelist as a trie over interned segments. Finding the rules that cover a topic or pattern
 /// walks at most a few nodes per segment, whatever the number of rules; it does not allocate.
 public struct TopicTrie: Sendable {
+    /// A node as plain values, so walking the trie retains nothing: its rule lists are ranges of ``ruleRefs``.
     struct Node: Sendable {
         /// The child for an inner `*`, or -1.
         var one: Int32 = -1
-        /// Rules whose trailing `*` sits at this depth.
-        var restRules: [Int32] = []
+        /// Rules whose trailing `*` sits at this depth: `ruleRefs[restStart ..< restStart + restCount]`.
+        var restStart: Int32 = 0
+        var restCount: Int32 = 0
         /// Rules without a trailing `*` that end at this node.
-        var exactRules: [Int32] = []
+        var exactStart: Int32 = 0
+        var exactCount: Int32 = 0
     }
 
     private static let unknownSegment: Int32 = -1
@@ -61,25 +64,41 @@ public struct TopicTrie: Sendable {
     private static let restWildcard: Int32 = -3
 
     private var nodes: [Node] = [Node()]
+    private var ruleRefs: [Int32] = []
     private var segments: SegmentTable
     private var edges = EdgeTable()
 
     /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
     init(patterns: [TopicPattern]) {
         segments = SegmentTable(expectedCount: patterns.count * 2)
-        for (rule, pattern) in patterns.enumerated() { insert(pattern, rule: Int32(rule)) }
+        var rest: [Int32: [Int32]] = [:]
+        var exact: [Int32: [Int32]] = [:]
+        for (rule, pattern) in patterns.enumerated() {
+            let (node, trailing) = insert(pattern)
+            if trailing { rest[node, default: []].append(Int32(rule)) } else { exact[node, default: []].append(Int32(rule)) }
+        }
+        for index in nodes.indices {
+            let restRules = rest[Int32(index)] ?? []
+            nodes[index].restStart = Int32(ruleRefs.count)
+            nodes[index].restCount = Int32(restRules.count)
+            ruleRefs.append(contentsOf: restRules)
+            let exactRules = exact[Int32(index)] ?? []
+            nodes[index].exactStart = Int32(ruleRefs.count)
+            nodes[index].exactCount = Int32(exactRules.count)
+            ruleRefs.append(contentsOf: exactRules)
+        }
     }
 
     /// The number of trie nodes.
     public var nodeCount: Int { nodes.count }
 
-    private mutating func insert(_ pattern: TopicPattern, rule: Int32) {
+    /// Adds the path of `pattern`; returns its last node and whether the pattern ends in a trailing `*`.
+    private mutating func insert(_ pattern: TopicPattern) -> (Int32, Bool) {
         var node: Int32 = 0
         for segment in pattern.segments {
             switch segment {
             case .rest:
-                nodes[Int(node)].restRules.append(rule)
-                return
+                return (node, true)
             case .one:
                 if nodes[Int(node)].one < 0 {
                     nodes.append(Node())
@@ -97,7 +116,7 @@ public struct TopicTrie: Sendable {
                 node = child
             }
         }
-        nodes[Int(node)].exactRules.append(rule)
+        return (node, false)
     }
 
     /// The rules whose patterns cover `topic`: a concrete event type, or, with `allowWildcards`, a
@@ -133,10 +152,10 @@ public struct TopicTrie: Sendable {
     private func walk(node index: Int32, depth: Int, ids: UnsafeBufferPointer<Int32>, into matches: inout RuleMatches) {
         let node = nodes[Int(index)]
         guard depth < ids.count else {
-            for rule in node.exactRules { matches.append(rule) }
+            for offset in 0..<Int(node.exactCount) { matches.append(ruleRefs[Int(node.exactStart) + offset]) }
             return
         }
-        for rule in node.restRules { matches.append(rule) }
+        for offset in 0..<Int(node.restCount) { matches.append(ruleRefs[Int(node.restStart) + offset]) }
         let segment = ids[depth]
         if segment >= 0 {
             let child = edges.child(of: index, segment: segment)

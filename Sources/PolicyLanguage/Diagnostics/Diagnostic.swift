@@ -54,6 +54,7 @@ public enum DiagnosticCode: String, Hashable, Sendable, CaseIterable {
     case invalidRole = "invalid-role"
     case emptyRoles = "empty-roles"
     case tooManyRoles = "too-many-roles"
+    case tooManyPIIPaths = "too-many-pii-paths"
     case invalidDataPath = "invalid-data-path"
     case invalidGDPR = "invalid-gdpr"
     case invalidRegion = "invalid-region"

@@ -64,14 +64,14 @@ public struct YAMLNodeReader {
             typeMismatch(node, what, expected: "a string")
             return nil
         }
-        let tag = Tag.Name(rawValue: node.tag.rawValue)
-        if tag == .str || (acceptNumbers && tag == .int) { return Located(scalar.string, at: location(of: node)) }
+        let kind = ScalarKind.of(node)
+        if kind == .string || (acceptNumbers && kind == .int) { return Located(scalar.string, at: location(of: node)) }
         typeMismatch(node, what, expected: "a string")
         return nil
     }
 
     public mutating func int(_ node: Node, _ what: String) -> Located<Int>? {
-        guard Tag.Name(rawValue: node.tag.rawValue) == .int, let value = node.int else {
+        guard let value = ScalarKind.intValue(node) else {
             typeMismatch(node, what, expected: "an integer")
             return nil
         }
@@ -79,7 +79,7 @@ public struct YAMLNodeReader {
     }
 
     public mutating func bool(_ node: Node, _ what: String) -> Located<Bool>? {
-        guard Tag.Name(rawValue: node.tag.rawValue) == .bool, let value = node.bool else {
+        guard let value = ScalarKind.boolValue(node) else {
             typeMismatch(node, what, expected: "true or false")
             return nil
         }
@@ -94,7 +94,7 @@ public struct YAMLNodeReader {
 
     public mutating func typeMismatch(_ node: Node, _ what: String, expected: String) {
         var hint: String?
-        if case .scalar(let scalar) = node, Tag.Name(rawValue: node.tag.rawValue) == .str, scalar.style != .plain {
+        if case .scalar(let scalar) = node, ScalarKind.of(node) == .string, scalar.style != .plain {
             let unquoted = (try? Yams.compose(yaml: scalar.string)).flatMap { $0 }
             if let unquoted, Tag.Name(rawValue: unquoted.tag.rawValue) != .str { hint = "remove the quotes" }
         }
@@ -107,7 +107,7 @@ public struct YAMLNodeReader {
         case .sequence: return "a list"
         case .alias: return "an alias"
         case .scalar(let scalar):
-            switch Tag.Name(rawValue: node.tag.rawValue) {
+            switch ScalarKind.of(node) {
             case .null: return "an empty value"
             case .bool: return "the boolean '\(scalar.string)'"
             case .int: return "the integer \(scalar.string)"

@@ -5,6 +5,11 @@ import GatewayModel
 enum BuildTopicTrie {
     static func run(_ state: inout CompilationState, version: String, warnings: [Diagnostic]) -> CompiledPolicy {
         let roles = RoleTable(names: state.roleNames)
+        var piiPaths: [DataPath] = []
+        for path in state.rulePII.joined() where !piiPaths.contains(path) { piiPaths.append(path) }
+        func mask(_ paths: [DataPath]) -> UInt64 {
+            paths.reduce(0) { bits, path in bits | (piiPaths.firstIndex(of: path).map { $0 < 64 ? 1 << UInt64($0) : 0 } ?? 0) }
+        }
         var rules: [CompiledTopicRule] = []
         for (index, syntax) in state.topics.enumerated() {
             guard let pattern = state.patterns[index] else { continue }
@@ -13,7 +18,7 @@ enum BuildTopicTrie {
                     index: rules.count, pattern: pattern, location: syntax.pattern?.location ?? syntax.location,
                     subscribe: requirement(syntax.subscribe, roles, fallback: nil),
                     publish: requirement(syntax.publish, roles, fallback: "service"),
-                    gdpr: state.ruleGDPR[index], pii: state.rulePII[index]))
+                    gdpr: state.ruleGDPR[index], pii: state.rulePII[index], piiMask: mask(state.rulePII[index])))
         }
         let trie = TopicTrie(patterns: rules.map(\.pattern))
         let plans = buildPlans(state)
@@ -24,7 +29,7 @@ enum BuildTopicTrie {
         return CompiledPolicy(
             version: version, files: state.documents.map(\.file), defaultRegion: defaultRegion, defaultGDPR: state.defaultGDPR,
             fallbackRetentionDays: state.configuration.defaultRetentionDays, rules: rules, trie: trie, roles: roles,
-            tenants: tenants, plans: plans, warnings: warnings.filter { $0.severity == .warning })
+            tenants: tenants, plans: plans, warnings: warnings.filter { $0.severity == .warning }, piiPaths: piiPaths)
     }
 
     /// A missing grant means "any role" for subscribe and "only `fallback`" for publish (SPEC §6.1).

@@ -39,6 +39,11 @@ enum CheckTopicPatterns {
             }
             state.rulePII.append(pii)
         }
+        let piiPaths = Set(state.rulePII.joined().map(\.text))
+        if piiPaths.count > CompiledPolicy.piiPathCapacity {
+            let location = state.topics.first?.location ?? SourceLocation(file: "<policy>", line: 1, column: 1)
+            state.sink.error(.tooManyPIIPaths, location, "the policy names \(piiPaths.count) distinct PII paths; at most \(CompiledPolicy.piiPathCapacity) are supported")
+        }
         if state.roleNames.count > RoleTable.capacity {
             let location = state.topics.first?.location ?? SourceLocation(file: "<policy>", line: 1, column: 1)
             state.sink.error(.tooManyRoles, location, "the policy names \(state.roleNames.count) distinct roles; at most \(RoleTable.capacity) are supported")
