@@ -11,9 +11,14 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // The generated 1,000-pattern, 10,000-company policy and prepared requests.
+        .target(name: "BenchmarkSupport", dependencies: [.product(name: "PolicyEngine", package: "realtime-gateway")]),
+        // A plain loop over one decision kind, for `perf record` or `valgrind --tool=callgrind`.
+        .executableTarget(name: "PolicyProfile", dependencies: ["BenchmarkSupport"]),
         .executableTarget(
             name: "PolicyDecisions",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "PolicyEngine", package: "realtime-gateway"),
             ],

@@ -50,7 +50,7 @@ public enum EventType {
                 continue
             }
             if segmentIsWildcard { return .partialWildcard(position: segmentIndex + 1) }
-            guard isSegmentByte(byte) else { return .invalidCharacter(Character(Unicode.Scalar(byte)), position: segmentIndex + 1) }
+            guard isSegmentByte(byte) else { return .invalidCharacter(byte, position: segmentIndex + 1) }
             segmentLength += 1
         }
         if segmentLength == 0 { return .emptySegment(position: segmentIndex + 1) }
@@ -60,12 +60,14 @@ public enum EventType {
     }
 }
 
-/// What is wrong with a malformed event type or topic pattern.
+/// What is wrong with a malformed event type or topic pattern. Plain values only, so returning
+/// one (or none) from a hot-path lookup costs no reference counting.
 public enum TopicSyntaxProblem: Error, Hashable, Sendable, CustomStringConvertible {
     case empty
     case tooLong(Int)
     case emptySegment(position: Int)
-    case invalidCharacter(Character, position: Int)
+    /// The first offending UTF-8 byte and its segment.
+    case invalidCharacter(UInt8, position: Int)
     case partialWildcard(position: Int)
     case wildcardInEventType
     case tooFewSegments(Int)
@@ -76,12 +78,21 @@ public enum TopicSyntaxProblem: Error, Hashable, Sendable, CustomStringConvertib
         case .empty: "is empty"
         case .tooLong(let length): "is \(length) bytes long; the limit is \(EventType.maximumLength)"
         case .emptySegment(let position): "has an empty segment at position \(position)"
-        case .invalidCharacter(let character, let position):
-            "has \(character == " " ? "a space" : "'\(character)'") in segment \(position); segments use only a-z, 0-9 and _"
+        case .invalidCharacter(let byte, let position):
+            "has \(Self.describe(byte)) in segment \(position); segments use only a-z, 0-9 and _"
         case .partialWildcard(let position): "mixes '*' with other characters in segment \(position); '*' must be a whole segment"
         case .wildcardInEventType: "contains '*'; an event type names one concrete topic"
         case .tooFewSegments(let count): "has \(count) segment; at least \(EventType.minimumSegments) are required"
         case .tooManySegments(let count): "has \(count) segments; at most \(EventType.maximumSegments) are allowed"
+        }
+    }
+
+    private static func describe(_ byte: UInt8) -> String {
+        switch byte {
+        case UInt8(ascii: " "): "a space"
+        case 0x21...0x7E: "'\(Character(Unicode.Scalar(byte)))'"
+        case 0x80...: "a non-ASCII character"
+        default: "a control character (0x\(String(byte, radix: 16)))"
         }
     }
 }

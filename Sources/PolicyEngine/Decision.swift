@@ -1,27 +1,28 @@
 public import GatewayModel
 public import PolicyLanguage
 
-/// The limits an allowed action must still acquire, as shared rule arrays plus the key parts:
-/// nothing is allocated until ``checks`` is read.
+/// The limits an allowed action must still acquire: the plan's shared rule array plus who acts.
+/// Nothing is allocated until ``checks`` is read.
 public struct LimitPlan: Sendable {
     /// The tenant plan's limits for the action.
     public var limits: [RateLimit]
-    /// The company counted by `company` (and whose plan applies).
-    public var company: String
-    /// The user counted by `user`.
-    public var user: String
-    /// The address counted by `ip`.
-    public var ip: String?
+    /// Who acts: supplies the user, the address and, unless ``company`` is set, the company.
+    public var subject: Subject?
+    /// The company counted when it is not the subject's own (a publish counts the event's company).
+    public var company: String?
 
     /// No limits.
-    public static let none = LimitPlan(limits: [], company: "", user: "", ip: nil)
+    public static let none = LimitPlan(limits: [], subject: nil, company: nil)
 
     /// Whether there is nothing to acquire.
     public var isEmpty: Bool { limits.isEmpty }
 
     /// One check per limit, keyed by scope. `ip` limits are skipped when the address is unknown.
     public var checks: [LimitCheck] {
-        limits.compactMap { limit in
+        let company = company ?? subject?.principal.companyID?.rawValue ?? ""
+        let user = subject?.principal.userID ?? ""
+        let ip = subject?.principal.ip
+        return limits.compactMap { limit in
             switch limit.scope {
             case .company: LimitCheck(limit: limit, key: LimitKey(scope: .company, action: limit.action, company: company, subject: ""))
             case .user: LimitCheck(limit: limit, key: LimitKey(scope: .user, action: limit.action, company: company, subject: user))
@@ -72,8 +73,9 @@ public struct Decision: Sendable {
 }
 
 /// A principal resolved against one compiled policy: roles as bits and the tenant looked up.
-/// Resolve once per connection (and again after a reload), then decide many times.
-public struct Subject: Sendable {
+/// Resolve once per connection (and again after a reload), then decide many times. A reference
+/// type, so handing it to every decision costs no copies.
+public final class Subject: Sendable {
     /// The principal.
     public let principal: Principal
     /// The principal's roles that the policy knows.
@@ -86,4 +88,19 @@ public struct Subject: Sendable {
     public let isService: Bool
     /// Whether the principal holds the `admin` role.
     public let isAdmin: Bool
+    /// The tenant's `enabled`, copied so the delivery hot path reads no other object.
+    let tenantEnabled: Bool
+    /// The tenant's allowed regions as bits, copied likewise.
+    let tenantRegions: RegionSet
+
+    init(principal: Principal, roles: RoleSet, tenant: Tenant?, readsPII: Bool, isService: Bool, isAdmin: Bool) {
+        self.principal = principal
+        self.roles = roles
+        self.tenant = tenant
+        self.readsPII = readsPII
+        self.isService = isService
+        self.isAdmin = isAdmin
+        self.tenantEnabled = tenant?.enabled ?? false
+        self.tenantRegions = tenant?.allowedRegionSet ?? RegionSet(bits: 0)
+    }
 }

@@ -39,15 +39,24 @@ public struct Provenance: Sendable, Hashable {
 }
 
 /// What publish attaches to an event: its company, region and GDPR context, with provenance.
-public struct Enrichment: Sendable {
+/// A reference type: decisions stay small to return, and the enrichment is made once per publish.
+public final class Enrichment: Sendable {
     /// `metadata.company_id`.
-    public var companyID: CompanyID
+    public let companyID: CompanyID
     /// `metadata.region`.
-    public var region: Region
+    public let region: Region
     /// `metadata.gdpr_context`.
-    public var gdpr: GDPRContext
+    public let gdpr: GDPRContext
     /// Where each field came from.
-    public var provenance: Provenance
+    public let provenance: Provenance
+
+    /// Creates an enrichment.
+    public init(companyID: CompanyID, region: Region, gdpr: GDPRContext, provenance: Provenance) {
+        self.companyID = companyID
+        self.region = region
+        self.gdpr = gdpr
+        self.provenance = provenance
+    }
 }
 
 /// The fields removed from an event's data before it reaches one subscriber.

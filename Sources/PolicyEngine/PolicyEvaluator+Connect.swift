@@ -4,32 +4,34 @@ import PolicyLanguage
 extension PolicyEvaluator {
     /// Connect: the company must exist in the token (unless service/admin), be enabled, and allow this node's region.
     public func connect(_ subject: Subject, trace: inout DecisionTrace?) -> Decision {
-        guard checkTenant(subject, action: .connect, trace: &trace) != nil else { return tenantDenial(subject, action: .connect) }
+        guard checkTenant(subject, action: .connect, trace: &trace) else { return tenantDenial(subject, action: .connect) }
         return .allow(.connect, limits: limits(for: subject, action: .connect))
     }
 
-    /// The tenant checks shared by connect, subscribe and poll. Returns `nil` when they fail.
-    func checkTenant(_ subject: Subject, action: PolicyAction, trace: inout DecisionTrace?) -> Tenant? {
-        guard let tenant = subject.tenant, let company = subject.principal.companyID else {
+    /// The tenant checks shared by connect, subscribe and poll: a company (unless a service or
+    /// admin token connects), enabled, and allowed in this node's region.
+    func checkTenant(_ subject: Subject, action: PolicyAction, trace: inout DecisionTrace?) -> Bool {
+        guard subject.tenant != nil, subject.principal.companyID != nil else {
             if action == .connect && (subject.isService || subject.isAdmin) {
                 trace?.add("company", passed: true, "token names no company; a \(subject.isAdmin ? "admin" : "service") token may connect but receives no tenant's events")
-                return policy.tenants.defaultTenant
+                return true
             }
             trace?.add("company", passed: false, "token names no company")
-            return nil
+            return false
         }
-        trace?.add("company", passed: true, "company '\(company)' (\(policy.tenants.isListed(company.rawValue) ? "listed" : "default tenant"))", at: tenant.location)
-        guard tenant.enabled else {
-            trace?.add("tenant", passed: false, "company '\(company)' is disabled", at: tenant.enabledLocation ?? tenant.location)
-            return nil
+        if trace != nil, let tenant = subject.tenant, let company = subject.principal.companyID {
+            trace?.add("company", passed: true, "company '\(company)' (\(policy.tenants.isListed(company.rawValue) ? "listed" : "default tenant"))", at: tenant.location)
+            trace?.add("tenant", passed: subject.tenantEnabled, "company '\(company)' is \(subject.tenantEnabled ? "enabled" : "disabled")", at: tenant.enabledLocation ?? (subject.tenantEnabled ? nil : tenant.location))
         }
-        trace?.add("tenant", passed: true, "company '\(company)' is enabled", at: tenant.enabledLocation)
-        guard serves(tenant) else {
-            trace?.add("region", passed: false, "node region '\(nodeRegion?.rawValue ?? "")' is not in allowed_regions [\(tenant.allowedRegions.map(\.rawValue).joined(separator: ", "))]", at: tenant.regionLocation)
-            return nil
+        guard subject.tenantEnabled else { return false }
+        guard nodeRegion == nil || subject.tenantRegions.contains(bit: nodeRegionBit) else {
+            if let tenant = subject.tenant {
+                trace?.add("region", passed: false, "node region '\(nodeRegion?.rawValue ?? "")' is not in allowed_regions [\(tenant.allowedRegions.map(\.rawValue).joined(separator: ", "))]", at: tenant.regionLocation)
+            }
+            return false
         }
-        if let nodeRegion { trace?.add("region", passed: true, "node region '\(nodeRegion)' is allowed", at: tenant.regionLocation) }
-        return tenant
+        if let nodeRegion { trace?.add("region", passed: true, "node region '\(nodeRegion)' is allowed", at: subject.tenant?.regionLocation) }
+        return true
     }
 
     /// The denial for a failed ``checkTenant(_:action:trace:)``.

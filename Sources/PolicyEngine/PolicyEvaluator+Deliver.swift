@@ -1,4 +1,4 @@
-import GatewayModel
+public import GatewayModel
 import PolicyLanguage
 
 /// The fan-out answer for one event and one subscriber: plain values only, so deciding
@@ -18,58 +18,88 @@ public struct DeliveryVerdict: Sendable, Hashable {
     static func deny(_ reason: ReasonCode, rule: Int32 = -1) -> DeliveryVerdict { DeliveryVerdict(reason: reason, ruleIndex: rule, redactionMask: 0) }
 }
 
+/// The policy's view of one event, found once per event and shared by all of its deliveries:
+/// the rules its type matches and the union of their PII paths. Fan-out to N subscribers then
+/// costs N ``PolicyEvaluator/deliver(_:_:)-(Subject,DeliveryRoute)`` checks of plain values.
+public struct DeliveryRoute: Sendable {
+    /// The event's company.
+    public let companyID: CompanyID
+    /// The event's type.
+    public let eventType: String
+    /// `.allowed` when the type is whitelisted; otherwise why nobody may receive it.
+    public let reason: ReasonCode
+    /// Why the type is malformed, when it is.
+    let problem: TopicSyntaxProblem?
+    /// The rules whose patterns match the type.
+    let matches: RuleMatches
+    /// The union of the matching rules' PII paths.
+    let redactionMask: UInt64
+}
+
 extension PolicyEvaluator {
-    /// Deliver, for the fan-out hot path: company isolation, tenant and residency, the
+    /// Looks an event up once for all of its deliveries.
+    public func route(_ event: DeliveryIntent) -> DeliveryRoute {
+        var matches = RuleMatches()
+        let problem = policy.trie.rules(covering: event.eventType, allowWildcards: false, into: &matches)
+        var redaction: UInt64 = 0
+        for position in 0..<matches.count { redaction |= policy.grants[matches[position]].piiMask }
+        let reason: ReasonCode = problem != nil ? .topicMalformed : matches.isEmpty ? .topicNotWhitelisted : .allowed
+        return DeliveryRoute(companyID: event.companyID, eventType: event.eventType, reason: reason, problem: problem, matches: matches, redactionMask: redaction)
+    }
+
+    /// Deliver, for one subscriber of a routed event: company isolation, tenant and residency, the
     /// subscriber's role on the event's topic, then the PII redaction mask. Allocation-free.
+    public func deliver(_ subject: Subject, _ route: DeliveryRoute) -> DeliveryVerdict {
+        var trace: DecisionTrace? = nil
+        return deliver(subject, route, trace: &trace)
+    }
+
+    /// Deliver, looking the event up for this one subscriber (``route(_:)`` and then the check).
     public func deliver(_ subject: Subject, _ event: DeliveryIntent) -> DeliveryVerdict {
         var trace: DecisionTrace? = nil
-        return deliver(subject, event, trace: &trace)
+        return deliver(subject, route(event), trace: &trace)
     }
 
     /// The delivery checks, recording each step when `trace` is not `nil`.
-    public func deliver(_ subject: Subject, _ event: DeliveryIntent, trace: inout DecisionTrace?) -> DeliveryVerdict {
-        guard let tenant = subject.tenant, subject.principal.companyID == event.companyID else {
-            trace?.add("company", passed: false, "event of company '\(event.companyID)' may not reach a principal of company '\(subject.principal.companyID?.rawValue ?? "none")'")
+    public func deliver(_ subject: Subject, _ route: DeliveryRoute, trace: inout DecisionTrace?) -> DeliveryVerdict {
+        guard subject.tenant != nil, subject.principal.companyID == route.companyID else {
+            trace?.add("company", passed: false, "event of company '\(route.companyID)' may not reach a principal of company '\(subject.principal.companyID?.rawValue ?? "none")'")
             return .deny(.companyMismatch)
         }
-        trace?.add("company", passed: true, "event and principal are of company '\(event.companyID)'")
-        guard tenant.enabled else {
-            trace?.add("tenant", passed: false, "company '\(event.companyID)' is disabled", at: tenant.enabledLocation ?? tenant.location)
+        trace?.add("company", passed: true, "event and principal are of company '\(route.companyID)'")
+        guard subject.tenantEnabled else {
+            trace?.add("tenant", passed: false, "company '\(route.companyID)' is disabled", at: subject.tenant?.enabledLocation ?? subject.tenant?.location)
             return .deny(.companyDisabled)
         }
-        trace?.add("tenant", passed: true, "company '\(event.companyID)' is enabled", at: tenant.enabledLocation)
-        guard serves(tenant) else {
-            trace?.add("region", passed: false, "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(event.companyID)'s data", at: tenant.regionLocation)
+        trace?.add("tenant", passed: true, "company '\(route.companyID)' is enabled", at: subject.tenant?.enabledLocation)
+        guard nodeRegion == nil || subject.tenantRegions.contains(bit: nodeRegionBit) else {
+            trace?.add("region", passed: false, "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(route.companyID)'s data", at: subject.tenant?.regionLocation)
             return .deny(.regionNotServed)
         }
-        if let nodeRegion { trace?.add("region", passed: true, "node region '\(nodeRegion)' may hold company '\(event.companyID)'s data", at: tenant.regionLocation) }
-        let matches: RuleMatches
-        switch policy.trie.rules(covering: event.eventType, allowWildcards: false) {
-        case .failure(let problem):
-            trace?.add("whitelist", passed: false, "event type \(problem)")
-            return .deny(.topicMalformed)
-        case .success(let found): matches = found
-        }
-        guard !matches.isEmpty else {
-            trace?.add("whitelist", passed: false, "no whitelisted pattern matches '\(event.eventType)'")
-            return .deny(.topicNotWhitelisted)
+        if let nodeRegion { trace?.add("region", passed: true, "node region '\(nodeRegion)' may hold company '\(route.companyID)'s data", at: subject.tenant?.regionLocation) }
+        guard route.reason == .allowed else {
+            if let problem = route.problem {
+                trace?.add("whitelist", passed: false, "event type \(problem)")
+            } else {
+                trace?.add("whitelist", passed: false, "no whitelisted pattern matches '\(route.eventType)'")
+            }
+            return .deny(route.reason)
         }
         var admitted = -1
-        var redaction: UInt64 = 0
-        for position in 0..<matches.count {
-            let rule = policy.rules[matches[position]]
-            redaction |= rule.piiMask
-            if admitted < 0 && rule.subscribe.admits(subject.roles) { admitted = rule.index }
+        for position in 0..<route.matches.count where policy.grants[route.matches[position]].admitsSubscriber(subject.roles) {
+            admitted = route.matches[position]
+            break
         }
         guard admitted >= 0 else {
-            let rule = policy.rules[matches[0]]
+            let rule = policy.rules[route.matches[0]]
             trace?.add("roles", passed: false, "subscribe grant of '\(rule.pattern)' allows \(rule.subscribe.summary)", at: rule.subscribe.location ?? rule.location)
             return .deny(.roleNotAllowed, rule: Int32(rule.index))
         }
         if trace != nil {
             let rule = policy.rules[admitted]
-            trace?.add("roles", passed: true, "'\(event.eventType)' matches '\(rule.pattern)', which allows \(rule.subscribe.summary)", at: rule.location)
+            trace?.add("roles", passed: true, "'\(route.eventType)' matches '\(rule.pattern)', which allows \(rule.subscribe.summary)", at: rule.location)
         }
+        var redaction = route.redactionMask
         if subject.readsPII {
             trace?.add("redaction", passed: true, redaction == 0 ? "no PII fields declared" : "principal holds pii_reader: nothing redacted")
             redaction = 0

@@ -7,12 +7,10 @@ extension PolicyEvaluator {
     /// service token without company); the company must be enabled, the region allowed and served.
     /// Returns the enrichment: company, region and GDPR context with provenance (SPEC §6.5, §6.6).
     public func publish(_ subject: Subject, _ intent: PublishIntent, trace: inout DecisionTrace?) -> Decision {
-        let matches: RuleMatches
-        switch policy.trie.rules(covering: intent.eventType, allowWildcards: false) {
-        case .failure(let problem):
+        var matches = RuleMatches()
+        if let problem = policy.trie.rules(covering: intent.eventType, allowWildcards: false, into: &matches) {
             trace?.add("whitelist", passed: false, "event type '\(intent.eventType)' \(problem)")
             return .deny(.publish, .topicMalformed, "event type \(problem)")
-        case .success(let found): matches = found
         }
         guard !matches.isEmpty else {
             trace?.add("whitelist", passed: false, "no whitelisted pattern matches '\(intent.eventType)'")
@@ -20,7 +18,7 @@ extension PolicyEvaluator {
         }
         let best = mostSpecific(matches)
         var granting: CompiledTopicRule?
-        for position in 0..<matches.count where policy.rules[matches[position]].publish.admits(subject.roles) {
+        for position in 0..<matches.count where policy.grants[matches[position]].admitsPublisher(subject.roles) {
             granting = policy.rules[matches[position]]
             break
         }
@@ -78,9 +76,7 @@ extension PolicyEvaluator {
         var decision = Decision.allow(.publish, rule: granting.index, limits: .none)
         decision.enrichment = enrichment
         if let plan = tenant.planIndex {
-            decision.limits = LimitPlan(
-                limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal], company: companyText, user: subject.principal.userID,
-                ip: subject.principal.ip)
+            decision.limits = LimitPlan(limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal], subject: subject, company: companyText)
         }
         return decision
     }
@@ -90,8 +86,8 @@ extension PolicyEvaluator {
         var best = matches[0]
         for position in 1..<max(matches.count, 1) {
             let candidate = matches[position]
-            let a = policy.rules[candidate].specificity
-            let b = policy.rules[best].specificity
+            let a = policy.grants[candidate].specificity
+            let b = policy.grants[best].specificity
             if a > b || (a == b && candidate < best) { best = candidate }
         }
         return best

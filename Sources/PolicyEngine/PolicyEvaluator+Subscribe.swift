@@ -7,7 +7,7 @@ extension PolicyEvaluator {
     public func subscribe(_ subject: Subject, topic: String, trace: inout DecisionTrace?) -> Decision {
         let topicDecision = checkTopic(subject, topic: topic, action: .subscribe, trace: &trace)
         guard topicDecision.isAllowed else { return topicDecision }
-        guard checkTenant(subject, action: .subscribe, trace: &trace) != nil else { return tenantDenial(subject, action: .subscribe) }
+        guard checkTenant(subject, action: .subscribe, trace: &trace) else { return tenantDenial(subject, action: .subscribe) }
         return .allow(.subscribe, rule: topicDecision.ruleIndex, limits: limits(for: subject, action: .subscribe))
     }
 
@@ -18,34 +18,30 @@ extension PolicyEvaluator {
             let decision = checkTopic(subject, topic: topic, action: .poll, trace: &trace)
             guard decision.isAllowed else { return decision }
         }
-        guard checkTenant(subject, action: .poll, trace: &trace) != nil else { return tenantDenial(subject, action: .poll) }
+        guard checkTenant(subject, action: .poll, trace: &trace) else { return tenantDenial(subject, action: .poll) }
         return .allow(.poll, limits: limits(for: subject, action: .poll))
     }
 
     /// The whitelist and role checks for one subscription pattern.
     func checkTopic(_ subject: Subject, topic: String, action: PolicyAction, trace: inout DecisionTrace?) -> Decision {
-        let matches: RuleMatches
-        switch policy.trie.rules(covering: topic, allowWildcards: true) {
-        case .failure(let problem):
+        var matches = RuleMatches()
+        if let problem = policy.trie.rules(covering: topic, allowWildcards: true, into: &matches) {
             trace?.add("whitelist", passed: false, "topic '\(topic)' \(problem)")
             return .deny(action, .topicMalformed, "topic \(problem)")
-        case .success(let found): matches = found
         }
         guard !matches.isEmpty else {
             trace?.add("whitelist", passed: false, "no whitelisted pattern covers '\(topic)'")
             return .deny(action, .topicNotWhitelisted, "topic is not whitelisted")
         }
-        var fallback: Int?
-        for position in 0..<matches.count {
-            let rule = policy.rules[matches[position]]
-            if rule.subscribe.admits(subject.roles) {
+        for position in 0..<matches.count where policy.grants[matches[position]].admitsSubscriber(subject.roles) {
+            if trace != nil {
+                let rule = policy.rules[matches[position]]
                 trace?.add("whitelist", passed: true, "'\(topic)' is covered by '\(rule.pattern)'", at: rule.location)
                 trace?.add("roles", passed: true, "subscribe grant allows \(rule.subscribe.summary)", at: rule.subscribe.location ?? rule.location)
-                return .allow(action, rule: rule.index, limits: .none)
             }
-            fallback = fallback ?? rule.index
+            return .allow(action, rule: matches[position], limits: .none)
         }
-        let rule = policy.rules[fallback ?? matches[0]]
+        let rule = policy.rules[matches[0]]
         trace?.add("whitelist", passed: true, "'\(topic)' is covered by '\(rule.pattern)'", at: rule.location)
         trace?.add("roles", passed: false, "subscribe grant allows \(rule.subscribe.summary); principal has [\(subject.principal.roles.joined(separator: ", "))]", at: rule.subscribe.location ?? rule.location)
         return .deny(action, .roleNotAllowed, "role may not subscribe to this topic", rule: rule.index, at: rule.subscribe.location ?? rule.location)

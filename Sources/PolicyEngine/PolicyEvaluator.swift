@@ -52,7 +52,7 @@ public struct PolicyEvaluator: Sendable {
         case .connect: decision = connect(subject, trace: &trace)
         case .subscribe(_, let topic): decision = subscribe(subject, topic: topic, trace: &trace)
         case .publish(_, let intent): decision = publish(subject, intent, trace: &trace)
-        case .deliver(_, let intent): decision = self.decision(for: deliver(subject, intent, trace: &trace), subject, intent)
+        case .deliver(_, let intent): decision = self.decision(for: deliver(subject, route(intent), trace: &trace), subject, intent)
         case .poll(_, let topics): decision = poll(subject, topics: topics, trace: &trace)
         }
         if explain {
@@ -66,9 +66,7 @@ public struct PolicyEvaluator: Sendable {
     /// The limits that apply to `action` for this subject's tenant.
     public func limits(for subject: Subject, action: LimitAction) -> LimitPlan {
         guard let plan = subject.tenant?.planIndex else { return .none }
-        return LimitPlan(
-            limits: policy.plans[plan].limitsByAction[action.ordinal], company: subject.principal.companyID?.rawValue ?? "",
-            user: subject.principal.userID, ip: subject.principal.ip)
+        return LimitPlan(limits: policy.plans[plan].limitsByAction[action.ordinal], subject: subject, company: nil)
     }
 
     /// Whether this node may hold `tenant`'s data.

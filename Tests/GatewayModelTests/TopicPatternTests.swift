@@ -32,10 +32,10 @@ struct TopicPatternTests {
         ("a.b.c.d.e.f.g.h.i", .tooManySegments(9)),
         ("deal..updated", .emptySegment(position: 2)),
         ("deal.stage.", .emptySegment(position: 3)),
-        ("Deal.stage", .invalidCharacter("D", position: 1)),
+        ("Deal.stage", .invalidCharacter(UInt8(ascii: "D"), position: 1)),
         ("deal.st*", .partialWildcard(position: 2)),
         ("deal.*x", .partialWildcard(position: 2)),
-        ("deal.stage updated", .invalidCharacter(" ", position: 2)),
+        ("deal.stage updated", .invalidCharacter(UInt8(ascii: " "), position: 2)),
     ])
     func malformed(text: String, problem: TopicSyntaxProblem) {
         #expect(throws: problem) { try TopicPattern(text) }
@@ -45,7 +45,8 @@ struct TopicPatternTests {
     func eventTypes() {
         #expect(EventType.isValid("deal.stage.updated"))
         #expect(EventType.problem(in: "deal.*") == .wildcardInEventType)
-        #expect(!EventType.isValid("déal.stage"))
+        #expect(EventType.problem(in: "déal.stage")?.description == "has a non-ASCII character in segment 1; segments use only a-z, 0-9 and _")
+        #expect(EventType.problem(in: "a.b\u{7}")?.description == "has a control character (0x7) in segment 2; segments use only a-z, 0-9 and _")
         #expect(!EventType.isValid(String(repeating: "a.", count: 200) + "a"))
     }
 

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import GatewayModel
 import PolicyEngine
 import PolicyLanguage
@@ -7,35 +8,45 @@ import PolicyLanguage
 /// one decision; inputs rotate over 1,024 prepared requests so caches see realistic variety.
 let benchmarks: @Sendable () -> Void = {
     let source = PolicySource(path: "generated.yaml", text: GeneratedPolicy.yaml)
-    let policy: CompiledPolicy
+    let inputs: DecisionInputs
     do {
-        policy = try PolicyCompiler().compile([source])
+        inputs = try DecisionInputs()
     } catch {
         fatalError("the generated policy does not compile: \(error)")
     }
-    let evaluator = PolicyEvaluator(policy: policy)
-    let count = 1024
-    let subjects = (0..<count).map { index in
-        evaluator.subject(for: Principal(userID: "u\(index)", companyID: CompanyID(String(index * 7 % GeneratedPolicy.companies)), roles: ["sales"]))
-    }
-    let deliveries = (0..<count).map { index in
-        DeliveryIntent(eventType: "dom\(index % GeneratedPolicy.domains).ent\(index % GeneratedPolicy.entitiesPerDomain).updated", companyID: subjects[index].principal.companyID!)
-    }
-    let patterns = (0..<count).map { index in "dom\(index % GeneratedPolicy.domains).ent\(index % GeneratedPolicy.entitiesPerDomain).*" }
-    let service = evaluator.subject(for: Principal(userID: "svc", companyID: nil, roles: ["service"]))
-    let publishes = (0..<count).map { index in
-        PublishIntent(
-            eventType: deliveries[index].eventType,
-            data: .object(["company_id": .string(deliveries[index].companyID.rawValue), "contact_id": .string("c-\(index)"), "deal_id": .number(Double(index))]))
-    }
+    let evaluator = inputs.evaluator
+    let count = inputs.count
+    let subjects = inputs.subjects
+    let deliveries = inputs.deliveries
+    let patterns = inputs.patterns
+    let service = inputs.service
+    let publishes = inputs.publishes
 
     let decision = Benchmark.Configuration(
         metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput], scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: 1_000)
 
-    Benchmark("deliver decision", configuration: decision) { benchmark in
+    let routes = deliveries.map { evaluator.route($0) }
+
+    Benchmark("deliver decision (per subscriber of a routed event)", configuration: decision) { benchmark in
+        var index = 0
+        for _ in benchmark.scaledIterations {
+            blackHole(evaluator.deliver(subjects[index], routes[index]))
+            index = (index + 1) & (count - 1)
+        }
+    }
+
+    Benchmark("deliver decision (route + check, one subscriber)", configuration: decision) { benchmark in
         var index = 0
         for _ in benchmark.scaledIterations {
             blackHole(evaluator.deliver(subjects[index], deliveries[index]))
+            index = (index + 1) & (count - 1)
+        }
+    }
+
+    Benchmark("route an event (once per event, before fan-out)", configuration: decision) { benchmark in
+        var index = 0
+        for _ in benchmark.scaledIterations {
+            blackHole(evaluator.route(deliveries[index]))
             index = (index + 1) & (count - 1)
         }
     }

@@ -21,7 +21,7 @@ public enum PolicyTestFile {
         var reader = YAMLNodeReader(file: file)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try ScalarKind.compose(text)
         } catch {
             return ([], [PolicyReader.syntaxDiagnostic(error, file: file, text: text)])
         }
@@ -97,7 +97,7 @@ public enum PolicyTestFile {
             testCase.reason = reason.value
         }
         if let node = fields["retry_after"] {
-            if let seconds = node.float ?? node.int.map(Double.init) { testCase.retryAfter = seconds } else {
+            if let seconds = ScalarKind.numberValue(node) { testCase.retryAfter = seconds } else {
                 reader.typeMismatch(node, "'retry_after'", expected: "a number of seconds")
             }
         }
@@ -146,11 +146,11 @@ public enum PolicyTestFile {
                 var context = GDPRContext()
                 for (field, _, fieldValue) in gdpr {
                     switch field {
-                    case "consent": context.consent = fieldValue.bool
-                    case "purpose": context.purpose = fieldValue.string
-                    case "retention_days": context.retentionDays = fieldValue.int
+                    case "consent": context.consent = reader.bool(fieldValue, "'consent'")?.value
+                    case "purpose": context.purpose = reader.string(fieldValue, "'purpose'")?.value
+                    case "retention_days": context.retentionDays = reader.int(fieldValue, "'retention_days'")?.value
                     case "data_subject_id": context.dataSubjectID = json(fieldValue).identifierString
-                    case "legal_basis": context.legalBasis = fieldValue.string
+                    case "legal_basis": context.legalBasis = reader.string(fieldValue, "'legal_basis'")?.value
                     default: break
                     }
                 }
@@ -215,10 +215,10 @@ public enum PolicyTestFile {
     static func json(_ node: Node) -> JSONValue {
         switch node {
         case .scalar(let scalar):
-            switch Tag.Name(rawValue: node.tag.rawValue) {
+            switch ScalarKind.of(node) {
             case .null: return .null
-            case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
-            case .int, .float: return node.float.map(JSONValue.number) ?? .string(scalar.string)
+            case .bool: return ScalarKind.boolValue(node).map(JSONValue.bool) ?? .string(scalar.string)
+            case .int, .float: return ScalarKind.numberValue(node).map(JSONValue.number) ?? .string(scalar.string)
             default: return .string(scalar.string)
             }
         case .sequence(let sequence): return .array(sequence.map(json))
@@ -232,8 +232,9 @@ public enum PolicyTestFile {
 
     /// `0`, `250ms`, `1s`, `1.5s`, `2m`, `1h`, or a bare number of seconds.
     static func durationNanos(_ node: Node) -> Int64? {
-        if let seconds = node.float, Tag.Name(rawValue: node.tag.rawValue) != .str { return Int64((seconds * 1e9).rounded()) }
-        guard let text = node.string else { return nil }
+        if let seconds = ScalarKind.numberValue(node) { return seconds >= 0 ? Int64((seconds * 1e9).rounded()) : nil }
+        guard ScalarKind.of(node) == .string, case .scalar(let scalar) = node else { return nil }
+        let text = scalar.string
         let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }

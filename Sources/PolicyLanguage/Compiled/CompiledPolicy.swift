@@ -26,9 +26,12 @@ public struct CompiledPolicy: Sendable {
     public let warnings: [Diagnostic]
     /// Every PII path any rule names, by bit: a redaction is a mask over this list.
     public let piiPaths: [DataPath]
+    /// ``rules`` as plain values for the hot path, in the same order.
+    public let grants: [RuleGrant]
 
     /// The most distinct PII paths one policy may name.
     public static let piiPathCapacity = 64
+
 
     /// The paths of a redaction mask, in ``piiPaths`` order.
     public func piiPaths(in mask: UInt64) -> [DataPath] {

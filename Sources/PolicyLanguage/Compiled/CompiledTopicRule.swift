@@ -82,3 +82,35 @@ public final class CompiledTopicRule: Sendable {
         self.specificity = pattern.specificity
     }
 }
+
+/// The parts of a rule that every decision reads, as plain values in one array, so the hot path
+/// touches no reference-counted object.
+public struct RuleGrant: Sendable, Hashable {
+    /// Any role of the company may subscribe.
+    public let subscribeAny: Bool
+    /// The roles that may subscribe.
+    public let subscribeRoles: RoleSet
+    /// Any role may publish (never, today: a rule without `publish` admits only `service`).
+    public let publishAny: Bool
+    /// The roles that may publish.
+    public let publishRoles: RoleSet
+    /// The rule's PII paths as bits.
+    public let piiMask: UInt64
+    /// The rule's pattern specificity.
+    public let specificity: Int32
+
+    /// The hot-path view of `rule`.
+    public init(_ rule: CompiledTopicRule) {
+        subscribeAny = rule.subscribe.anyRole
+        subscribeRoles = rule.subscribe.roles
+        publishAny = rule.publish.anyRole
+        publishRoles = rule.publish.roles
+        piiMask = rule.piiMask
+        specificity = Int32(rule.specificity)
+    }
+
+    /// Whether `roles` may subscribe.
+    @inlinable public func admitsSubscriber(_ roles: RoleSet) -> Bool { subscribeAny || subscribeRoles.intersects(roles) }
+    /// Whether `roles` may publish.
+    @inlinable public func admitsPublisher(_ roles: RoleSet) -> Bool { publishAny || publishRoles.intersects(roles) }
+}

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Interned topic segments: maps a segment's UTF-8 bytes to a small integer without allocating.
 ///
 /// Open addressing over FNV-1a hashes; built once at compile time and only read afterwards.
@@ -6,6 +12,8 @@ struct SegmentTable: Sendable {
     private var hashes: [UInt64] = []
     private var offsets: [Int] = []
     private var lengths: [Int] = []
+    /// The bytes of segments of up to 8 bytes, packed little-endian: compared in one instruction.
+    private var packed: [UInt64] = []
     private var bytes: [UInt8] = []
     private var mask: Int
 
@@ -18,33 +26,56 @@ struct SegmentTable: Sendable {
 
     var count: Int { offsets.count }
 
+    /// The first slot for `hash`: the high bits after a multiplicative mix, since FNV-1a's low bits
+    /// cluster for similar names such as `dom1`, `dom2`, ...
+    @inline(__always) static func slot(_ hash: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask }
+
+    /// FNV-1a's starting value.
+    static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// One FNV-1a step.
+    @inline(__always) static func step(_ hash: UInt64, _ byte: UInt8) -> UInt64 { (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+
     static func hash(_ segment: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in segment {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
+        segment.reduce(offsetBasis, step)
+    }
+
+    /// The bytes of a segment of up to 8 bytes as one integer (0 for longer ones).
+    @inline(__always) static func pack(_ segment: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard segment.count <= 8 else { return 0 }
+        var value: UInt64 = 0
+        for (offset, byte) in segment.enumerated() { value |= UInt64(byte) << UInt64(offset * 8) }
+        return value
     }
 
     /// The id of `segment`, or -1 when the policy never names it.
-    func id(of segment: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let hash = Self.hash(segment)
-        var slot = Int(truncatingIfNeeded: hash) & mask
+    func id(of segment: UnsafeBufferPointer<UInt8>) -> Int32 { id(of: segment, hash: Self.hash(segment)) }
+
+    /// The id of `segment` whose FNV-1a hash the caller already computed.
+    func id(of segment: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int32 {
+        id(of: segment, hash: hash, packed: segment.count <= 8 ? Self.pack(segment) : 0)
+    }
+
+    /// The id of `segment` whose hash and packed bytes (for up to 8 bytes) the caller already computed.
+    @inline(__always)
+    func id(of segment: UnsafeBufferPointer<UInt8>, hash: UInt64, packed key: UInt64) -> Int32 {
+        let short = segment.count <= 8
+        var slot = Self.slot(hash, mask)
         while true {
             let candidate = slots[slot]
             if candidate < 0 { return -1 }
             let index = Int(candidate)
-            if hashes[index] == hash && lengths[index] == segment.count && matches(index, segment) { return candidate }
+            if hashes[index] == hash && lengths[index] == segment.count && (short ? packed[index] == key : matches(index, segment)) {
+                return candidate
+            }
             slot = (slot + 1) & mask
         }
     }
 
     private func matches(_ index: Int, _ segment: UnsafeBufferPointer<UInt8>) -> Bool {
         bytes.withUnsafeBufferPointer { stored in
-            let start = offsets[index]
-            for position in 0..<segment.count where stored[start + position] != segment[position] { return false }
-            return true
+            guard let base = stored.baseAddress, let other = segment.baseAddress else { return segment.isEmpty }
+            return memcmp(base + offsets[index], other, segment.count) == 0
         }
     }
 
@@ -59,6 +90,7 @@ struct SegmentTable: Sendable {
         let hash = utf8.withUnsafeBufferPointer { Self.hash($0) }
         offsets.append(bytes.count)
         lengths.append(utf8.count)
+        packed.append(utf8.withUnsafeBufferPointer { Self.pack($0) })
         hashes.append(hash)
         bytes.append(contentsOf: utf8)
         insert(id: id, hash: hash)
@@ -66,7 +98,7 @@ struct SegmentTable: Sendable {
     }
 
     private mutating func insert(id: Int32, hash: UInt64) {
-        var slot = Int(truncatingIfNeeded: hash) & mask
+        var slot = Self.slot(hash, mask)
         while slots[slot] >= 0 { slot = (slot + 1) & mask }
         slots[slot] = id
     }

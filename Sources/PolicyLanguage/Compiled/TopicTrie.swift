@@ -123,30 +123,66 @@ public struct TopicTrie: Sendable {
     /// subscription pattern (covered means every event type it matches is matched by the rule).
     /// - Returns: the matches, or the syntax problem when `topic` is malformed.
     public func rules(covering topic: String, allowWildcards: Bool) -> Result<RuleMatches, TopicSyntaxProblem> {
-        if let fast = topic.utf8.withContiguousStorageIfAvailable({ lookup($0, allowWildcards: allowWildcards) }) { return fast }
-        let bytes = Array(topic.utf8)
-        return bytes.withUnsafeBufferPointer { lookup($0, allowWildcards: allowWildcards) }
+        var matches = RuleMatches()
+        if let problem = rules(covering: topic, allowWildcards: allowWildcards, into: &matches) { return .failure(problem) }
+        return .success(matches)
     }
 
-    private func lookup(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool) -> Result<RuleMatches, TopicSyntaxProblem> {
-        if let problem = EventType.problem(inUTF8: bytes, allowWildcards: allowWildcards) { return .failure(problem) }
-        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: EventType.maximumSegments) { ids in
-            var count = 0
-            var start = 0
-            for position in 0...bytes.count where position == bytes.count || bytes[position] == UInt8(ascii: ".") {
-                let segment = UnsafeBufferPointer(rebasing: bytes[start..<position])
-                if segment.count == 1 && segment[0] == UInt8(ascii: "*") {
+    /// The hot-path form of ``rules(covering:allowWildcards:)``: appends to `matches` and returns
+    /// the syntax problem, if any. One pass over the bytes validates, splits and hashes the segments.
+    public func rules(covering topic: String, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
+        let found = topic.utf8.withContiguousStorageIfAvailable { lookup($0, allowWildcards: allowWildcards, into: &matches) }
+        if let found { return found }
+        return Array(topic.utf8).withUnsafeBufferPointer { lookup($0, allowWildcards: allowWildcards, into: &matches) }
+    }
+
+    private func lookup(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: EventType.maximumSegments) { ids in
+            guard let count = segmentIDs(bytes, allowWildcards: allowWildcards, into: ids) else {
+                return EventType.problem(inUTF8: bytes, allowWildcards: allowWildcards) ?? .empty
+            }
+            walk(node: 0, depth: 0, ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
+            return nil
+        }
+    }
+
+    /// Splits, validates and interns the segments of `bytes`; `nil` when malformed in any way
+    /// (the caller then asks ``EventType`` for the precise problem).
+    private func segmentIDs(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool, into ids: UnsafeMutableBufferPointer<Int32>) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= EventType.maximumLength else { return nil }
+        var count = 0
+        var start = 0
+        let basis = SegmentTable.offsetBasis
+        var hash = basis
+        var packed: UInt64 = 0
+        var wildcard = false
+        for position in 0...bytes.count {
+            let byte = position == bytes.count ? UInt8(ascii: ".") : bytes[position]
+            if byte == UInt8(ascii: ".") {
+                let length = position - start
+                guard length > 0, count < EventType.maximumSegments else { return nil }
+                if wildcard {
+                    guard length == 1 else { return nil }
                     ids[count] = position == bytes.count ? Self.restWildcard : Self.oneWildcard
                 } else {
-                    ids[count] = segments.id(of: segment)
+                    ids[count] = segments.id(of: UnsafeBufferPointer(rebasing: bytes[start..<position]), hash: hash, packed: length <= 8 ? packed : 0)
                 }
                 count += 1
                 start = position + 1
+                hash = basis
+                packed = 0
+                wildcard = false
+            } else if byte == UInt8(ascii: "*") {
+                guard allowWildcards, position == start else { return nil }
+                wildcard = true
+            } else {
+                guard !wildcard, EventType.isSegmentByte(byte) else { return nil }
+                hash = SegmentTable.step(hash, byte)
+                let offset = position - start
+                if offset < 8 { packed |= UInt64(byte) << UInt64(offset * 8) }
             }
-            var matches = RuleMatches()
-            walk(node: 0, depth: 0, ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
-            return .success(matches)
         }
+        return count >= EventType.minimumSegments ? count : nil
     }
 
     private func walk(node index: Int32, depth: Int, ids: UnsafeBufferPointer<Int32>, into matches: inout RuleMatches) {

@@ -22,7 +22,7 @@ public enum PolicyReader {
         var document = PolicyDocument(file: file, location: SourceLocation(file: file, line: 1, column: 1))
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try ScalarKind.compose(text)
         } catch {
             reader.sink.append(contentsOf: [syntaxDiagnostic(error, file: file, text: text)])
             document.parsed = false
@@ -58,8 +58,11 @@ public enum PolicyReader {
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            let text = context.map { "\(problem) \($0.text)" } ?? problem
-            return Diagnostic(.error, .yamlSyntax, at: at(mark), "YAML syntax: \(text)")
+            let message = context.map { "\(problem) \($0.text)" } ?? problem
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let line = mark.line >= 1 && mark.line <= lines.count ? lines[mark.line - 1] : ""
+            let hint = line.prefix { $0 == " " || $0 == "\t" }.contains("\t") ? "YAML does not allow tabs for indentation; use spaces" : nil
+            return Diagnostic(.error, .yamlSyntax, at: at(mark), "YAML syntax: \(message)", hint: hint)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             let first = at(context.mark)

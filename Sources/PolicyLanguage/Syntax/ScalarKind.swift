@@ -1,4 +1,5 @@
 public import Yams
+import Foundation
 
 /// What a YAML scalar is (YAML 1.1 core types, as Yams' default resolver decides), found without
 /// Yams' regular expressions for the common cases: a policy with 10,000 companies has tens of
@@ -37,7 +38,7 @@ public enum ScalarKind: Sendable, Equatable {
     /// The value of an integer scalar.
     public static func intValue(_ node: Node) -> Int? {
         guard of(node) == .int, case .scalar(let scalar) = node else { return nil }
-        return isPlainDecimal(scalar.string) ? Int(scalar.string) : node.int
+        return isPlainDecimal(scalar.string) ? Int(scalar.string) : Int.construct(from: scalar)
     }
 
     static let trueWords: Set<String> = ["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"]
@@ -53,15 +54,35 @@ public enum ScalarKind: Sendable, Equatable {
         return bytes.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
-    /// Falls back to Yams' own resolution for the rare forms (hex, octal, floats, timestamps, tags).
+    /// Parses YAML into nodes without Yams' implicit typing (policy files are composed with the
+    /// basic resolver, so no regular expression runs per scalar); ``of(_:)`` types scalars instead.
+    public static func compose(_ text: String) throws -> Node? {
+        try Yams.compose(yaml: text, .basic)
+    }
+
+    /// The value of a number scalar (integer or float) as a `Double`.
+    public static func numberValue(_ node: Node) -> Double? {
+        guard case .scalar(let scalar) = node else { return nil }
+        switch of(node) {
+        case .int: return intValue(node).map(Double.init)
+        case .float: return Double(scalar.string.replacingOccurrences(of: "_", with: "")) ?? Double.construct(from: scalar)
+        default: return nil
+        }
+    }
+
+    /// Falls back to Yams' own (regular-expression) resolution for the rare forms: hex, octal,
+    /// floats, timestamps, explicit tags.
     static func resolved(_ node: Node) -> ScalarKind {
-        switch Tag.Name(rawValue: node.tag.rawValue) {
-        case .str: .string
-        case .int: .int
-        case .bool: .bool
-        case .float: .float
-        case .null: .null
-        default: .other
+        guard case .scalar(let scalar) = node else { return .other }
+        let explicit = scalar.tag.rawValue
+        let name = !explicit.isEmpty && explicit != "!" ? Tag.Name(rawValue: explicit) : Resolver.default.resolveTag(of: node)
+        switch name {
+        case .str: return .string
+        case .int: return .int
+        case .bool: return .bool
+        case .float: return .float
+        case .null: return .null
+        default: return .other
         }
     }
 }

@@ -95,8 +95,8 @@ public struct YAMLNodeReader {
     public mutating func typeMismatch(_ node: Node, _ what: String, expected: String) {
         var hint: String?
         if case .scalar(let scalar) = node, ScalarKind.of(node) == .string, scalar.style != .plain {
-            let unquoted = (try? Yams.compose(yaml: scalar.string)).flatMap { $0 }
-            if let unquoted, Tag.Name(rawValue: unquoted.tag.rawValue) != .str { hint = "remove the quotes" }
+            let unquoted = (try? ScalarKind.compose(scalar.string)).flatMap { $0 }
+            if let unquoted, let kind = ScalarKind.of(unquoted), kind != .string { hint = "remove the quotes" }
         }
         sink.error(.typeMismatch, location(of: node), "\(what) must be \(expected), found \(Self.describe(node))", hint: hint)
     }

@@ -29,7 +29,8 @@ enum BuildTopicTrie {
         return CompiledPolicy(
             version: version, files: state.documents.map(\.file), defaultRegion: defaultRegion, defaultGDPR: state.defaultGDPR,
             fallbackRetentionDays: state.configuration.defaultRetentionDays, rules: rules, trie: trie, roles: roles,
-            tenants: tenants, plans: plans, warnings: warnings.filter { $0.severity == .warning }, piiPaths: piiPaths)
+            tenants: tenants, plans: plans, warnings: warnings.filter { $0.severity == .warning }, piiPaths: piiPaths,
+            grants: rules.map(RuleGrant.init))
     }
 
     /// A missing grant means "any role" for subscribe and "only `fallback`" for publish (SPEC §6.1).

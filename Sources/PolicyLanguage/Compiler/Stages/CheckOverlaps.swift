@@ -3,7 +3,8 @@ import GatewayModel
 /// Stage 5: warns about patterns that match some event type in common. The engine handles them
 /// (union of role grants, the most specific rule's GDPR), but an author should know.
 enum CheckOverlaps {
-    /// Past this many rules only overlaps of the same first segment are compared, to keep compile time linear-ish.
+    /// Only patterns with the same first segment (or a leading `*`) can overlap, so pairs are compared
+    /// within those groups rather than across the whole whitelist.
     static func run(_ state: inout CompilationState) {
         var byFirstSegment: [String: [Int]] = [:]
         var wildcardFirst: [Int] = []
