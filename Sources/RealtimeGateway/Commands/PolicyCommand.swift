@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GatewayModel
 import PolicyLanguage
 
@@ -18,6 +19,15 @@ struct CompilerOptions: ParsableArguments {
 
     @Option(name: .customLong("retention-days"), help: "Retention when no rule sets retention_days (GDPR_RETENTION_DAYS).")
     var retentionDays: Int?
+
+    /// Reads the policy files under `paths` (a missing path is a usage error) and configures the compiler.
+    func load(_ paths: [String]) throws -> (sources: [PolicySource], compiler: PolicyCompiler) {
+        do {
+            return (try PolicyLoader.load(paths), try compiler(environment: ProcessInfo.processInfo.environment))
+        } catch let error as PolicyLoader.LoadError {
+            throw CLIFailure.usage(error.description)
+        }
+    }
 
     /// The compiler configured from flags, then the environment, then the SPEC defaults.
     func compiler(environment: [String: String]) throws -> PolicyCompiler {

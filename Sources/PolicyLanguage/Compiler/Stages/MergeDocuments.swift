@@ -4,6 +4,16 @@ import GatewayModel
 enum MergeDocuments {
     static let supportedVersion = 1
 
+    /// Records the first definition of `name`; reports a later one and returns `false` for it.
+    static func claim(_ name: Located<String>, _ kind: String, _ firsts: inout [String: SourceLocation], _ sink: inout DiagnosticSink) -> Bool {
+        if let first = firsts[name.value] {
+            sink.error(.conflictingDefinition, name.location, "\(kind) '\(name.value)' is already defined at \(first)", hint: "define each \(kind) once")
+            return false
+        }
+        firsts[name.value] = name.location
+        return true
+    }
+
     static func run(_ state: inout CompilationState) {
         var versionSeen = false
         var firstCompany: [String: SourceLocation] = [:]
@@ -28,27 +38,17 @@ enum MergeDocuments {
             if let tenants = document.tenants {
                 if let defaultTenant = tenants.defaultTenant {
                     if let first = state.defaultTenant {
-                        state.sink.error(.conflictingDefinition, defaultTenant.location, "'tenants.default' is already defined at \(first.location)")
+                        state.sink.error(.conflictingDefinition, defaultTenant.location, "'tenants.default' is already defined at \(first.location)", hint: "keep one 'tenants.default'")
                     } else {
                         state.defaultTenant = defaultTenant
                     }
                 }
-                for company in tenants.companies {
-                    if let first = firstCompany[company.id.value] {
-                        state.sink.error(.conflictingDefinition, company.id.location, "company '\(company.id.value)' is already defined at \(first)")
-                    } else {
-                        firstCompany[company.id.value] = company.id.location
-                        state.companies.append(company)
-                    }
+                for company in tenants.companies where claim(company.id, "company", &firstCompany, &state.sink) {
+                    state.companies.append(company)
                 }
             }
-            for plan in document.plans {
-                if let first = firstPlan[plan.name.value] {
-                    state.sink.error(.conflictingDefinition, plan.name.location, "plan '\(plan.name.value)' is already defined at \(first)")
-                } else {
-                    firstPlan[plan.name.value] = plan.name.location
-                    state.plans.append(plan)
-                }
+            for plan in document.plans where claim(plan.name, "plan", &firstPlan, &state.sink) {
+                state.plans.append(plan)
             }
         }
         let allParsed = state.documents.allSatisfy(\.parsed)

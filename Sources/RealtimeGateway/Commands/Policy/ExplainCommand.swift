@@ -43,13 +43,7 @@ struct ExplainCommand: ParsableCommand {
         }
         let principal = try Self.principal(from: principal)
         let request = try request(for: action, principal: principal)
-        let sources: [PolicySource]
-        do {
-            sources = try PolicyLoader.load([policy])
-        } catch {
-            throw CLIFailure.usage(error.description)
-        }
-        let compiler = try compilerOptions.compiler(environment: ProcessInfo.processInfo.environment)
+        let (sources, compiler) = try compilerOptions.load([policy])
         let compiled: CompiledPolicy
         do {
             compiled = try compiler.compile(sources)

@@ -23,13 +23,7 @@ struct TestCommand: ParsableCommand {
     @OptionGroup var compilerOptions: CompilerOptions
 
     func run() throws {
-        let sources: [PolicySource]
-        do {
-            sources = try PolicyLoader.load([path])
-        } catch {
-            throw CLIFailure.usage(error.description)
-        }
-        let compiler = try compilerOptions.compiler(environment: ProcessInfo.processInfo.environment)
+        let (sources, compiler) = try compilerOptions.load([path])
         let (compiled, diagnostics) = compiler.check(sources)
         guard let policy = compiled else {
             Output.line(DiagnosticFormatter.text(diagnostics))

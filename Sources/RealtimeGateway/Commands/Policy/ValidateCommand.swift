@@ -22,13 +22,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         guard !paths.isEmpty else { throw CLIFailure.usage("name at least one policy file or folder, e.g. 'realtime-gateway policy validate policies'") }
-        let sources: [PolicySource]
-        do {
-            sources = try PolicyLoader.load(paths)
-        } catch {
-            throw CLIFailure.usage(error.description)
-        }
-        let compiler = try compilerOptions.compiler(environment: ProcessInfo.processInfo.environment)
+        let (sources, compiler) = try compilerOptions.load(paths)
         let (policy, diagnostics) = compiler.check(sources)
         switch format {
         case .json:
