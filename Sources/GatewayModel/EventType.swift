@@ -3,11 +3,11 @@
 /// The check walks the UTF-8 bytes once and never allocates, so it is safe on the publish hot path.
 public enum EventType {
     /// The fewest segments an event type or pattern may have.
-    public static let minimumSegments = 2
+    @inlinable public static var minimumSegments: Int { 2 }
     /// The most segments an event type or pattern may have.
-    public static let maximumSegments = 8
+    @inlinable public static var maximumSegments: Int { 8 }
     /// The longest event type accepted, in bytes.
-    public static let maximumLength = 255
+    @inlinable public static var maximumLength: Int { 255 }
 
     /// Whether `byte` may appear inside a segment.
     @inlinable

@@ -6,107 +6,110 @@ import Darwin
 
 /// Interned topic segments: maps a segment's UTF-8 bytes to a small integer without allocating.
 ///
-/// Open addressing over FNV-1a hashes; built once at compile time and only read afterwards.
+/// Open addressing with the entries inline in the slot array, so a probe touches one cache line.
+/// A segment's key is its first 8 bytes as one integer plus a hash over 8-byte chunks: most
+/// segments (`deal`, `stage`, `updated`) compare in one instruction. Built once, then only read.
 struct SegmentTable: Sendable {
-    private var slots: [Int32]
-    private var hashes: [UInt64] = []
-    private var offsets: [Int] = []
-    private var lengths: [Int] = []
-    /// The bytes of segments of up to 8 bytes, packed little-endian: compared in one instruction.
-    private var packed: [UInt64] = []
+    struct Entry: Sendable {
+        var hash: UInt64 = 0
+        /// The first 8 bytes, little-endian, zero-padded.
+        var first: UInt64 = 0
+        var length: Int32 = 0
+        /// Where the bytes start in ``bytes`` (only compared past the first 8).
+        var offset: Int32 = 0
+        /// The segment's id; -1 for an empty slot.
+        var id: Int32 = -1
+    }
+
+    private var slots: [Entry]
+    private var keys: [(hash: UInt64, first: UInt64, length: Int32, offset: Int32)] = []
     private var bytes: [UInt8] = []
     private var mask: Int
 
     init(expectedCount: Int) {
         var size = 16
         while size < expectedCount * 2 { size <<= 1 }
-        slots = [Int32](repeating: -1, count: size)
+        slots = [Entry](repeating: Entry(), count: size)
         mask = size - 1
     }
 
-    var count: Int { offsets.count }
+    var count: Int { keys.count }
 
-    /// The first slot for `hash`: the high bits after a multiplicative mix, since FNV-1a's low bits
-    /// cluster for similar names such as `dom1`, `dom2`, ...
-    @inline(__always) static func slot(_ hash: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask }
-
-    /// FNV-1a's starting value.
-    static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    /// One FNV-1a step.
-    @inline(__always) static func step(_ hash: UInt64, _ byte: UInt8) -> UInt64 { (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-
-    static func hash(_ segment: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        segment.reduce(offsetBasis, step)
-    }
-
-    /// The bytes of a segment of up to 8 bytes as one integer (0 for longer ones).
-    @inline(__always) static func pack(_ segment: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        guard segment.count <= 8 else { return 0 }
+    /// The little-endian value of up to 8 bytes starting at `start`.
+    @inline(__always) static func chunk(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
+        if end - start >= 8 { return UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + start).loadUnaligned(as: UInt64.self)) }
         var value: UInt64 = 0
-        for (offset, byte) in segment.enumerated() { value |= UInt64(byte) << UInt64(offset * 8) }
+        var shift: UInt64 = 0
+        for position in start..<end {
+            value |= UInt64(bytes[position]) << shift
+            shift += 8
+        }
         return value
     }
 
-    /// The id of `segment`, or -1 when the policy never names it.
-    func id(of segment: UnsafeBufferPointer<UInt8>) -> Int32 { id(of: segment, hash: Self.hash(segment)) }
-
-    /// The id of `segment` whose FNV-1a hash the caller already computed.
-    func id(of segment: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int32 {
-        id(of: segment, hash: hash, packed: segment.count <= 8 ? Self.pack(segment) : 0)
+    /// The key of `segment`: its first 8 bytes and a hash over all of its 8-byte chunks.
+    @inline(__always) static func key(_ segment: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, first: UInt64) {
+        var hash = UInt64(segment.count) &* 0x9E37_79B9_7F4A_7C15
+        var first: UInt64 = 0
+        var start = 0
+        repeat {
+            let value = chunk(segment, start, min(start + 8, segment.count))
+            if start == 0 { first = value }
+            hash = (hash ^ value) &* 0xBF58_476D_1CE4_E5B9
+            hash ^= hash >> 31
+            start += 8
+        } while start < segment.count
+        return (hash, first)
     }
 
-    /// The id of `segment` whose hash and packed bytes (for up to 8 bytes) the caller already computed.
+    /// The id of `segment`, or -1 when the policy never names it.
     @inline(__always)
-    func id(of segment: UnsafeBufferPointer<UInt8>, hash: UInt64, packed key: UInt64) -> Int32 {
-        let short = segment.count <= 8
-        var slot = Self.slot(hash, mask)
+    func id(of segment: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let (hash, first) = Self.key(segment)
+        var slot = Int(truncatingIfNeeded: hash >> 32) & mask
         while true {
-            let candidate = slots[slot]
-            if candidate < 0 { return -1 }
-            let index = Int(candidate)
-            if hashes[index] == hash && lengths[index] == segment.count && (short ? packed[index] == key : matches(index, segment)) {
-                return candidate
+            let entry = slots[slot]
+            if entry.id < 0 { return -1 }
+            if entry.hash == hash && entry.first == first && Int(entry.length) == segment.count && (segment.count <= 8 || tailMatches(entry, segment)) {
+                return entry.id
             }
             slot = (slot + 1) & mask
         }
     }
 
-    private func matches(_ index: Int, _ segment: UnsafeBufferPointer<UInt8>) -> Bool {
+    private func tailMatches(_ entry: Entry, _ segment: UnsafeBufferPointer<UInt8>) -> Bool {
         bytes.withUnsafeBufferPointer { stored in
-            guard let base = stored.baseAddress, let other = segment.baseAddress else { return segment.isEmpty }
-            return memcmp(base + offsets[index], other, segment.count) == 0
+            memcmp(stored.baseAddress! + Int(entry.offset) + 8, segment.baseAddress! + 8, segment.count - 8) == 0
         }
     }
 
     /// The id of `segment`, adding it when new.
     mutating func intern(_ segment: String) -> Int32 {
-        var text = segment
-        let existing = text.withUTF8 { self.id(of: $0) }
-        if existing >= 0 { return existing }
-        if (count + 1) * 2 > slots.count { grow() }
-        let id = Int32(count)
         let utf8 = Array(segment.utf8)
-        let hash = utf8.withUnsafeBufferPointer { Self.hash($0) }
-        offsets.append(bytes.count)
-        lengths.append(utf8.count)
-        packed.append(utf8.withUnsafeBufferPointer { Self.pack($0) })
-        hashes.append(hash)
-        bytes.append(contentsOf: utf8)
-        insert(id: id, hash: hash)
-        return id
+        return utf8.withUnsafeBufferPointer { buffer in
+            let existing = id(of: buffer)
+            if existing >= 0 { return existing }
+            if (count + 1) * 2 > slots.count { grow() }
+            let (hash, first) = Self.key(buffer)
+            let key = (hash: hash, first: first, length: Int32(buffer.count), offset: Int32(bytes.count))
+            bytes.append(contentsOf: buffer)
+            keys.append(key)
+            insert(id: Int32(keys.count - 1))
+            return Int32(keys.count - 1)
+        }
     }
 
-    private mutating func insert(id: Int32, hash: UInt64) {
-        var slot = Self.slot(hash, mask)
-        while slots[slot] >= 0 { slot = (slot + 1) & mask }
-        slots[slot] = id
+    private mutating func insert(id: Int32) {
+        let key = keys[Int(id)]
+        var slot = Int(truncatingIfNeeded: key.hash >> 32) & mask
+        while slots[slot].id >= 0 { slot = (slot + 1) & mask }
+        slots[slot] = Entry(hash: key.hash, first: key.first, length: key.length, offset: key.offset, id: id)
     }
 
     private mutating func grow() {
-        slots = [Int32](repeating: -1, count: slots.count * 2)
+        slots = [Entry](repeating: Entry(), count: slots.count * 2)
         mask = slots.count - 1
-        for index in 0..<count { insert(id: Int32(index), hash: hashes[index]) }
+        for index in 0..<count { insert(id: Int32(index)) }
     }
 }
 

@@ -89,8 +89,6 @@ public struct TenantTable: Sendable {
     /// The bit of `region`, or 0 when no tenant allows it.
     public func bit(of region: Region) -> UInt64 { regionBits[region] ?? 0 }
 
-    /// The set of `regions`.
-    func set(of regions: [Region]) -> RegionSet { RegionSet(bits: regions.reduce(0) { $0 | bit(of: $1) }) }
 }
 
 /// A plan after `extends` resolution: its limits grouped by action.

@@ -152,35 +152,25 @@ public struct TopicTrie: Sendable {
         guard !bytes.isEmpty, bytes.count <= EventType.maximumLength else { return nil }
         var count = 0
         var start = 0
-        let basis = SegmentTable.offsetBasis
-        var hash = basis
-        var packed: UInt64 = 0
-        var wildcard = false
-        for position in 0...bytes.count {
-            let byte = position == bytes.count ? UInt8(ascii: ".") : bytes[position]
-            if byte == UInt8(ascii: ".") {
-                let length = position - start
-                guard length > 0, count < EventType.maximumSegments else { return nil }
-                if wildcard {
-                    guard length == 1 else { return nil }
-                    ids[count] = position == bytes.count ? Self.restWildcard : Self.oneWildcard
-                } else {
-                    ids[count] = segments.id(of: UnsafeBufferPointer(rebasing: bytes[start..<position]), hash: hash, packed: length <= 8 ? packed : 0)
-                }
-                count += 1
-                start = position + 1
-                hash = basis
-                packed = 0
-                wildcard = false
-            } else if byte == UInt8(ascii: "*") {
-                guard allowWildcards, position == start else { return nil }
-                wildcard = true
+        var position = 0
+        while true {
+            // Scan one segment: bytes of [a-z0-9_] or a single '*'.
+            while position < bytes.count, EventType.isSegmentByte(bytes[position]) { position += 1 }
+            let end = position
+            if end == start {
+                guard allowWildcards, position < bytes.count, bytes[position] == UInt8(ascii: "*") else { return nil }
+                position += 1
+                guard position == bytes.count || bytes[position] == UInt8(ascii: ".") else { return nil }
+                guard count < EventType.maximumSegments else { return nil }
+                ids[count] = position == bytes.count ? Self.restWildcard : Self.oneWildcard
             } else {
-                guard !wildcard, EventType.isSegmentByte(byte) else { return nil }
-                hash = SegmentTable.step(hash, byte)
-                let offset = position - start
-                if offset < 8 { packed |= UInt64(byte) << UInt64(offset * 8) }
+                guard position == bytes.count || bytes[position] == UInt8(ascii: "."), count < EventType.maximumSegments else { return nil }
+                ids[count] = segments.id(of: UnsafeBufferPointer(rebasing: bytes[start..<end]))
             }
+            count += 1
+            if position == bytes.count { break }
+            position += 1
+            start = position
         }
         return count >= EventType.minimumSegments ? count : nil
     }

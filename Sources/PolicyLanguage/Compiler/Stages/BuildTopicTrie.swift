@@ -62,40 +62,39 @@ enum BuildTopicTrie {
         }
     }
 
+    /// Tenants after field-by-field inheritance from `tenants.default`, each built once with its
+    /// region bits (the region table comes first).
     static func buildTenants(_ state: CompilationState, defaultRegion: Region, plans: [CompiledPlan]) -> TenantTable {
         let base = state.defaultTenant
-        var regionNames: [Region] = []
-        func note(_ regions: [Region]) { for region in regions where !regionNames.contains(region) { regionNames.append(region) } }
+        let planIndex = Dictionary(plans.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        func home(_ syntax: TenantSyntax?, _ inherited: TenantSyntax?) -> Region {
+            Region((syntax?.homeRegion ?? inherited?.homeRegion)?.value ?? defaultRegion.rawValue)
+        }
+        func allowed(_ syntax: TenantSyntax?, _ inherited: TenantSyntax?) -> [Region] {
+            (syntax?.allowedRegions ?? inherited?.allowedRegions).map { $0.value.map { Region($0.value) } } ?? [home(syntax, inherited)]
+        }
 
-        func make(_ syntax: TenantSyntax?, company: CompanyID?, inherited: TenantSyntax?) -> (Tenant, [Region]) {
+        var regionNames: [Region] = []
+        var seen: Set<Region> = []
+        for regions in [allowed(base, nil)] + state.companies.map({ allowed($0.tenant, base) }) {
+            for region in regions where seen.insert(region).inserted { regionNames.append(region) }
+        }
+        var bits: [Region: UInt64] = [:]
+        for (position, region) in regionNames.enumerated() where position < 64 { bits[region] = 1 << UInt64(position) }
+
+        func make(_ syntax: TenantSyntax?, company: CompanyID?, inherited: TenantSyntax?) -> Tenant {
             let planName = syntax?.plan ?? inherited?.plan
-            let home = Region((syntax?.homeRegion ?? inherited?.homeRegion)?.value ?? defaultRegion.rawValue)
-            let allowedSyntax = syntax?.allowedRegions ?? inherited?.allowedRegions
-            let allowed = allowedSyntax.map { $0.value.map { Region($0.value) } } ?? [home]
+            let regions = allowed(syntax, inherited)
             let enabled = syntax?.enabled ?? inherited?.enabled
-            let tenant = Tenant(
-                companyID: company, planIndex: planName.flatMap { name in plans.firstIndex { $0.name == name.value } },
-                homeRegion: home, allowedRegions: allowed, allowedRegionSet: RegionSet(bits: 0), enabled: enabled?.value ?? true,
+            return Tenant(
+                companyID: company, planIndex: planName.flatMap { planIndex[$0.value] }, homeRegion: home(syntax, inherited), allowedRegions: regions,
+                allowedRegionSet: RegionSet(bits: regions.reduce(0) { $0 | (bits[$1] ?? 0) }), enabled: enabled?.value ?? true,
                 location: syntax?.location, enabledLocation: enabled?.location,
                 regionLocation: (syntax?.allowedRegions ?? inherited?.allowedRegions)?.location ?? (syntax?.homeRegion ?? inherited?.homeRegion)?.location)
-            return (tenant, allowed)
         }
 
-        let (defaultDraft, defaultAllowed) = make(base, company: nil, inherited: nil)
-        note(defaultAllowed)
-        var drafts: [Tenant] = []
-        for company in state.companies {
-            let (tenant, allowed) = make(company.tenant, company: CompanyID(company.id.value), inherited: base)
-            note(allowed)
-            drafts.append(tenant)
-        }
-        let table = TenantTable(defaultTenant: defaultDraft, tenants: drafts, regionNames: regionNames)
-        func withBits(_ tenant: Tenant) -> Tenant {
-            Tenant(
-                companyID: tenant.companyID, planIndex: tenant.planIndex, homeRegion: tenant.homeRegion, allowedRegions: tenant.allowedRegions,
-                allowedRegionSet: table.set(of: tenant.allowedRegions), enabled: tenant.enabled, location: tenant.location,
-                enabledLocation: tenant.enabledLocation, regionLocation: tenant.regionLocation)
-        }
-        return TenantTable(defaultTenant: withBits(defaultDraft), tenants: drafts.map(withBits), regionNames: regionNames)
+        return TenantTable(
+            defaultTenant: make(base, company: nil, inherited: nil),
+            tenants: state.companies.map { make($0.tenant, company: CompanyID($0.id.value), inherited: base) }, regionNames: regionNames)
     }
 }
