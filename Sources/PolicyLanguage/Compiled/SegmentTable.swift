@@ -35,9 +35,18 @@ struct SegmentTable: Sendable {
 
     var count: Int { keys.count }
 
-    /// The little-endian value of up to 8 bytes starting at `start`.
+    /// The little-endian value of `bytes[start..<end]` (at most 8 bytes), zero-padded. Reads one
+    /// unaligned word, never past the buffer: near its end the word is taken from the last 8 bytes.
     @inline(__always) static func chunk(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
-        if end - start >= 8 { return UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + start).loadUnaligned(as: UInt64.self)) }
+        let length = end - start
+        let mask: UInt64 = length >= 8 ? ~0 : (1 << UInt64(length * 8)) - 1
+        if bytes.count - start >= 8 {
+            return UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + start).loadUnaligned(as: UInt64.self)) & mask
+        }
+        if bytes.count >= 8 {
+            let word = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + bytes.count - 8).loadUnaligned(as: UInt64.self))
+            return (word >> UInt64((start - (bytes.count - 8)) * 8)) & mask
+        }
         var value: UInt64 = 0
         var shift: UInt64 = 0
         for position in start..<end {
@@ -47,30 +56,37 @@ struct SegmentTable: Sendable {
         return value
     }
 
-    /// The key of `segment`: its first 8 bytes and a hash over all of its 8-byte chunks.
-    @inline(__always) static func key(_ segment: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, first: UInt64) {
-        var hash = UInt64(segment.count) &* 0x9E37_79B9_7F4A_7C15
-        var first: UInt64 = 0
-        var start = 0
-        repeat {
-            let value = chunk(segment, start, min(start + 8, segment.count))
-            if start == 0 { first = value }
+    /// The key of `bytes[start..<end]`: its first 8 bytes and a hash over all of its 8-byte chunks.
+    @inline(__always) static func key(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (hash: UInt64, first: UInt64) {
+        var hash = UInt64(end - start) &* 0x9E37_79B9_7F4A_7C15
+        let first = chunk(bytes, start, min(start + 8, end))
+        var value = first
+        var position = start
+        while true {
             hash = (hash ^ value) &* 0xBF58_476D_1CE4_E5B9
             hash ^= hash >> 31
-            start += 8
-        } while start < segment.count
+            position += 8
+            if position >= end { break }
+            value = chunk(bytes, position, min(position + 8, end))
+        }
         return (hash, first)
     }
 
     /// The id of `segment`, or -1 when the policy never names it.
+    func id(of segment: UnsafeBufferPointer<UInt8>) -> Int32 { id(in: segment, start: 0, end: segment.count) }
+
+    /// The id of the segment `bytes[start..<end]`, or -1 when the policy never names it.
     @inline(__always)
-    func id(of segment: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let (hash, first) = Self.key(segment)
+    func id(in bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> Int32 {
+        let (hash, first) = Self.key(bytes, start, end)
+        let length = end - start
         var slot = Int(truncatingIfNeeded: hash >> 32) & mask
         while true {
             let entry = slots[slot]
             if entry.id < 0 { return -1 }
-            if entry.hash == hash && entry.first == first && Int(entry.length) == segment.count && (segment.count <= 8 || tailMatches(entry, segment)) {
+            if entry.hash == hash && entry.first == first && Int(entry.length) == length
+                && (length <= 8 || tailMatches(entry, UnsafeBufferPointer(rebasing: bytes[start..<end])))
+            {
                 return entry.id
             }
             slot = (slot + 1) & mask
@@ -90,7 +106,7 @@ struct SegmentTable: Sendable {
             let existing = id(of: buffer)
             if existing >= 0 { return existing }
             if (count + 1) * 2 > slots.count { grow() }
-            let (hash, first) = Self.key(buffer)
+            let (hash, first) = Self.key(buffer, 0, buffer.count)
             let key = (hash: hash, first: first, length: Int32(buffer.count), offset: Int32(bytes.count))
             bytes.append(contentsOf: buffer)
             keys.append(key)

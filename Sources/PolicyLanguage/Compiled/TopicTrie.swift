@@ -165,7 +165,7 @@ public struct TopicTrie: Sendable {
                 ids[count] = position == bytes.count ? Self.restWildcard : Self.oneWildcard
             } else {
                 guard position == bytes.count || bytes[position] == UInt8(ascii: "."), count < EventType.maximumSegments else { return nil }
-                ids[count] = segments.id(of: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                ids[count] = segments.id(in: bytes, start: start, end: end)
             }
             count += 1
             if position == bytes.count { break }
