@@ -18,7 +18,10 @@ enum CheckTopicPatterns {
                 }
                 if let pattern {
                     if let first = firstByText[pattern.text] {
-                        state.sink.error(.duplicatePattern, text.location, "pattern '\(pattern.text)' is already whitelisted at \(first)", hint: "merge the two rules")
+                        let message = first == text.location
+                            ? "pattern '\(pattern.text)' is whitelisted twice through a YAML alias"
+                            : "pattern '\(pattern.text)' is already whitelisted at \(first)"
+                        state.sink.error(.duplicatePattern, text.location, message, hint: "merge the two rules")
                     } else {
                         firstByText[pattern.text] = text.location
                     }

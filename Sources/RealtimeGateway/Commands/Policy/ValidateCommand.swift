@@ -32,11 +32,20 @@ struct ValidateCommand: ParsableCommand {
             let errors = diagnostics.filter { $0.severity == .error }.count
             let warnings = diagnostics.count - errors
             if let policy {
-                Output.line("valid: \(policy.files.count) file(s), \(policy.rules.count) topic rule(s), \(policy.tenants.tenants.count) compan(ies), \(policy.plans.count) plan(s), version \(policy.version)\(warnings > 0 ? ", \(warnings) warning(s)" : "")")
+                let counts = [
+                    Self.count(policy.files.count, "file"), Self.count(policy.rules.count, "topic rule"),
+                    Self.count(policy.tenants.tenants.count, "listed company", plural: "listed companies"), Self.count(policy.plans.count, "plan"),
+                ]
+                Output.line("valid: \(counts.joined(separator: ", ")), version \(policy.version)\(warnings > 0 ? ", \(Self.count(warnings, "warning"))" : "")")
             } else {
-                Output.line("invalid: \(errors) error(s), \(warnings) warning(s)")
+                Output.line("invalid: \(Self.count(errors, "error")), \(Self.count(warnings, "warning"))")
             }
         }
         if policy == nil { throw ExitCode(1) }
+    }
+
+    /// `1 file`, `2 files`.
+    static func count(_ number: Int, _ singular: String, plural: String? = nil) -> String {
+        "\(number) \(number == 1 ? singular : plural ?? singular + "s")"
     }
 }
