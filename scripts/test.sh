@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: Swift tests (unit, property, fixtures, CLI as a subprocess), the default
+# The whole test suite: format lint, Swift tests (unit, property, fixtures, CLI as a subprocess), the default
 # policy's own validate + test run through the CLI, and the JSON Schema agreement check.
 # Ends with one plain line `N passed, N failed` summing all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
+echo "== swift format lint (hummingbird's .swift-format)"
+swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift
 
 echo "== swift test"
 swift build --build-tests

@@ -61,14 +61,24 @@ public struct GCRA: Hashable, Sendable {
         guard needed <= capacity else {
             let retry = cost > burst ? Int64.max : ceilDiv(needed - capacity, limit)
             let outcome = RateLimitOutcome(
-                allowed: false, exceeded: true, limit: Int(limit), remaining: Int((capacity - current) / periodNanos),
-                retryAfterNanos: retry, resetAfterNanos: ceilDiv(current, limit))
+                allowed: false,
+                exceeded: true,
+                limit: Int(limit),
+                remaining: Int((capacity - current) / periodNanos),
+                retryAfterNanos: retry,
+                resetAfterNanos: ceilDiv(current, limit)
+            )
             return (outcome, state)
         }
         let next = State(nanos: now + needed / limit, fraction: needed % limit)
         let outcome = RateLimitOutcome(
-            allowed: true, exceeded: false, limit: Int(limit), remaining: Int((capacity - needed) / periodNanos),
-            retryAfterNanos: 0, resetAfterNanos: ceilDiv(needed, limit))
+            allowed: true,
+            exceeded: false,
+            limit: Int(limit),
+            remaining: Int((capacity - needed) / periodNanos),
+            retryAfterNanos: 0,
+            resetAfterNanos: ceilDiv(needed, limit)
+        )
         return (outcome, next)
     }
 

@@ -61,14 +61,38 @@ public struct Decision: Sendable {
 
     static func allow(_ action: PolicyAction, rule: Int? = nil, at location: SourceLocation? = nil, limits: LimitPlan) -> Decision {
         Decision(
-            verdict: .allow, reason: .allowed, action: action, message: "", ruleIndex: rule, location: location, limits: limits,
-            enrichment: nil, redaction: .none, trace: nil)
+            verdict: .allow,
+            reason: .allowed,
+            action: action,
+            message: "",
+            ruleIndex: rule,
+            location: location,
+            limits: limits,
+            enrichment: nil,
+            redaction: .none,
+            trace: nil
+        )
     }
 
-    static func deny(_ action: PolicyAction, _ reason: ReasonCode, _ message: String, rule: Int? = nil, at location: SourceLocation? = nil) -> Decision {
+    static func deny(
+        _ action: PolicyAction,
+        _ reason: ReasonCode,
+        _ message: String,
+        rule: Int? = nil,
+        at location: SourceLocation? = nil
+    ) -> Decision {
         Decision(
-            verdict: .deny, reason: reason, action: action, message: message, ruleIndex: rule, location: location, limits: .none,
-            enrichment: nil, redaction: .none, trace: nil)
+            verdict: .deny,
+            reason: reason,
+            action: action,
+            message: message,
+            ruleIndex: rule,
+            location: location,
+            limits: .none,
+            enrichment: nil,
+            redaction: .none,
+            trace: nil
+        )
     }
 }
 

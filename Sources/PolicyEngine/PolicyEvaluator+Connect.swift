@@ -13,20 +13,39 @@ extension PolicyEvaluator {
     func checkTenant(_ subject: Subject, action: PolicyAction, trace: inout DecisionTrace?) -> Bool {
         guard subject.tenant != nil, subject.principal.companyID != nil else {
             if action == .connect && (subject.isService || subject.isAdmin) {
-                trace?.add("company", passed: true, "token names no company; a \(subject.isAdmin ? "admin" : "service") token may connect but receives no tenant's events")
+                trace?.add(
+                    "company",
+                    passed: true,
+                    "token names no company; a \(subject.isAdmin ? "admin" : "service") token may connect but receives no tenant's events"
+                )
                 return true
             }
             trace?.add("company", passed: false, "token names no company")
             return false
         }
         if trace != nil, let tenant = subject.tenant, let company = subject.principal.companyID {
-            trace?.add("company", passed: true, "company '\(company)' (\(policy.tenants.isListed(company.rawValue) ? "listed" : "default tenant"))", at: tenant.location)
-            trace?.add("tenant", passed: subject.tenantEnabled, "company '\(company)' is \(subject.tenantEnabled ? "enabled" : "disabled")", at: tenant.enabledLocation ?? (subject.tenantEnabled ? nil : tenant.location))
+            trace?.add(
+                "company",
+                passed: true,
+                "company '\(company)' (\(policy.tenants.isListed(company.rawValue) ? "listed" : "default tenant"))",
+                at: tenant.location
+            )
+            trace?.add(
+                "tenant",
+                passed: subject.tenantEnabled,
+                "company '\(company)' is \(subject.tenantEnabled ? "enabled" : "disabled")",
+                at: tenant.enabledLocation ?? (subject.tenantEnabled ? nil : tenant.location)
+            )
         }
         guard subject.tenantEnabled else { return false }
         guard nodeRegion == nil || subject.tenantRegions.contains(bit: nodeRegionBit) else {
             if let tenant = subject.tenant {
-                trace?.add("region", passed: false, "node region '\(nodeRegion?.rawValue ?? "")' is not in allowed_regions [\(tenant.allowedRegions.map(\.rawValue).joined(separator: ", "))]", at: tenant.regionLocation)
+                trace?.add(
+                    "region",
+                    passed: false,
+                    "node region '\(nodeRegion?.rawValue ?? "")' is not in allowed_regions [\(tenant.allowedRegions.map(\.rawValue).joined(separator: ", "))]",
+                    at: tenant.regionLocation
+                )
             }
             return false
         }
@@ -43,7 +62,10 @@ extension PolicyEvaluator {
             return .deny(action, .companyDisabled, "company \(company) is disabled", at: tenant.enabledLocation ?? tenant.location)
         }
         return .deny(
-            action, .regionNotServed, "region \(nodeRegion?.rawValue ?? "") may not hold company \(company)'s data; its home region is \(tenant.homeRegion)",
-            at: tenant.regionLocation)
+            action,
+            .regionNotServed,
+            "region \(nodeRegion?.rawValue ?? "") may not hold company \(company)'s data; its home region is \(tenant.homeRegion)",
+            at: tenant.regionLocation
+        )
     }
 }

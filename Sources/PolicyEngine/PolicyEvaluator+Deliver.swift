@@ -44,7 +44,14 @@ extension PolicyEvaluator {
         var redaction: UInt64 = 0
         for position in 0..<matches.count { redaction |= policy.grants[matches[position]].piiMask }
         let reason: ReasonCode = problem != nil ? .topicMalformed : matches.isEmpty ? .topicNotWhitelisted : .allowed
-        return DeliveryRoute(companyID: event.companyID, eventType: event.eventType, reason: reason, problem: problem, matches: matches, redactionMask: redaction)
+        return DeliveryRoute(
+            companyID: event.companyID,
+            eventType: event.eventType,
+            reason: reason,
+            problem: problem,
+            matches: matches,
+            redactionMask: redaction
+        )
     }
 
     /// Deliver, for one subscriber of a routed event: company isolation, tenant and residency, the
@@ -63,20 +70,41 @@ extension PolicyEvaluator {
     /// The delivery checks, recording each step when `trace` is not `nil`.
     public func deliver(_ subject: Subject, _ route: DeliveryRoute, trace: inout DecisionTrace?) -> DeliveryVerdict {
         guard subject.tenant != nil, subject.principal.companyID == route.companyID else {
-            trace?.add("company", passed: false, "event of company '\(route.companyID)' may not reach a principal of company '\(subject.principal.companyID?.rawValue ?? "none")'")
+            trace?.add(
+                "company",
+                passed: false,
+                "event of company '\(route.companyID)' may not reach a principal of company '\(subject.principal.companyID?.rawValue ?? "none")'"
+            )
             return .deny(.companyMismatch)
         }
         trace?.add("company", passed: true, "event and principal are of company '\(route.companyID)'")
         guard subject.tenantEnabled else {
-            trace?.add("tenant", passed: false, "company '\(route.companyID)' is disabled", at: subject.tenant?.enabledLocation ?? subject.tenant?.location)
+            trace?.add(
+                "tenant",
+                passed: false,
+                "company '\(route.companyID)' is disabled",
+                at: subject.tenant?.enabledLocation ?? subject.tenant?.location
+            )
             return .deny(.companyDisabled)
         }
         trace?.add("tenant", passed: true, "company '\(route.companyID)' is enabled", at: subject.tenant?.enabledLocation)
         guard nodeRegion == nil || subject.tenantRegions.contains(bit: nodeRegionBit) else {
-            trace?.add("region", passed: false, "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(route.companyID)'s data", at: subject.tenant?.regionLocation)
+            trace?.add(
+                "region",
+                passed: false,
+                "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(route.companyID)'s data",
+                at: subject.tenant?.regionLocation
+            )
             return .deny(.regionNotServed)
         }
-        if let nodeRegion { trace?.add("region", passed: true, "node region '\(nodeRegion)' may hold company '\(route.companyID)'s data", at: subject.tenant?.regionLocation) }
+        if let nodeRegion {
+            trace?.add(
+                "region",
+                passed: true,
+                "node region '\(nodeRegion)' may hold company '\(route.companyID)'s data",
+                at: subject.tenant?.regionLocation
+            )
+        }
         guard route.reason == .allowed else {
             if let problem = route.problem {
                 trace?.add("whitelist", passed: false, "event type \(problem)")
@@ -92,12 +120,22 @@ extension PolicyEvaluator {
         }
         guard admitted >= 0 else {
             let rule = policy.rules[route.matches[0]]
-            trace?.add("roles", passed: false, "subscribe grant of '\(rule.pattern)' allows \(rule.subscribe.summary)", at: rule.subscribe.location ?? rule.location)
+            trace?.add(
+                "roles",
+                passed: false,
+                "subscribe grant of '\(rule.pattern)' allows \(rule.subscribe.summary)",
+                at: rule.subscribe.location ?? rule.location
+            )
             return .deny(.roleNotAllowed, rule: Int32(rule.index))
         }
         if trace != nil {
             let rule = policy.rules[admitted]
-            trace?.add("roles", passed: true, "'\(route.eventType)' matches '\(rule.pattern)', which allows \(rule.subscribe.summary)", at: rule.location)
+            trace?.add(
+                "roles",
+                passed: true,
+                "'\(route.eventType)' matches '\(rule.pattern)', which allows \(rule.subscribe.summary)",
+                at: rule.location
+            )
         }
         var redaction = route.redactionMask
         if subject.readsPII {
@@ -106,7 +144,11 @@ extension PolicyEvaluator {
         } else if redaction == 0 {
             trace?.add("redaction", passed: true, "no PII fields declared")
         } else {
-            trace?.add("redaction", passed: true, "redacted for lack of pii_reader: \(policy.piiPaths(in: redaction).map(\.text).joined(separator: ", "))")
+            trace?.add(
+                "redaction",
+                passed: true,
+                "redacted for lack of pii_reader: \(policy.piiPaths(in: redaction).map(\.text).joined(separator: ", "))"
+            )
         }
         return DeliveryVerdict(reason: .allowed, ruleIndex: Int32(admitted), redactionMask: redaction)
     }
@@ -118,8 +160,10 @@ extension PolicyEvaluator {
         guard verdict.isAllowed else {
             switch verdict.reason {
             case .companyDisabled: return .deny(.deliver, .companyDisabled, "company is disabled", at: tenant?.enabledLocation ?? tenant?.location)
-            case .regionNotServed: return .deny(.deliver, .regionNotServed, "this node's region may not hold the company's data", at: tenant?.regionLocation)
-            case .roleNotAllowed: return .deny(.deliver, .roleNotAllowed, "role may not receive this event type", rule: rule?.index, at: rule?.location)
+            case .regionNotServed:
+                return .deny(.deliver, .regionNotServed, "this node's region may not hold the company's data", at: tenant?.regionLocation)
+            case .roleNotAllowed:
+                return .deny(.deliver, .roleNotAllowed, "role may not receive this event type", rule: rule?.index, at: rule?.location)
             case .topicMalformed: return .deny(.deliver, .topicMalformed, "event type is malformed")
             case .topicNotWhitelisted: return .deny(.deliver, .topicNotWhitelisted, "event type is not whitelisted")
             default: return .deny(.deliver, .companyMismatch, "event belongs to another company")

@@ -25,8 +25,19 @@ extension PolicyEvaluator {
         guard let granting else {
             let rule = policy.rules[best]
             trace?.add("whitelist", passed: true, "'\(intent.eventType)' matches '\(rule.pattern)'", at: rule.location)
-            trace?.add("roles", passed: false, "publish grant allows \(rule.publish.summary); principal has [\(subject.principal.roles.joined(separator: ", "))]", at: rule.publish.location ?? rule.location)
-            return .deny(.publish, .roleNotAllowed, "role may not publish this event type", rule: rule.index, at: rule.publish.location ?? rule.location)
+            trace?.add(
+                "roles",
+                passed: false,
+                "publish grant allows \(rule.publish.summary); principal has [\(subject.principal.roles.joined(separator: ", "))]",
+                at: rule.publish.location ?? rule.location
+            )
+            return .deny(
+                .publish,
+                .roleNotAllowed,
+                "role may not publish this event type",
+                rule: rule.index,
+                at: rule.publish.location ?? rule.location
+            )
         }
         trace?.add("whitelist", passed: true, "'\(intent.eventType)' matches '\(granting.pattern)'", at: granting.location)
         trace?.add("roles", passed: true, "publish grant allows \(granting.publish.summary)", at: granting.publish.location ?? granting.location)
@@ -46,7 +57,12 @@ extension PolicyEvaluator {
             return .deny(.publish, .companyMismatch, "a token without company must hold the service role")
         }
         let tenant = policy.tenants.tenant(for: companyText)
-        trace?.add("company", passed: true, "company '\(company)' (\(policy.tenants.isListed(companyText) ? "listed" : "default tenant"))", at: tenant.location)
+        trace?.add(
+            "company",
+            passed: true,
+            "company '\(company)' (\(policy.tenants.isListed(companyText) ? "listed" : "default tenant"))",
+            at: tenant.location
+        )
         guard tenant.enabled else {
             trace?.add("tenant", passed: false, "company '\(company)' is disabled", at: tenant.enabledLocation ?? tenant.location)
             return .deny(.publish, .companyDisabled, "company is disabled", at: tenant.enabledLocation ?? tenant.location)
@@ -56,7 +72,12 @@ extension PolicyEvaluator {
         let regionSource: FieldSource
         if let asked = intent.region {
             guard tenant.allows(Region(asked)) else {
-                trace?.add("region", passed: false, "region '\(asked)' is not in allowed_regions [\(tenant.allowedRegions.map(\.rawValue).joined(separator: ", "))]", at: tenant.regionLocation)
+                trace?.add(
+                    "region",
+                    passed: false,
+                    "region '\(asked)' is not in allowed_regions [\(tenant.allowedRegions.map(\.rawValue).joined(separator: ", "))]",
+                    at: tenant.regionLocation
+                )
                 return .deny(.publish, .regionNotAllowed, "region is not allowed for this company", at: tenant.regionLocation)
             }
             region = Region(asked)
@@ -66,8 +87,18 @@ extension PolicyEvaluator {
             regionSource = .tenant(tenant.regionLocation)
         }
         guard serves(tenant) else {
-            trace?.add("region", passed: false, "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(company)'s data", at: tenant.regionLocation)
-            return .deny(.publish, .regionNotServed, "this node's region may not hold the company's data; its home region is \(tenant.homeRegion)", at: tenant.regionLocation)
+            trace?.add(
+                "region",
+                passed: false,
+                "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(company)'s data",
+                at: tenant.regionLocation
+            )
+            return .deny(
+                .publish,
+                .regionNotServed,
+                "this node's region may not hold the company's data; its home region is \(tenant.homeRegion)",
+                at: tenant.regionLocation
+            )
         }
         trace?.add("region", passed: true, "event region '\(region)' (\(regionSource))")
 
@@ -76,7 +107,11 @@ extension PolicyEvaluator {
         var decision = Decision.allow(.publish, rule: granting.index, limits: .none)
         decision.enrichment = enrichment
         if let plan = tenant.planIndex {
-            decision.limits = LimitPlan(limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal], subject: subject, company: companyText)
+            decision.limits = LimitPlan(
+                limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal],
+                subject: subject,
+                company: companyText
+            )
         }
         return decision
     }

@@ -43,7 +43,12 @@ extension PolicyEvaluator {
         }
         let rule = policy.rules[matches[0]]
         trace?.add("whitelist", passed: true, "'\(topic)' is covered by '\(rule.pattern)'", at: rule.location)
-        trace?.add("roles", passed: false, "subscribe grant allows \(rule.subscribe.summary); principal has [\(subject.principal.roles.joined(separator: ", "))]", at: rule.subscribe.location ?? rule.location)
+        trace?.add(
+            "roles",
+            passed: false,
+            "subscribe grant allows \(rule.subscribe.summary); principal has [\(subject.principal.roles.joined(separator: ", "))]",
+            at: rule.subscribe.location ?? rule.location
+        )
         return .deny(action, .roleNotAllowed, "role may not subscribe to this topic", rule: rule.index, at: rule.subscribe.location ?? rule.location)
     }
 }

@@ -35,9 +35,13 @@ public struct PolicyEvaluator: Sendable {
     public func subject(for principal: Principal) -> Subject {
         let roles = policy.roles.set(of: principal.roles)
         return Subject(
-            principal: principal, roles: roles, tenant: principal.companyID.map { policy.tenants.tenant(for: $0.rawValue) },
-            readsPII: principal.roles.contains(Self.piiReaderRole), isService: principal.roles.contains("service"),
-            isAdmin: principal.roles.contains("admin"))
+            principal: principal,
+            roles: roles,
+            tenant: principal.companyID.map { policy.tenants.tenant(for: $0.rawValue) },
+            readsPII: principal.roles.contains(Self.piiReaderRole),
+            isService: principal.roles.contains("service"),
+            isAdmin: principal.roles.contains("admin")
+        )
     }
 
     /// Decides any request.
@@ -83,9 +87,11 @@ public struct PolicyEvaluator: Sendable {
             let burst = limit.gcra.burst == limit.gcra.limit ? "" : ", burst \(limit.gcra.burst)"
             let shadow = limit.shadow ? " (shadow: counts, never refuses)" : ""
             trace?.add(
-                "limits", passed: true,
+                "limits",
+                passed: true,
                 "to acquire: \(limit.scope.rawValue) \(limit.action.rawValue) \(limit.gcra.limit) per \(Self.periodName(limit.gcra.periodNanos))\(burst) from plan '\(limit.plan)'\(shadow)",
-                at: limit.location)
+                at: limit.location
+            )
         }
     }
 

@@ -4,39 +4,48 @@ import Testing
 
 @Suite("Topic patterns")
 struct TopicPatternTests {
-    @Test("a trailing * matches one or more segments", arguments: [
-        ("activity.*", "activity.task.completed", true),
-        ("activity.*", "activity.task", true),
-        ("activity.*", "activity", false),
-        ("deal.stage.*", "deal.stage.updated", true),
-        ("deal.stage.*", "deal.stage.a.b.c", true),
-        ("deal.stage.*", "deal.stages.updated", false),
-    ])
+    @Test(
+        "a trailing * matches one or more segments",
+        arguments: [
+            ("activity.*", "activity.task.completed", true),
+            ("activity.*", "activity.task", true),
+            ("activity.*", "activity", false),
+            ("deal.stage.*", "deal.stage.updated", true),
+            ("deal.stage.*", "deal.stage.a.b.c", true),
+            ("deal.stage.*", "deal.stages.updated", false),
+        ]
+    )
     func trailingWildcard(pattern: String, eventType: String, expected: Bool) throws {
         #expect(try TopicPattern(pattern).matches(eventType) == expected)
     }
 
-    @Test("an inner * matches exactly one segment", arguments: [
-        ("deal.*.updated", "deal.stage.updated", true),
-        ("deal.*.updated", "deal.stage.x.updated", false),
-        ("deal.*.updated", "deal.updated", false),
-        ("*.stage.updated", "deal.stage.updated", true),
-    ])
+    @Test(
+        "an inner * matches exactly one segment",
+        arguments: [
+            ("deal.*.updated", "deal.stage.updated", true),
+            ("deal.*.updated", "deal.stage.x.updated", false),
+            ("deal.*.updated", "deal.updated", false),
+            ("*.stage.updated", "deal.stage.updated", true),
+        ]
+    )
     func innerWildcard(pattern: String, eventType: String, expected: Bool) throws {
         #expect(try TopicPattern(pattern).matches(eventType) == expected)
     }
 
-    @Test("malformed patterns are refused with the reason", arguments: [
-        ("", TopicSyntaxProblem.empty),
-        ("deal", .tooFewSegments(1)),
-        ("a.b.c.d.e.f.g.h.i", .tooManySegments(9)),
-        ("deal..updated", .emptySegment(position: 2)),
-        ("deal.stage.", .emptySegment(position: 3)),
-        ("Deal.stage", .invalidCharacter(UInt8(ascii: "D"), position: 1)),
-        ("deal.st*", .partialWildcard(position: 2)),
-        ("deal.*x", .partialWildcard(position: 2)),
-        ("deal.stage updated", .invalidCharacter(UInt8(ascii: " "), position: 2)),
-    ])
+    @Test(
+        "malformed patterns are refused with the reason",
+        arguments: [
+            ("", TopicSyntaxProblem.empty),
+            ("deal", .tooFewSegments(1)),
+            ("a.b.c.d.e.f.g.h.i", .tooManySegments(9)),
+            ("deal..updated", .emptySegment(position: 2)),
+            ("deal.stage.", .emptySegment(position: 3)),
+            ("Deal.stage", .invalidCharacter(UInt8(ascii: "D"), position: 1)),
+            ("deal.st*", .partialWildcard(position: 2)),
+            ("deal.*x", .partialWildcard(position: 2)),
+            ("deal.stage updated", .invalidCharacter(UInt8(ascii: " "), position: 2)),
+        ]
+    )
     func malformed(text: String, problem: TopicSyntaxProblem) {
         #expect(throws: problem) { try TopicPattern(text) }
     }
@@ -87,4 +96,3 @@ struct TopicPatternTests {
         return all
     }
 }
-

@@ -13,8 +13,10 @@ struct PolicyEvaluatorTests {
         let policy = try defaultPolicy()
         let evaluator = PolicyEvaluator(policy: policy)
         let intent = PublishIntent(
-            eventType: "contact.email.sent", data: .object(["company_id": .number(123), "contact_id": .string("c-1")]),
-            gdpr: GDPRContext(purpose: "support"))
+            eventType: "contact.email.sent",
+            data: .object(["company_id": .number(123), "contact_id": .string("c-1")]),
+            gdpr: GDPRContext(purpose: "support")
+        )
         let decision = evaluator.decide(.publish(service, intent))
         let enrichment = try #require(decision.enrichment)
         #expect(enrichment.companyID == "123" && enrichment.region == "us-east-1")
@@ -31,8 +33,12 @@ struct PolicyEvaluatorTests {
     @Test("retention falls back to the configuration when no rule sets it")
     func retentionFallback() throws {
         let text = "version: 1\ntopics:\n  - pattern: \"a.*\"\n"
-        let policy = try PolicyCompiler(configuration: .init(defaultRegion: "ap-south-1", defaultRetentionDays: 90)).compile([PolicySource(path: "p.yaml", text: text)])
-        let decision = PolicyEvaluator(policy: policy).decide(.publish(service, PublishIntent(eventType: "a.b", data: .object(["company_id": .string("9")]))))
+        let policy = try PolicyCompiler(configuration: .init(defaultRegion: "ap-south-1", defaultRetentionDays: 90)).compile([
+            PolicySource(path: "p.yaml", text: text)
+        ])
+        let decision = PolicyEvaluator(policy: policy).decide(
+            .publish(service, PublishIntent(eventType: "a.b", data: .object(["company_id": .string("9")])))
+        )
         #expect(decision.enrichment?.gdpr.retentionDays == 90)
         #expect(decision.enrichment?.provenance.retentionDays == .configuration)
         #expect(decision.enrichment?.region == "ap-south-1")
@@ -49,7 +55,10 @@ struct PolicyEvaluatorTests {
         #expect(evaluator.policy.piiPaths(in: verdict.redactionMask).map(\.text) == ["data.contact_email"])
         let decision = evaluator.decide(.deliver(sales, event))
         let data = JSONValue.object(["company_id": .number(123), "contact_email": .string("a@example.com"), "deal_id": .number(4)])
-        #expect(decision.redaction.apply(to: data) == .object(["company_id": .number(123), "contact_email": .string("[redacted]"), "deal_id": .number(4)]))
+        #expect(
+            decision.redaction.apply(to: data)
+                == .object(["company_id": .number(123), "contact_email": .string("[redacted]"), "deal_id": .number(4)])
+        )
         let reader = evaluator.subject(for: Principal(userID: "2", companyID: "123", roles: ["sales", "pii_reader"]))
         #expect(evaluator.deliver(reader, event).redactionMask == 0)
         // Subscribers with the same mask share one encoding of the event: the mask is the variant key.

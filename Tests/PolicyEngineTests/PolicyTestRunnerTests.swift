@@ -46,7 +46,11 @@ struct PolicyTestRunnerTests {
         #expect(!report.succeeded)
         let first = report.results[0]
         #expect(first.expected == "deny" && first.actual == "allow (allowed)")
-        #expect(first.trace?.steps.contains { $0.check == "whitelist" && $0.location == SourceLocation(file: repositoryRoot + "/policies/default.yaml", line: 13, column: 14) } == true)
+        #expect(
+            first.trace?.steps.contains {
+                $0.check == "whitelist" && $0.location == SourceLocation(file: repositoryRoot + "/policies/default.yaml", line: 13, column: 14)
+            } == true
+        )
         #expect(report.results[1].failures == ["reason is role_not_allowed, expected topic_not_whitelisted"])
         #expect(report.results[2].actual == "allow 5, deny 2")
         #expect(report.results[2].failures == ["counts differ", "retry_after is 0.2 s, expected 0.5 s"])
@@ -76,10 +80,12 @@ struct PolicyTestRunnerTests {
             """
         let report = PolicyTestRunner(policy: try defaultPolicy()).run([PolicySource(path: "bad.yaml", text: text)])
         #expect(report.results.isEmpty)
-        #expect(report.problems.map(DiagnosticFormatter.line) == [
-            "bad.yaml:2:5: error: test case 'typo' has no 'topic'",
-            "bad.yaml:9:13: error: unknown action 'conect' (did you mean 'connect'?)",
-        ])
+        #expect(
+            report.problems.map(DiagnosticFormatter.line) == [
+                "bad.yaml:2:5: error: test case 'typo' has no 'topic'",
+                "bad.yaml:9:13: error: unknown action 'conect' (did you mean 'connect'?)",
+            ]
+        )
         #expect(report.summary == "0 passed, 2 failed")
     }
 }
@@ -101,7 +107,8 @@ struct ShadowLimitTests {
                       trial:
                         rate_limits:
                           - { scope: user, action: subscribe, limit: 2, per: minute, shadow: true }
-                    """)
+                    """
+            )
         ])
         let cases = """
             cases:
@@ -114,7 +121,10 @@ struct ShadowLimitTests {
             """
         let report = PolicyTestRunner(policy: policy).run([PolicySource(path: "cases.yaml", text: cases)])
         #expect(report.summary == "1 passed, 0 failed")
-        let explained = PolicyEvaluator(policy: policy).decide(.subscribe(Principal(userID: "1", companyID: "7", roles: []), topic: "deal.*"), explain: true)
+        let explained = PolicyEvaluator(policy: policy).decide(
+            .subscribe(Principal(userID: "1", companyID: "7", roles: []), topic: "deal.*"),
+            explain: true
+        )
         #expect(explained.trace?.steps.contains { $0.check == "limits" && $0.detail.contains("shadow: counts, never refuses") } == true)
         #expect(explained.limits.checks.first?.limit.shadow == true)
     }

@@ -71,7 +71,8 @@ struct CompilerTests {
             try compile([("a.yaml", Self.base), ("c.yaml", conflicting)])
         } throws: { error in
             let items = (error as? PolicyDiagnostics)?.errors ?? []
-            return items.count == 1 && items[0].code == .conflictingDefinition && items[0].location == SourceLocation(file: "c.yaml", line: 3, column: 3)
+            return items.count == 1 && items[0].code == .conflictingDefinition
+                && items[0].location == SourceLocation(file: "c.yaml", line: 3, column: 3)
                 && items[0].message == "plan 'standard' is already defined at a.yaml:12:3"
         }
     }
@@ -94,14 +95,16 @@ struct CompilerTests {
         let (policy, diagnostics) = PolicyCompiler().check([PolicySource(path: "x.yaml", text: text)])
         #expect(policy == nil)
         let lines = diagnostics.map(DiagnosticFormatter.line)
-        #expect(lines == [
-            "x.yaml:2:1: error: unknown key 'topic' in the policy file (did you mean 'topics'?)",
-            "x.yaml:4:14: error: pattern 'Deal.x' has 'D' in segment 1; segments use only a-z, 0-9 and _ (write 2-8 dot-separated segments of a-z, 0-9, _ or a whole '*', e.g. 'deal.stage.*')",
-            "x.yaml:6:34: error: unknown key 'role' in 'subscribe' (did you mean 'roles'?)",
-            "x.yaml:9:14: error: plan 'p' extends unknown plan 'q' (did you mean 'p'?)",
-            "x.yaml:11:18: error: unknown scope 'users' (did you mean 'user'?)",
-            "x.yaml:11:49: error: 'limit' is 0; it must be a positive whole number, or the limit can never pass (use 1 or more)",
-        ])
+        #expect(
+            lines == [
+                "x.yaml:2:1: error: unknown key 'topic' in the policy file (did you mean 'topics'?)",
+                "x.yaml:4:14: error: pattern 'Deal.x' has 'D' in segment 1; segments use only a-z, 0-9 and _ (write 2-8 dot-separated segments of a-z, 0-9, _ or a whole '*', e.g. 'deal.stage.*')",
+                "x.yaml:6:34: error: unknown key 'role' in 'subscribe' (did you mean 'roles'?)",
+                "x.yaml:9:14: error: plan 'p' extends unknown plan 'q' (did you mean 'p'?)",
+                "x.yaml:11:18: error: unknown scope 'users' (did you mean 'user'?)",
+                "x.yaml:11:49: error: 'limit' is 0; it must be a positive whole number, or the limit can never pass (use 1 or more)",
+            ]
+        )
     }
 
     @Test("the version is a content hash: stable, and different for different text")
@@ -116,7 +119,8 @@ struct CompilerTests {
 
     @Test("overlapping patterns warn but compile")
     func overlapWarns() throws {
-        let text = "version: 1\ntopics:\n  - pattern: \"activity.*\"\n  - pattern: \"activity.task.*\"\n  - pattern: \"deal.*.updated\"\n  - pattern: \"deal.stage.*\"\n"
+        let text =
+            "version: 1\ntopics:\n  - pattern: \"activity.*\"\n  - pattern: \"activity.task.*\"\n  - pattern: \"deal.*.updated\"\n  - pattern: \"deal.stage.*\"\n"
         let policy = try compile([("o.yaml", text)])
         #expect(policy.warnings.map(\.code) == [.overlappingPatterns, .overlappingPatterns])
         #expect(policy.warnings[0].location == SourceLocation(file: "o.yaml", line: 4, column: 14))

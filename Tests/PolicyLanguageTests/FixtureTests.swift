@@ -42,7 +42,9 @@ struct FixtureTests {
             seen.formUnion(PolicyCompiler().check([try Self.source(path)]).1.map(\.code))
         }
         // Codes that need several files, 65 roles, or a warning-only policy are covered in CompilerTests.
-        let elsewhere: Set<DiagnosticCode> = [.noPolicyFiles, .unreadableFile, .conflictingDefinition, .tooManyRoles, .tooManyPIIPaths, .overlappingPatterns, .emptyRoles]
+        let elsewhere: Set<DiagnosticCode> = [
+            .noPolicyFiles, .unreadableFile, .conflictingDefinition, .tooManyRoles, .tooManyPIIPaths, .overlappingPatterns, .emptyRoles,
+        ]
         let missing = Set(DiagnosticCode.allCases).subtracting(seen).subtracting(elsewhere)
         #expect(missing.isEmpty, "no fixture for \(missing.map(\.rawValue).sorted())")
     }

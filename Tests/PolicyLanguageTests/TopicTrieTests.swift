@@ -1,6 +1,6 @@
 import GatewayModel
-import PolicyLanguage
 import GatewayTesting
+import PolicyLanguage
 import Testing
 
 @Suite("Topic trie")
@@ -63,4 +63,3 @@ struct TopicTrieTests {
         #expect(try found(policy, "a.b.c.d", wildcards: false) == Set(patterns))
     }
 }
-

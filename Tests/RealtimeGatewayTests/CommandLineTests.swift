@@ -12,7 +12,9 @@ struct Gateway {
     }
 
     /// The binary sits beside the test bundle in the build folder.
-    static let binary: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("realtime-gateway")
+    static let binary: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(
+        "realtime-gateway"
+    )
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
@@ -32,7 +34,11 @@ struct Gateway {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     /// A fresh temporary folder with the given files.
@@ -64,13 +70,15 @@ struct CommandLineTests {
         ])
         let run = try Gateway.run(["policy", "validate", dir])
         #expect(run.status == 1)
-        #expect(run.lines == [
-            "\(dir)/a.yaml:2:1: error: unknown key 'tenats' in the policy file (did you mean 'tenants'?)",
-            "\(dir)/a.yaml:4:14: error: pattern 'deal..x' has an empty segment at position 2 (write 2-8 dot-separated segments of a-z, 0-9, _ or a whole '*', e.g. 'deal.stage.*')",
-            "\(dir)/b.yaml:4:32: error: unknown action 'publsh' (did you mean 'publish'?)",
-            "\(dir)/b.yaml:4:47: error: 'limit' is -1; it must be a positive whole number, or the limit can never pass (use 1 or more)",
-            "invalid: 4 errors, 0 warnings",
-        ])
+        #expect(
+            run.lines == [
+                "\(dir)/a.yaml:2:1: error: unknown key 'tenats' in the policy file (did you mean 'tenants'?)",
+                "\(dir)/a.yaml:4:14: error: pattern 'deal..x' has an empty segment at position 2 (write 2-8 dot-separated segments of a-z, 0-9, _ or a whole '*', e.g. 'deal.stage.*')",
+                "\(dir)/b.yaml:4:32: error: unknown action 'publsh' (did you mean 'publish'?)",
+                "\(dir)/b.yaml:4:47: error: 'limit' is -1; it must be a positive whole number, or the limit can never pass (use 1 or more)",
+                "invalid: 4 errors, 0 warnings",
+            ]
+        )
     }
 
     @Test("validate --format json is machine-readable")
@@ -85,15 +93,18 @@ struct CommandLineTests {
         #expect(unsupported["line"] as? Int == 1 && unsupported["column"] as? Int == 10 && unsupported["severity"] as? String == "error")
     }
 
-    @Test("usage and configuration errors exit 2 with a message", arguments: [
-        (["policy", "validate"], "name at least one policy file or folder"),
-        (["policy", "validate", "no/such/place"], "no such file or folder: 'no/such/place'"),
-        (["policy", "frobnicate"], "Unexpected argument 'frobnicate'"),
-        (["token", "--secret", "too-short"], "the secret is 9 bytes; HS256 needs at least 32"),
-        (["token"], "no secret: pass --secret or set JWT_SECRET"),
-        (["policy", "explain", "--principal", "{", "--action", "connect"], "--principal must be a JSON object"),
-        (["policy", "explain", "--principal", "{\"user_id\":1}", "--action", "fly"], "unknown action 'fly'"),
-    ])
+    @Test(
+        "usage and configuration errors exit 2 with a message",
+        arguments: [
+            (["policy", "validate"], "name at least one policy file or folder"),
+            (["policy", "validate", "no/such/place"], "no such file or folder: 'no/such/place'"),
+            (["policy", "frobnicate"], "Unexpected argument 'frobnicate'"),
+            (["token", "--secret", "too-short"], "the secret is 9 bytes; HS256 needs at least 32"),
+            (["token"], "no secret: pass --secret or set JWT_SECRET"),
+            (["policy", "explain", "--principal", "{", "--action", "connect"], "--principal must be a JSON object"),
+            (["policy", "explain", "--principal", "{\"user_id\":1}", "--action", "fly"], "unknown action 'fly'"),
+        ]
+    )
     func usageErrors(arguments: [String], message: String) throws {
         let run = try Gateway.run(arguments)
         #expect(run.status == 2)
@@ -115,18 +126,18 @@ struct CommandLineTests {
         let dir = try Gateway.folder([
             "policy.yaml": "version: 1\ntopics:\n  - pattern: \"deal.*\"\n    subscribe: { roles: [sales] }\n",
             "tests/cases.yaml": """
-                cases:
-                  - name: passes
-                    principal: { user_id: 1, company_id: "1", roles: [sales] }
-                    action: subscribe
-                    topic: "deal.stage.*"
-                    expect: allow
-                  - name: must fail
-                    principal: { user_id: 1, company_id: "1", roles: [support] }
-                    action: subscribe
-                    topic: "deal.stage.*"
-                    expect: allow
-                """,
+            cases:
+              - name: passes
+                principal: { user_id: 1, company_id: "1", roles: [sales] }
+                action: subscribe
+                topic: "deal.stage.*"
+                expect: allow
+              - name: must fail
+                principal: { user_id: 1, company_id: "1", roles: [support] }
+                action: subscribe
+                topic: "deal.stage.*"
+                expect: allow
+            """,
         ])
         let run = try Gateway.run(["policy", "test", dir])
         #expect(run.status == 1)
@@ -150,13 +161,15 @@ struct CommandLineTests {
     @Test("explain prints the decision and its trace; exit 0 allowed, 1 denied")
     func explain() throws {
         let allowed = try Gateway.run([
-            "policy", "explain", "--principal", #"{"user_id":1,"company_id":"123","roles":["sales"]}"#, "--action", "subscribe", "--topic", "deal.stage.*",
+            "policy", "explain", "--principal", #"{"user_id":1,"company_id":"123","roles":["sales"]}"#, "--action", "subscribe", "--topic",
+            "deal.stage.*",
         ])
         #expect(allowed.status == 0)
         #expect(allowed.lines.first == "decision: allow (allowed)")
         #expect(allowed.stdout.contains("pass whitelist: 'deal.stage.*' is covered by 'deal.stage.*' [policies/default.yaml:13:14]"))
         let denied = try Gateway.run([
-            "policy", "explain", "--principal", #"{"user_id":1,"company_id":"456","roles":["sales"]}"#, "--action", "connect", "--node-region", "us-east-1",
+            "policy", "explain", "--principal", #"{"user_id":1,"company_id":"456","roles":["sales"]}"#, "--action", "connect", "--node-region",
+            "us-east-1",
         ])
         #expect(denied.status == 1)
         #expect(denied.lines.first == "decision: deny (region_not_served)")
@@ -166,7 +179,10 @@ struct CommandLineTests {
     @Test("token mints an HS256 JWT with the gateway's claims")
     func token() throws {
         let secret = "0123456789abcdef0123456789abcdef-test"
-        let run = try Gateway.run(["token", "--user", "42", "--company", "123", "--roles", "sales, manager", "--ttl", "600"], environment: ["JWT_SECRET": secret])
+        let run = try Gateway.run(
+            ["token", "--user", "42", "--company", "123", "--roles", "sales, manager", "--ttl", "600"],
+            environment: ["JWT_SECRET": secret]
+        )
         #expect(run.status == 0, "\(run.stderr)")
         let parts = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").map(String.init)
         #expect(parts.count == 3)

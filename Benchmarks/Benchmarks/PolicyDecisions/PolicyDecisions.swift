@@ -23,7 +23,11 @@ let benchmarks: @Sendable () -> Void = {
     let publishes = inputs.publishes
 
     let decision = Benchmark.Configuration(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput], scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: 1_000)
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        scalingFactor: .kilo,
+        maxDuration: .seconds(3),
+        maxIterations: 1_000
+    )
 
     let routes = deliveries.map { evaluator.route($0) }
 

@@ -66,12 +66,15 @@ public struct DecisionInputs: Sendable {
         let evaluator = PolicyEvaluator(policy: policy)
         let count = 1024
         let subjects = (0..<count).map { index in
-            evaluator.subject(for: Principal(userID: "u\(index)", companyID: CompanyID(String(index * 7 % GeneratedPolicy.companies)), roles: ["sales"]))
+            evaluator.subject(
+                for: Principal(userID: "u\(index)", companyID: CompanyID(String(index * 7 % GeneratedPolicy.companies)), roles: ["sales"])
+            )
         }
         let deliveries = (0..<count).map { index in
             DeliveryIntent(
                 eventType: "dom\(index % GeneratedPolicy.domains).ent\(index % GeneratedPolicy.entitiesPerDomain).updated",
-                companyID: subjects[index].principal.companyID!)
+                companyID: subjects[index].principal.companyID!
+            )
         }
         self.evaluator = evaluator
         self.subjects = subjects
@@ -81,7 +84,11 @@ public struct DecisionInputs: Sendable {
         self.publishes = (0..<count).map { index in
             PublishIntent(
                 eventType: deliveries[index].eventType,
-                data: .object(["company_id": .string(deliveries[index].companyID.rawValue), "contact_id": .string("c-\(index)"), "deal_id": .number(Double(index))]))
+                data: .object([
+                    "company_id": .string(deliveries[index].companyID.rawValue), "contact_id": .string("c-\(index)"),
+                    "deal_id": .number(Double(index)),
+                ])
+            )
         }
     }
 }

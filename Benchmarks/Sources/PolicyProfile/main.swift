@@ -21,7 +21,9 @@ for iteration in 0..<iterations {
     case "route": if evaluator.route(inputs.deliveries[index]).reason == .allowed { allowed += 1 }
     case "lookup":
         var matches = RuleMatches()
-        if evaluator.policy.trie.rules(covering: inputs.deliveries[index].eventType, allowWildcards: false, into: &matches) == nil { allowed += matches.count }
+        if evaluator.policy.trie.rules(covering: inputs.deliveries[index].eventType, allowWildcards: false, into: &matches) == nil {
+            allowed += matches.count
+        }
     case "subscribe": if evaluator.subscribe(inputs.subjects[index], topic: inputs.patterns[index], trace: &trace).isAllowed { allowed += 1 }
     case "publish": if evaluator.publish(inputs.service, inputs.publishes[index], trace: &trace).isAllowed { allowed += 1 }
     default: if (try? PolicyCompiler().compile([PolicySource(path: "g.yaml", text: GeneratedPolicy.yaml)])) != nil { allowed += 1 }

@@ -29,7 +29,12 @@ public enum PolicyTestFile {
         guard let root, let pairs = reader.mapping(root, "a policy test file", allowed: fileKeys),
             let casesNode = pairs.first(where: { $0.key == "cases" })?.value, let items = reader.sequence(casesNode, "'cases'")
         else {
-            reader.sink.error(.missingKey, start, "the test file has no cases", hint: "add 'cases:' with at least one case; an empty test file is an error, not a pass")
+            reader.sink.error(
+                .missingKey,
+                start,
+                "the test file has no cases",
+                hint: "add 'cases:' with at least one case; an empty test file is an error, not a pass"
+            )
             return ([], reader.sink.items)
         }
         let cases = items.enumerated().compactMap { index, node in readCase(node, number: index + 1, &reader) }
@@ -55,7 +60,12 @@ public enum PolicyTestFile {
         guard let principal = readPrincipal(principalNode, &reader), let actionText = reader.string(actionNode, "'action'") else { return nil }
         guard let action = PolicyAction(rawValue: actionText.value) else {
             let all = PolicyAction.allCases.map(\.rawValue)
-            reader.sink.error(.unknownValue, actionText.location, "unknown action '\(actionText.value)'", hint: KeySuggestion.hint(for: actionText.value, in: all) ?? "use one of \(all.joined(separator: ", "))")
+            reader.sink.error(
+                .unknownValue,
+                actionText.location,
+                "unknown action '\(actionText.value)'",
+                hint: KeySuggestion.hint(for: actionText.value, in: all) ?? "use one of \(all.joined(separator: ", "))"
+            )
             return nil
         }
         let request: PolicyRequest
@@ -75,15 +85,26 @@ public enum PolicyTestFile {
             request = .deliver(principal, intent)
         }
         var testCase = PolicyTestCase(
-            name: name, location: location, request: request, nodeRegion: nil, repeatCount: 1, everyNanos: 0, expect: .all(.allow))
+            name: name,
+            location: location,
+            request: request,
+            nodeRegion: nil,
+            repeatCount: 1,
+            everyNanos: 0,
+            expect: .all(.allow)
+        )
         if let node = fields["node_region"], let region = reader.string(node, "'node_region'") { testCase.nodeRegion = Region(region.value) }
         if let node = fields["repeat"], let count = reader.int(node, "'repeat'") {
-            if (1...100_000).contains(count.value) { testCase.repeatCount = count.value } else {
+            if (1...100_000).contains(count.value) {
+                testCase.repeatCount = count.value
+            } else {
                 reader.sink.error(.invalidLimit, count.location, "'repeat' must be between 1 and 100000")
             }
         }
         if let node = fields["every"] {
-            if let nanos = durationNanos(node) { testCase.everyNanos = nanos } else {
+            if let nanos = durationNanos(node) {
+                testCase.everyNanos = nanos
+            } else {
                 reader.sink.error(.typeMismatch, reader.location(of: node), "'every' must be a duration such as 0, 100ms, 1s or 2m")
             }
         }
@@ -92,12 +113,19 @@ public enum PolicyTestFile {
         if let node = fields["reason"], let reason = reader.string(node, "'reason'") {
             if ReasonCode(rawValue: reason.value) == nil {
                 let all = ReasonCode.allCases.map(\.rawValue)
-                reader.sink.error(.unknownValue, reason.location, "unknown reason '\(reason.value)'", hint: KeySuggestion.hint(for: reason.value, in: all) ?? "use one of \(all.joined(separator: ", "))")
+                reader.sink.error(
+                    .unknownValue,
+                    reason.location,
+                    "unknown reason '\(reason.value)'",
+                    hint: KeySuggestion.hint(for: reason.value, in: all) ?? "use one of \(all.joined(separator: ", "))"
+                )
             }
             testCase.reason = reason.value
         }
         if let node = fields["retry_after"] {
-            if let seconds = ScalarKind.numberValue(node) { testCase.retryAfter = seconds } else {
+            if let seconds = ScalarKind.numberValue(node) {
+                testCase.retryAfter = seconds
+            } else {
                 reader.typeMismatch(node, "'retry_after'", expected: "a number of seconds")
             }
         }

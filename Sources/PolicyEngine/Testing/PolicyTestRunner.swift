@@ -23,7 +23,14 @@ public struct PolicyTestRunner: Sendable {
         }
         if sources.isEmpty {
             report.problems.append(
-                Diagnostic(.error, .noPolicyFiles, at: SourceLocation(file: "<tests>", line: 1, column: 1), "no policy test files were found", hint: "put cases in tests/*.yaml beside the policy"))
+                Diagnostic(
+                    .error,
+                    .noPolicyFiles,
+                    at: SourceLocation(file: "<tests>", line: 1, column: 1),
+                    "no policy test files were found",
+                    hint: "put cases in tests/*.yaml beside the policy"
+                )
+            )
         }
         return report
     }
@@ -43,10 +50,16 @@ public struct PolicyTestRunner: Sendable {
                 let checks = decision.limits.checks
                 let outcomes = table.acquireAll(checks, now: now)
                 for (check, outcome) in zip(checks, outcomes) {
-                    let description = "\(check.key.scope.rawValue) \(check.key.action.rawValue) limit of plan '\(check.limit.plan)': \(outcome.remaining) left"
+                    let description =
+                        "\(check.key.scope.rawValue) \(check.key.action.rawValue) limit of plan '\(check.limit.plan)': \(outcome.remaining) left"
                     if outcome.exceeded {
                         let kind = check.limit.shadow ? "would refuse (shadow)" : "refused"
-                        decision.trace?.add("limits", passed: check.limit.shadow, "\(description); \(kind), retry after \(format(outcome.retryAfterSeconds)) s", at: check.limit.location)
+                        decision.trace?.add(
+                            "limits",
+                            passed: check.limit.shadow,
+                            "\(description); \(kind), retry after \(format(outcome.retryAfterSeconds)) s",
+                            at: check.limit.location
+                        )
                     } else {
                         decision.trace?.add("limits", passed: true, description, at: check.limit.location)
                     }
@@ -76,7 +89,9 @@ public struct PolicyTestRunner: Sendable {
         case .all(let verdict):
             expected = verdict.rawValue + (testCase.reason.map { " (\($0))" } ?? "")
             if let wrong = verdicts.firstIndex(where: { $0 != verdict }) {
-                failures.append(testCase.repeatCount > 1 ? "request \(wrong + 1) of \(verdicts.count) was \(verdicts[wrong].rawValue)" : "verdict differs")
+                failures.append(
+                    testCase.repeatCount > 1 ? "request \(wrong + 1) of \(verdicts.count) was \(verdicts[wrong].rawValue)" : "verdict differs"
+                )
                 if verdict == .allow, let denial = firstDenial { traced = denial.0 }
             }
             actual = testCase.repeatCount > 1 ? "allow \(allowed), deny \(denied)" : "\(traced.verdict.rawValue) (\(traced.reason.rawValue))"
@@ -97,7 +112,9 @@ public struct PolicyTestRunner: Sendable {
         }
         if let retryAfter = testCase.retryAfter {
             if let actualRetry = firstDenial?.1 {
-                if abs(actualRetry - retryAfter) > 0.000_001 { failures.append("retry_after is \(format(actualRetry)) s, expected \(format(retryAfter)) s") }
+                if abs(actualRetry - retryAfter) > 0.000_001 {
+                    failures.append("retry_after is \(format(actualRetry)) s, expected \(format(retryAfter)) s")
+                }
             } else {
                 failures.append("no request was rate limited, expected retry_after \(format(retryAfter)) s")
             }
@@ -114,7 +131,9 @@ public struct PolicyTestRunner: Sendable {
 
     private func checkEnrichment(_ testCase: PolicyTestCase, _ decision: Decision) -> [String] {
         guard testCase.enrichedRegion != nil || testCase.enrichedCompany != nil || testCase.enrichedGDPR != nil else { return [] }
-        guard let enrichment = decision.enrichment else { return ["no enrichment: the publish was \(decision.verdict.rawValue) (\(decision.reason.rawValue))"] }
+        guard let enrichment = decision.enrichment else {
+            return ["no enrichment: the publish was \(decision.verdict.rawValue) (\(decision.reason.rawValue))"]
+        }
         var failures: [String] = []
         if let region = testCase.enrichedRegion, region != enrichment.region.rawValue {
             failures.append("region is \(enrichment.region), expected \(region)")

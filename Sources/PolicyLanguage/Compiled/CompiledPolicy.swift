@@ -32,7 +32,6 @@ public struct CompiledPolicy: Sendable {
     /// The most distinct PII paths one policy may name.
     public static let piiPathCapacity = 64
 
-
     /// The paths of a redaction mask, in ``piiPaths`` order.
     public func piiPaths(in mask: UInt64) -> [DataPath] {
         piiPaths.indices.filter { mask & (1 << UInt64($0)) != 0 }.map { piiPaths[$0] }

@@ -68,8 +68,14 @@ public final class CompiledTopicRule: Sendable {
     public let specificity: Int
 
     init(
-        index: Int, pattern: TopicPattern, location: SourceLocation, subscribe: RoleRequirement, publish: RoleRequirement, gdpr: GDPRDeclaration,
-        pii: [DataPath], piiMask: UInt64
+        index: Int,
+        pattern: TopicPattern,
+        location: SourceLocation,
+        subscribe: RoleRequirement,
+        publish: RoleRequirement,
+        gdpr: GDPRDeclaration,
+        pii: [DataPath],
+        piiMask: UInt64
     ) {
         self.index = index
         self.pattern = pattern

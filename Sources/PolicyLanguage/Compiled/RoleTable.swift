@@ -1,3 +1,5 @@
+public import GatewayModel
+
 /// A set of roles as bits of the policy's ``RoleTable``: role checks on the hot path are one AND.
 public struct RoleSet: Hashable, Sendable {
     /// One bit per role of the role table.
@@ -69,5 +71,3 @@ public struct RoleRequirement: Sendable {
     /// A readable form for traces: `any role` or `roles [a, b]`.
     public var summary: String { anyRole ? "any role" : "roles [\(names.joined(separator: ", "))]" }
 }
-
-public import GatewayModel

@@ -33,8 +33,15 @@ public final class Tenant: Sendable {
     public let regionLocation: SourceLocation?
 
     init(
-        companyID: CompanyID?, planIndex: Int?, homeRegion: Region, allowedRegions: [Region], allowedRegionSet: RegionSet, enabled: Bool,
-        location: SourceLocation?, enabledLocation: SourceLocation?, regionLocation: SourceLocation?
+        companyID: CompanyID?,
+        planIndex: Int?,
+        homeRegion: Region,
+        allowedRegions: [Region],
+        allowedRegionSet: RegionSet,
+        enabled: Bool,
+        location: SourceLocation?,
+        enabledLocation: SourceLocation?,
+        regionLocation: SourceLocation?
     ) {
         self.companyID = companyID
         self.planIndex = planIndex

@@ -33,7 +33,8 @@ public enum DiagnosticFormatter {
             if let hint = diagnostic.hint { fields.append("\"hint\":\(quote(hint))") }
             return "{" + fields.joined(separator: ",") + "}"
         }
-        return "{\"valid\":\(errors == 0),\"errors\":\(errors),\"warnings\":\(sorted.count - errors),\"diagnostics\":[\(items.joined(separator: ","))]}"
+        return
+            "{\"valid\":\(errors == 0),\"errors\":\(errors),\"warnings\":\(sorted.count - errors),\"diagnostics\":[\(items.joined(separator: ","))]}"
     }
 
     /// A JSON string literal.

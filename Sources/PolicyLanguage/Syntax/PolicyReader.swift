@@ -66,7 +66,9 @@ public enum PolicyReader {
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             let first = at(context.mark)
-            let second = duplicates.first.flatMap { repeatedKey($0, after: context.mark, in: text) }.map { SourceLocation(file: file, line: $0.line, column: $0.column) }
+            let second = duplicates.first.flatMap { repeatedKey($0, after: context.mark, in: text) }.map {
+                SourceLocation(file: file, line: $0.line, column: $0.column)
+            }
             let where_ = second == nil ? "" : "; the first is on line \(first.line)"
             return Diagnostic(.error, .duplicateKey, at: second ?? first, "duplicate key \(keys) in one mapping\(where_)", hint: "keep one of them")
         case .reader(let problem, _, _, _):
@@ -227,7 +229,10 @@ public enum PolicyReader {
             default: break
             }
         }
-        let examples = ["scope": "ip, user or company", "action": "connect, subscribe, publish, poll or deliver", "limit": "a positive count", "per": "second, minute or hour"]
+        let examples = [
+            "scope": "ip, user or company", "action": "connect, subscribe, publish, poll or deliver", "limit": "a positive count",
+            "per": "second, minute or hour",
+        ]
         for required in ["scope", "action", "limit", "per"] where !pairs.contains(where: { $0.key == required }) {
             reader.sink.error(.missingKey, limit.location, "rate limit has no '\(required)'", hint: "add \(required): \(examples[required] ?? "")")
         }

@@ -1,5 +1,5 @@
-public import Yams
 import Foundation
+public import Yams
 
 /// What a YAML scalar is (YAML 1.1 core types, as Yams' default resolver decides), found without
 /// Yams' regular expressions for the common cases: a policy with 10,000 companies has tens of

@@ -43,10 +43,15 @@ struct TokenCommand: AsyncParsableCommand {
         guard ttl > 0, ttl <= 366 * 86_400 else { throw CLIFailure.usage("--ttl must be between 1 and 31622400 seconds") }
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let claims = DevelopmentClaims(
-            sub: SubjectClaim(value: user), userID: user, companyID: company,
+            sub: SubjectClaim(value: user),
+            userID: user,
+            companyID: company,
             roles: roles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
-            iat: IssuedAtClaim(value: now), exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(ttl))),
-            iss: issuer.map { IssuerClaim(value: $0) }, aud: audience.map { AudienceClaim(value: [$0]) })
+            iat: IssuedAtClaim(value: now),
+            exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(ttl))),
+            iss: issuer.map { IssuerClaim(value: $0) },
+            aud: audience.map { AudienceClaim(value: [$0]) }
+        )
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         Output.line(try await keys.sign(claims))

@@ -15,10 +15,16 @@ enum BuildTopicTrie {
             guard let pattern = state.patterns[index] else { continue }
             rules.append(
                 CompiledTopicRule(
-                    index: rules.count, pattern: pattern, location: syntax.pattern?.location ?? syntax.location,
+                    index: rules.count,
+                    pattern: pattern,
+                    location: syntax.pattern?.location ?? syntax.location,
                     subscribe: requirement(syntax.subscribe, roles, fallback: nil),
                     publish: requirement(syntax.publish, roles, fallback: "service"),
-                    gdpr: state.ruleGDPR[index], pii: state.rulePII[index], piiMask: mask(state.rulePII[index])))
+                    gdpr: state.ruleGDPR[index],
+                    pii: state.rulePII[index],
+                    piiMask: mask(state.rulePII[index])
+                )
+            )
         }
         let trie = TopicTrie(patterns: rules.map(\.pattern))
         let plans = buildPlans(state)
@@ -27,10 +33,20 @@ enum BuildTopicTrie {
             ?? Located(state.configuration.defaultRegion, at: SourceLocation(file: "<configuration>", line: 1, column: 1))
         let tenants = buildTenants(state, defaultRegion: defaultRegion.value, plans: plans)
         return CompiledPolicy(
-            version: version, files: state.documents.map(\.file), defaultRegion: defaultRegion, defaultGDPR: state.defaultGDPR,
-            fallbackRetentionDays: state.configuration.defaultRetentionDays, rules: rules, trie: trie, roles: roles,
-            tenants: tenants, plans: plans, warnings: warnings.filter { $0.severity == .warning }, piiPaths: piiPaths,
-            grants: rules.map(RuleGrant.init))
+            version: version,
+            files: state.documents.map(\.file),
+            defaultRegion: defaultRegion,
+            defaultGDPR: state.defaultGDPR,
+            fallbackRetentionDays: state.configuration.defaultRetentionDays,
+            rules: rules,
+            trie: trie,
+            roles: roles,
+            tenants: tenants,
+            plans: plans,
+            warnings: warnings.filter { $0.severity == .warning },
+            piiPaths: piiPaths,
+            grants: rules.map(RuleGrant.init)
+        )
     }
 
     /// A missing grant means "any role" for subscribe and "only `fallback`" for publish (SPEC §6.1).
@@ -87,14 +103,23 @@ enum BuildTopicTrie {
             let regions = allowed(syntax, inherited)
             let enabled = syntax?.enabled ?? inherited?.enabled
             return Tenant(
-                companyID: company, planIndex: planName.flatMap { planIndex[$0.value] }, homeRegion: home(syntax, inherited), allowedRegions: regions,
-                allowedRegionSet: RegionSet(bits: regions.reduce(0) { $0 | (bits[$1] ?? 0) }), enabled: enabled?.value ?? true,
-                location: syntax?.location, enabledLocation: enabled?.location,
-                regionLocation: (syntax?.allowedRegions ?? inherited?.allowedRegions)?.location ?? (syntax?.homeRegion ?? inherited?.homeRegion)?.location)
+                companyID: company,
+                planIndex: planName.flatMap { planIndex[$0.value] },
+                homeRegion: home(syntax, inherited),
+                allowedRegions: regions,
+                allowedRegionSet: RegionSet(bits: regions.reduce(0) { $0 | (bits[$1] ?? 0) }),
+                enabled: enabled?.value ?? true,
+                location: syntax?.location,
+                enabledLocation: enabled?.location,
+                regionLocation: (syntax?.allowedRegions ?? inherited?.allowedRegions)?.location
+                    ?? (syntax?.homeRegion ?? inherited?.homeRegion)?.location
+            )
         }
 
         return TenantTable(
             defaultTenant: make(base, company: nil, inherited: nil),
-            tenants: state.companies.map { make($0.tenant, company: CompanyID($0.id.value), inherited: base) }, regionNames: regionNames)
+            tenants: state.companies.map { make($0.tenant, company: CompanyID($0.id.value), inherited: base) },
+            regionNames: regionNames
+        )
     }
 }

@@ -11,9 +11,11 @@ enum CheckLimits {
                 let key = "\(limit.scope.rawValue)/\(limit.action.rawValue)"
                 if let first = seen[key] {
                     state.sink.error(
-                        .duplicateLimit, entry.location,
+                        .duplicateLimit,
+                        entry.location,
                         "plan '\(plan.name.value)' limits scope '\(limit.scope.rawValue)' action '\(limit.action.rawValue)' twice (first at \(first))",
-                        hint: "keep one entry per scope and action")
+                        hint: "keep one entry per scope and action"
+                    )
                     continue
                 }
                 seen[key] = entry.location
@@ -37,24 +39,42 @@ enum CheckLimits {
 
     static func checkCount(_ value: Located<Int>, _ name: String, _ sink: inout DiagnosticSink) -> Bool {
         if value.value <= 0 {
-            sink.error(.invalidLimit, value.location, "'\(name)' is \(value.value); it must be a positive whole number, or the limit can never pass", hint: "use 1 or more")
+            sink.error(
+                .invalidLimit,
+                value.location,
+                "'\(name)' is \(value.value); it must be a positive whole number, or the limit can never pass",
+                hint: "use 1 or more"
+            )
             return false
         }
         if value.value > GCRA.maximumCount {
-            sink.error(.invalidLimit, value.location, "'\(name)' is \(value.value); the largest supported value is \(GCRA.maximumCount)", hint: "use a shorter 'per' with a proportionally smaller '\(name)'")
+            sink.error(
+                .invalidLimit,
+                value.location,
+                "'\(name)' is \(value.value); the largest supported value is \(GCRA.maximumCount)",
+                hint: "use a shorter 'per' with a proportionally smaller '\(name)'"
+            )
             return false
         }
         return true
     }
 
-    static func enumValue<T: RawRepresentable & CaseIterable>(_ value: Located<String>?, _ type: T.Type, _ key: String, _ sink: inout DiagnosticSink) -> T?
+    static func enumValue<T: RawRepresentable & CaseIterable>(
+        _ value: Located<String>?,
+        _ type: T.Type,
+        _ key: String,
+        _ sink: inout DiagnosticSink
+    ) -> T?
     where T.RawValue == String {
         guard let value else { return nil }
         if let parsed = T(rawValue: value.value) { return parsed }
         let allowed = T.allCases.map(\.rawValue)
         sink.error(
-            .unknownValue, value.location, "unknown \(key) '\(value.value)'",
-            hint: KeySuggestion.hint(for: value.value, in: allowed) ?? "use one of \(allowed.joined(separator: ", "))")
+            .unknownValue,
+            value.location,
+            "unknown \(key) '\(value.value)'",
+            hint: KeySuggestion.hint(for: value.value, in: allowed) ?? "use one of \(allowed.joined(separator: ", "))"
+        )
         return nil
     }
 }

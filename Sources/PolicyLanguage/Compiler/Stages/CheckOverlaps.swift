@@ -10,7 +10,11 @@ enum CheckOverlaps {
         var wildcardFirst: [Int] = []
         for (index, pattern) in state.patterns.enumerated() {
             guard let pattern else { continue }
-            if case .literal(let first) = pattern.segments[0] { byFirstSegment[first, default: []].append(index) } else { wildcardFirst.append(index) }
+            if case .literal(let first) = pattern.segments[0] {
+                byFirstSegment[first, default: []].append(index)
+            } else {
+                wildcardFirst.append(index)
+            }
         }
         var groups = Array(byFirstSegment.values)
         if !wildcardFirst.isEmpty { groups = groups.map { $0 + wildcardFirst } + [wildcardFirst] }
@@ -26,9 +30,11 @@ enum CheckOverlaps {
                     else { continue }
                     let relation = p.covers(q) ? "is covered by" : q.covers(p) ? "covers" : "overlaps"
                     state.sink.warning(
-                        .overlappingPatterns, location,
+                        .overlappingPatterns,
+                        location,
                         "pattern '\(q.text)' \(relation) '\(p.text)' (at \(firstLocation)); events matching both get the union of their role grants and the more specific rule's GDPR",
-                        hint: "narrow one pattern if this is not intended")
+                        hint: "narrow one pattern if this is not intended"
+                    )
                 }
             }
         }

@@ -19,13 +19,21 @@ enum CheckRegionRefs {
     static func check(_ tenant: TenantSyntax, inherited: TenantSyntax?, name: String, planNames: [String], _ state: inout CompilationState) {
         if let plan = tenant.plan, !planNames.contains(plan.value) {
             state.sink.error(
-                .unknownPlan, plan.location, "\(name) uses unknown plan '\(plan.value)'",
-                hint: KeySuggestion.hint(for: plan.value, in: planNames) ?? ResolveExtends.known(planNames))
+                .unknownPlan,
+                plan.location,
+                "\(name) uses unknown plan '\(plan.value)'",
+                hint: KeySuggestion.hint(for: plan.value, in: planNames) ?? ResolveExtends.known(planNames)
+            )
         }
         if let home = tenant.homeRegion { checkName(home, &state.sink) }
         for region in tenant.allowedRegions?.value ?? [] { checkName(region, &state.sink) }
         if let allowed = tenant.allowedRegions, allowed.value.isEmpty {
-            state.sink.error(.regionNotAllowed, allowed.location, "\(name) allows no region, so its data could be held nowhere", hint: "list at least its home region")
+            state.sink.error(
+                .regionNotAllowed,
+                allowed.location,
+                "\(name) allows no region, so its data could be held nowhere",
+                hint: "list at least its home region"
+            )
             return
         }
         let home = tenant.homeRegion ?? inherited?.homeRegion
@@ -36,13 +44,21 @@ enum CheckRegionRefs {
         let location = tenant.homeRegion?.location ?? tenant.allowedRegions?.location ?? tenant.location
         let listed = allowedValues.joined(separator: ", ")
         state.sink.error(
-            .regionNotAllowed, location, "\(name) has home_region '\(homeValue)', which is not in its allowed_regions [\(listed)]",
-            hint: "add '\(homeValue)' to allowed_regions or change home_region")
+            .regionNotAllowed,
+            location,
+            "\(name) has home_region '\(homeValue)', which is not in its allowed_regions [\(listed)]",
+            hint: "add '\(homeValue)' to allowed_regions or change home_region"
+        )
     }
 
     static func checkName(_ region: Located<String>, _ sink: inout DiagnosticSink) {
         if !Region.isWellFormed(region.value) {
-            sink.error(.invalidRegion, region.location, "region '\(region.value)' is not a region name", hint: "use lower-case letters, digits and '-', e.g. 'eu-west-1'")
+            sink.error(
+                .invalidRegion,
+                region.location,
+                "region '\(region.value)' is not a region name",
+                hint: "use lower-case letters, digits and '-', e.g. 'eu-west-1'"
+            )
         }
     }
 }

@@ -13,12 +13,16 @@ enum CheckTopicPatterns {
                     pattern = try TopicPattern(text.value)
                 } catch {
                     state.sink.error(
-                        .malformedPattern, text.location, "pattern '\(text.value)' \(error)",
-                        hint: "write 2-8 dot-separated segments of a-z, 0-9, _ or a whole '*', e.g. 'deal.stage.*'")
+                        .malformedPattern,
+                        text.location,
+                        "pattern '\(text.value)' \(error)",
+                        hint: "write 2-8 dot-separated segments of a-z, 0-9, _ or a whole '*', e.g. 'deal.stage.*'"
+                    )
                 }
                 if let pattern {
                     if let first = firstByText[pattern.text] {
-                        let message = first == text.location
+                        let message =
+                            first == text.location
                             ? "pattern '\(pattern.text)' is whitelisted twice through a YAML alias"
                             : "pattern '\(pattern.text)' is already whitelisted at \(first)"
                         state.sink.error(.duplicatePattern, text.location, message, hint: "merge the two rules")
@@ -37,7 +41,12 @@ enum CheckTopicPatterns {
                 if let parsed = DataPath(path.value) {
                     pii.append(parsed)
                 } else {
-                    state.sink.error(.invalidDataPath, path.location, "PII path '\(path.value)' is not under 'data.'", hint: "write e.g. 'data.contact_email'")
+                    state.sink.error(
+                        .invalidDataPath,
+                        path.location,
+                        "PII path '\(path.value)' is not under 'data.'",
+                        hint: "write e.g. 'data.contact_email'"
+                    )
                 }
             }
             state.rulePII.append(pii)
@@ -45,23 +54,41 @@ enum CheckTopicPatterns {
         let piiPaths = Set(state.rulePII.joined().map(\.text))
         if piiPaths.count > CompiledPolicy.piiPathCapacity {
             let location = state.topics.first?.location ?? SourceLocation(file: "<policy>", line: 1, column: 1)
-            state.sink.error(.tooManyPIIPaths, location, "the policy names \(piiPaths.count) distinct PII paths; at most \(CompiledPolicy.piiPathCapacity) are supported")
+            state.sink.error(
+                .tooManyPIIPaths,
+                location,
+                "the policy names \(piiPaths.count) distinct PII paths; at most \(CompiledPolicy.piiPathCapacity) are supported"
+            )
         }
         if state.roleNames.count > RoleTable.capacity {
             let location = state.topics.first?.location ?? SourceLocation(file: "<policy>", line: 1, column: 1)
-            state.sink.error(.tooManyRoles, location, "the policy names \(state.roleNames.count) distinct roles; at most \(RoleTable.capacity) are supported")
+            state.sink.error(
+                .tooManyRoles,
+                location,
+                "the policy names \(state.roleNames.count) distinct roles; at most \(RoleTable.capacity) are supported"
+            )
         }
     }
 
     static func checkRoles(_ grant: RoleGrantSyntax, _ state: inout CompilationState) {
         if grant.roles.isEmpty {
-            state.sink.warning(.emptyRoles, grant.location, "'roles' is empty, so no principal is granted this action", hint: "name at least one role or remove the grant")
+            state.sink.warning(
+                .emptyRoles,
+                grant.location,
+                "'roles' is empty, so no principal is granted this action",
+                hint: "name at least one role or remove the grant"
+            )
         }
         for role in grant.roles {
             if isValidRole(role.value) {
                 state.noteRole(role.value)
             } else {
-                state.sink.error(.invalidRole, role.location, "role '\(role.value)' is not a valid role name", hint: "use letters, digits, '_', '-', '.' or ':'")
+                state.sink.error(
+                    .invalidRole,
+                    role.location,
+                    "role '\(role.value)' is not a valid role name",
+                    hint: "use letters, digits, '_', '-', '.' or ':'"
+                )
             }
         }
     }
@@ -86,7 +113,12 @@ enum CheckTopicPatterns {
         }
         if let retention = syntax.retentionDays {
             if retention.value <= 0 || retention.value > 36_500 {
-                sink.error(.invalidGDPR, retention.location, "'retention_days' is \(retention.value); it must be between 1 and 36500", hint: "events are purged this many days after publish")
+                sink.error(
+                    .invalidGDPR,
+                    retention.location,
+                    "'retention_days' is \(retention.value); it must be between 1 and 36500",
+                    hint: "events are purged this many days after publish"
+                )
             } else {
                 declaration.retentionDays = retention
             }
@@ -96,8 +128,12 @@ enum CheckTopicPatterns {
                 declaration.legalBasis = basis
             } else {
                 sink.error(
-                    .invalidGDPR, basis.location, "unknown legal basis '\(basis.value)'",
-                    hint: KeySuggestion.hint(for: basis.value, in: GDPRContext.legalBases) ?? "use one of \(GDPRContext.legalBases.joined(separator: ", "))")
+                    .invalidGDPR,
+                    basis.location,
+                    "unknown legal basis '\(basis.value)'",
+                    hint: KeySuggestion.hint(for: basis.value, in: GDPRContext.legalBases)
+                        ?? "use one of \(GDPRContext.legalBases.joined(separator: ", "))"
+                )
             }
         }
         if let subject = syntax.dataSubject {
@@ -105,8 +141,11 @@ enum CheckTopicPatterns {
                 declaration.dataSubject = Located(path, at: subject.location)
             } else {
                 sink.error(
-                    .invalidDataPath, subject.location, "data_subject '\(subject.value)' is not a path under 'data.'",
-                    hint: "write e.g. 'data.contact_id'")
+                    .invalidDataPath,
+                    subject.location,
+                    "data_subject '\(subject.value)' is not a path under 'data.'",
+                    hint: "write e.g. 'data.contact_id'"
+                )
             }
         }
         return declaration

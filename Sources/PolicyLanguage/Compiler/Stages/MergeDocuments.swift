@@ -7,7 +7,12 @@ enum MergeDocuments {
     /// Records the first definition of `name`; reports a later one and returns `false` for it.
     static func claim(_ name: Located<String>, _ kind: String, _ firsts: inout [String: SourceLocation], _ sink: inout DiagnosticSink) -> Bool {
         if let first = firsts[name.value] {
-            sink.error(.conflictingDefinition, name.location, "\(kind) '\(name.value)' is already defined at \(first)", hint: "define each \(kind) once")
+            sink.error(
+                .conflictingDefinition,
+                name.location,
+                "\(kind) '\(name.value)' is already defined at \(first)",
+                hint: "define each \(kind) once"
+            )
             return false
         }
         firsts[name.value] = name.location
@@ -23,13 +28,21 @@ enum MergeDocuments {
                 versionSeen = true
                 if version.value != supportedVersion {
                     state.sink.error(
-                        .unsupportedVersion, version.location, "unsupported policy version \(version.value)",
-                        hint: "this gateway reads version \(supportedVersion)")
+                        .unsupportedVersion,
+                        version.location,
+                        "unsupported policy version \(version.value)",
+                        hint: "this gateway reads version \(supportedVersion)"
+                    )
                 }
             }
             if let defaults = document.defaults {
                 if let first = state.defaults {
-                    state.sink.error(.conflictingDefinition, defaults.location, "'defaults' is already defined at \(first.location)", hint: "keep one 'defaults' section")
+                    state.sink.error(
+                        .conflictingDefinition,
+                        defaults.location,
+                        "'defaults' is already defined at \(first.location)",
+                        hint: "keep one 'defaults' section"
+                    )
                 } else {
                     state.defaults = defaults
                 }
@@ -38,7 +51,12 @@ enum MergeDocuments {
             if let tenants = document.tenants {
                 if let defaultTenant = tenants.defaultTenant {
                     if let first = state.defaultTenant {
-                        state.sink.error(.conflictingDefinition, defaultTenant.location, "'tenants.default' is already defined at \(first.location)", hint: "keep one 'tenants.default'")
+                        state.sink.error(
+                            .conflictingDefinition,
+                            defaultTenant.location,
+                            "'tenants.default' is already defined at \(first.location)",
+                            hint: "keep one 'tenants.default'"
+                        )
                     } else {
                         state.defaultTenant = defaultTenant
                     }
@@ -57,7 +75,12 @@ enum MergeDocuments {
             state.sink.error(.missingKey, first.location, "the policy declares no 'version'", hint: "add 'version: \(supportedVersion)'")
         }
         if state.topics.isEmpty, allParsed, !declared.contains("topics"), let first = state.documents.first {
-            state.sink.warning(.emptyWhitelist, first.location, "the policy whitelists no topics, so every subscribe and publish is refused", hint: "add a 'topics' list")
+            state.sink.warning(
+                .emptyWhitelist,
+                first.location,
+                "the policy whitelists no topics, so every subscribe and publish is refused",
+                hint: "add a 'topics' list"
+            )
         }
     }
 }

@@ -14,8 +14,11 @@ enum ResolveExtends {
                 guard let next = state.plan(named: parent.value) else {
                     if current.name.value == plan.name.value {
                         state.sink.error(
-                            .unknownPlan, parent.location, "plan '\(plan.name.value)' extends unknown plan '\(parent.value)'",
-                            hint: KeySuggestion.hint(for: parent.value, in: names) ?? known(names))
+                            .unknownPlan,
+                            parent.location,
+                            "plan '\(plan.name.value)' extends unknown plan '\(parent.value)'",
+                            hint: KeySuggestion.hint(for: parent.value, in: names) ?? known(names)
+                        )
                     }
                     resolvable = false
                     break
@@ -26,8 +29,11 @@ enum ResolveExtends {
                     if !reportedCycles.contains(key) {
                         reportedCycles.insert(key)
                         state.sink.error(
-                            .extendsCycle, parent.location, "plans extend each other in a cycle: \(cycle.joined(separator: " -> "))",
-                            hint: "remove one 'extends'")
+                            .extendsCycle,
+                            parent.location,
+                            "plans extend each other in a cycle: \(cycle.joined(separator: " -> "))",
+                            hint: "remove one 'extends'"
+                        )
                     }
                     resolvable = false
                     break

@@ -53,7 +53,9 @@ struct ExplainCommand: ParsableCommand {
         }
         let decision = PolicyEvaluator(policy: compiled, nodeRegion: nodeRegion.map { Region($0) }).decide(request, explain: true)
         Output.line("decision: \(decision.verdict.rawValue) (\(decision.reason.rawValue))")
-        if !decision.message.isEmpty { Output.line("message:  \(decision.message) [wire code \(decision.reason.wireCode), HTTP \(decision.reason.httpStatus)]") }
+        if !decision.message.isEmpty {
+            Output.line("message:  \(decision.message) [wire code \(decision.reason.wireCode), HTTP \(decision.reason.httpStatus)]")
+        }
         if let location = decision.location { Output.line("rule:     \(location)") }
         Output.line("policy:   version \(compiled.version) from \(compiled.files.joined(separator: ", "))")
         if let enrichment = decision.enrichment {
@@ -85,12 +87,21 @@ struct ExplainCommand: ParsableCommand {
             if action == .publish {
                 return .publish(
                     principal,
-                    PublishIntent(eventType: eventType, data: data, region: object["region"]?.identifierString, gdpr: Self.gdpr(object["gdpr_context"])))
+                    PublishIntent(
+                        eventType: eventType,
+                        data: data,
+                        region: object["region"]?.identifierString,
+                        gdpr: Self.gdpr(object["gdpr_context"])
+                    )
+                )
             }
             guard let company = metadata["company_id"]?.identifierString ?? data.objectValue?["company_id"]?.identifierString else {
                 throw CLIFailure.usage("\(event) needs metadata.company_id or data.company_id to decide a delivery")
             }
-            return .deliver(principal, DeliveryIntent(eventType: eventType, companyID: CompanyID(company), region: metadata["region"]?.identifierString.map { Region($0) }))
+            return .deliver(
+                principal,
+                DeliveryIntent(eventType: eventType, companyID: CompanyID(company), region: metadata["region"]?.identifierString.map { Region($0) })
+            )
         }
     }
 
@@ -103,7 +114,12 @@ struct ExplainCommand: ParsableCommand {
         }
         var roles: [String] = []
         if case .array(let items)? = object["roles"] { roles = items.compactMap { if case .string(let role) = $0 { role } else { nil } } }
-        return Principal(userID: user, companyID: object["company_id"]?.identifierString.map { CompanyID($0) }, roles: roles, ip: object["ip"]?.identifierString)
+        return Principal(
+            userID: user,
+            companyID: object["company_id"]?.identifierString.map { CompanyID($0) },
+            roles: roles,
+            ip: object["ip"]?.identifierString
+        )
     }
 
     static func readJSON(file: String) throws -> JSONValue {

@@ -8,7 +8,8 @@ struct TestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
         abstract: "Run the policy's test cases (tests/*.yaml beside the policy).",
-        discussion: "Prints each failing case with expected and actual decision and the trace, then 'N passed, N failed'. Exit 1 on any failure or when no case ran."
+        discussion:
+            "Prints each failing case with expected and actual decision and the trace, then 'N passed, N failed'. Exit 1 on any failure or when no case ran."
     )
 
     @Argument(help: "The policy file or folder.")

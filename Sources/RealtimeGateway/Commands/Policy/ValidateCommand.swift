@@ -21,7 +21,9 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var compilerOptions: CompilerOptions
 
     func run() throws {
-        guard !paths.isEmpty else { throw CLIFailure.usage("name at least one policy file or folder, e.g. 'realtime-gateway policy validate policies'") }
+        guard !paths.isEmpty else {
+            throw CLIFailure.usage("name at least one policy file or folder, e.g. 'realtime-gateway policy validate policies'")
+        }
         let (sources, compiler) = try compilerOptions.load(paths)
         let (policy, diagnostics) = compiler.check(sources)
         switch format {
@@ -36,7 +38,9 @@ struct ValidateCommand: ParsableCommand {
                     Self.count(policy.files.count, "file"), Self.count(policy.rules.count, "topic rule"),
                     Self.count(policy.tenants.tenants.count, "listed company", plural: "listed companies"), Self.count(policy.plans.count, "plan"),
                 ]
-                Output.line("valid: \(counts.joined(separator: ", ")), version \(policy.version)\(warnings > 0 ? ", \(Self.count(warnings, "warning"))" : "")")
+                Output.line(
+                    "valid: \(counts.joined(separator: ", ")), version \(policy.version)\(warnings > 0 ? ", \(Self.count(warnings, "warning"))" : "")"
+                )
             } else {
                 Output.line("invalid: \(Self.count(errors, "error")), \(Self.count(warnings, "warning"))")
             }
