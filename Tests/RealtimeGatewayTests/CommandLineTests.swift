@@ -112,6 +112,19 @@ struct CommandLineTests {
         #expect(!run.stderr.contains("Fatal error"))
     }
 
+    @Test("a binary or non-UTF-8 policy file is a clear error, not a crash")
+    func binaryFile() throws {
+        let dir = try Gateway.folder([:])
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let file = dir + "/binary.yaml"
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<4096).map { _ in UInt8.random(in: 0x80...0xFF, using: &generator) }
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let run = try Gateway.run(["policy", "validate", file])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("'\(file)' is not UTF-8 text"))
+    }
+
     @Test("policy test runs the repository's cases and ends with the plain closing line")
     func testCommand() throws {
         let run = try Gateway.run(["policy", "test", "policies"])
