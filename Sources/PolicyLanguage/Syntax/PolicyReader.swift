@@ -112,8 +112,8 @@ public enum PolicyReader {
         return defaults
     }
 
-    static func readGDPR(_ node: Node, _ what: String, _ reader: inout YAMLNodeReader) -> GDPRSyntax? {
-        guard let pairs = reader.mapping(node, what, allowed: gdprKeys) else { return nil }
+    static func readGDPR(_ node: Node, _ what: @autoclosure () -> String, _ reader: inout YAMLNodeReader) -> GDPRSyntax? {
+        guard let pairs = reader.mapping(node, what(), allowed: gdprKeys) else { return nil }
         var gdpr = GDPRSyntax(location: reader.location(of: node))
         for (key, _, value) in pairs {
             switch key {
@@ -147,11 +147,11 @@ public enum PolicyReader {
         return rule
     }
 
-    static func readGrant(_ node: Node, _ what: String, _ reader: inout YAMLNodeReader) -> RoleGrantSyntax? {
-        guard let pairs = reader.mapping(node, what, allowed: grantKeys) else { return nil }
+    static func readGrant(_ node: Node, _ what: @autoclosure () -> String, _ reader: inout YAMLNodeReader) -> RoleGrantSyntax? {
+        guard let pairs = reader.mapping(node, what(), allowed: grantKeys) else { return nil }
         var grant = RoleGrantSyntax(location: reader.location(of: node))
         guard let roles = pairs.first(where: { $0.key == "roles" }) else {
-            reader.sink.error(.missingKey, grant.location, "\(what) has no 'roles'", hint: "add roles: [ROLE, ...]")
+            reader.sink.error(.missingKey, grant.location, "\(what()) has no 'roles'", hint: "add roles: [ROLE, ...]")
             return nil
         }
         grant.roles = reader.strings(roles.value, "'roles'") ?? []
@@ -178,8 +178,8 @@ public enum PolicyReader {
         return tenants
     }
 
-    static func readTenant(_ node: Node, _ what: String, _ reader: inout YAMLNodeReader) -> TenantSyntax? {
-        guard let pairs = reader.mapping(node, what, allowed: tenantKeys) else { return nil }
+    static func readTenant(_ node: Node, _ what: @autoclosure () -> String, _ reader: inout YAMLNodeReader) -> TenantSyntax? {
+        guard let pairs = reader.mapping(node, what(), allowed: tenantKeys) else { return nil }
         var tenant = TenantSyntax(location: reader.location(of: node))
         for (key, _, value) in pairs {
             switch key {

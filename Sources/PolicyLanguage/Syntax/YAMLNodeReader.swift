@@ -18,21 +18,21 @@ public struct YAMLNodeReader {
     }
 
     /// The pairs of a mapping whose keys are in `allowed`; reports unknown keys with a hint.
-    public mutating func mapping(_ node: Node, _ what: String, allowed: [String]) -> [(key: String, keyNode: Node, value: Node)]? {
-        pairs(node, what, allowed: allowed)
+    public mutating func mapping(_ node: Node, _ what: @autoclosure () -> String, allowed: [String]) -> [(key: String, keyNode: Node, value: Node)]? {
+        pairs(node, what(), allowed: allowed)
     }
 
     /// The pairs of a mapping with any scalar keys (e.g. company ids).
-    public mutating func anyMapping(_ node: Node, _ what: String) -> [(key: String, keyNode: Node, value: Node)]? {
-        pairs(node, what, allowed: nil)
+    public mutating func anyMapping(_ node: Node, _ what: @autoclosure () -> String) -> [(key: String, keyNode: Node, value: Node)]? {
+        pairs(node, what(), allowed: nil)
     }
 
     /// One pass over a mapping: scalar keys only, and with `allowed`, known keys only (unknown ones
     /// are reported with a hint). Built once, so each node is copied once: a 10,000-company mapping
     /// made node copies a visible share of compile time.
-    private mutating func pairs(_ node: Node, _ what: String, allowed: [String]?) -> [(key: String, keyNode: Node, value: Node)]? {
+    private mutating func pairs(_ node: Node, _ what: @autoclosure () -> String, allowed: [String]?) -> [(key: String, keyNode: Node, value: Node)]? {
         guard case .mapping(let mapping) = node else {
-            typeMismatch(node, what, expected: "a mapping")
+            typeMismatch(node, what(), expected: "a mapping")
             return nil
         }
         var pairs: [(key: String, keyNode: Node, value: Node)] = []
@@ -40,13 +40,13 @@ public struct YAMLNodeReader {
         for index in mapping.indices {
             let keyNode = mapping[index].key
             guard case .scalar(let scalar) = keyNode else {
-                sink.error(.typeMismatch, location(of: keyNode), "keys in \(what) must be plain scalars")
+                sink.error(.typeMismatch, location(of: keyNode), "keys in \(what()) must be plain scalars")
                 continue
             }
             let key = scalar.string
             if let allowed, !allowed.contains(key) {
                 let hint = KeySuggestion.hint(for: key, in: allowed) ?? "allowed keys: \(allowed.map { "'\($0)'" }.joined(separator: ", "))"
-                sink.error(.unknownKey, location(of: keyNode), "unknown key '\(key)' in \(what)", hint: hint)
+                sink.error(.unknownKey, location(of: keyNode), "unknown key '\(key)' in \(what())", hint: hint)
                 continue
             }
             pairs.append((key, keyNode, mapping[index].value))
@@ -54,55 +54,55 @@ public struct YAMLNodeReader {
         return pairs
     }
 
-    public mutating func sequence(_ node: Node, _ what: String) -> [Node]? {
+    public mutating func sequence(_ node: Node, _ what: @autoclosure () -> String) -> [Node]? {
         guard case .sequence(let sequence) = node else {
-            typeMismatch(node, what, expected: "a list")
+            typeMismatch(node, what(), expected: "a list")
             return nil
         }
         return Array(sequence)
     }
 
     /// A string scalar; with `acceptNumbers`, also an unquoted number (company ids).
-    public mutating func string(_ node: Node, _ what: String, acceptNumbers: Bool = false) -> Located<String>? {
+    public mutating func string(_ node: Node, _ what: @autoclosure () -> String, acceptNumbers: Bool = false) -> Located<String>? {
         guard case .scalar(let scalar) = node else {
-            typeMismatch(node, what, expected: "a string")
+            typeMismatch(node, what(), expected: "a string")
             return nil
         }
         let kind = ScalarKind.of(node)
         if kind == .string || (acceptNumbers && kind == .int) { return Located(scalar.string, at: location(of: node)) }
-        typeMismatch(node, what, expected: "a string")
+        typeMismatch(node, what(), expected: "a string")
         return nil
     }
 
-    public mutating func int(_ node: Node, _ what: String) -> Located<Int>? {
+    public mutating func int(_ node: Node, _ what: @autoclosure () -> String) -> Located<Int>? {
         guard let value = ScalarKind.intValue(node) else {
-            typeMismatch(node, what, expected: "an integer")
+            typeMismatch(node, what(), expected: "an integer")
             return nil
         }
         return Located(value, at: location(of: node))
     }
 
-    public mutating func bool(_ node: Node, _ what: String) -> Located<Bool>? {
+    public mutating func bool(_ node: Node, _ what: @autoclosure () -> String) -> Located<Bool>? {
         guard let value = ScalarKind.boolValue(node) else {
-            typeMismatch(node, what, expected: "true or false")
+            typeMismatch(node, what(), expected: "true or false")
             return nil
         }
         return Located(value, at: location(of: node))
     }
 
     /// A list of strings.
-    public mutating func strings(_ node: Node, _ what: String) -> [Located<String>]? {
-        guard let items = sequence(node, what) else { return nil }
-        return items.compactMap { string($0, "each entry of \(what)") }
+    public mutating func strings(_ node: Node, _ what: @autoclosure () -> String) -> [Located<String>]? {
+        guard let items = sequence(node, what()) else { return nil }
+        return items.compactMap { string($0, "each entry of \(what())") }
     }
 
-    public mutating func typeMismatch(_ node: Node, _ what: String, expected: String) {
+    public mutating func typeMismatch(_ node: Node, _ what: @autoclosure () -> String, expected: String) {
         var hint: String?
         if case .scalar(let scalar) = node, ScalarKind.of(node) == .string, scalar.style != .plain {
             let unquoted = (try? ScalarKind.compose(scalar.string)).flatMap { $0 }
             if let unquoted, let kind = ScalarKind.of(unquoted), kind != .string { hint = "remove the quotes" }
         }
-        sink.error(.typeMismatch, location(of: node), "\(what) must be \(expected), found \(Self.describe(node))", hint: hint)
+        sink.error(.typeMismatch, location(of: node), "\(what()) must be \(expected), found \(Self.describe(node))", hint: hint)
     }
 
     public static func describe(_ node: Node) -> String {

@@ -90,17 +90,18 @@ enum BuildTopicTrie {
             (syntax?.allowedRegions ?? inherited?.allowedRegions).map { $0.value.map { Region($0.value) } } ?? [home(syntax, inherited)]
         }
 
+        let defaultAllowed = allowed(base, nil)
+        let companyAllowed = state.companies.map { allowed($0.tenant, base) }
         var regionNames: [Region] = []
         var seen: Set<Region> = []
-        for regions in [allowed(base, nil)] + state.companies.map({ allowed($0.tenant, base) }) {
+        for regions in [defaultAllowed] + companyAllowed {
             for region in regions where seen.insert(region).inserted { regionNames.append(region) }
         }
         var bits: [Region: UInt64] = [:]
         for (position, region) in regionNames.enumerated() where position < 64 { bits[region] = 1 << UInt64(position) }
 
-        func make(_ syntax: TenantSyntax?, company: CompanyID?, inherited: TenantSyntax?) -> Tenant {
+        func make(_ syntax: TenantSyntax?, company: CompanyID?, inherited: TenantSyntax?, regions: [Region]) -> Tenant {
             let planName = syntax?.plan ?? inherited?.plan
-            let regions = allowed(syntax, inherited)
             let enabled = syntax?.enabled ?? inherited?.enabled
             return Tenant(
                 companyID: company,
@@ -117,8 +118,8 @@ enum BuildTopicTrie {
         }
 
         return TenantTable(
-            defaultTenant: make(base, company: nil, inherited: nil),
-            tenants: state.companies.map { make($0.tenant, company: CompanyID($0.id.value), inherited: base) },
+            defaultTenant: make(base, company: nil, inherited: nil, regions: defaultAllowed),
+            tenants: zip(state.companies, companyAllowed).map { make($0.tenant, company: CompanyID($0.id.value), inherited: base, regions: $1) },
             regionNames: regionNames
         )
     }

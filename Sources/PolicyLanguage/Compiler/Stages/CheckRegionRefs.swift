@@ -9,19 +9,26 @@ enum CheckRegionRefs {
         if let tenant = state.defaultTenant { check(tenant, inherited: nil, name: "the default tenant", planNames: planNames, &state) }
         for company in state.companies {
             let id = company.id.value
-            if id.isEmpty || id.utf8.count > 128 || id.contains(where: \.isWhitespace) {
+            if id.isEmpty || id.utf8.count > 128 || id.unicodeScalars.contains(where: \.properties.isWhitespace) {
                 state.sink.error(.invalidCompany, company.id.location, "company id '\(id)' must be 1-128 characters without spaces")
             }
             check(company.tenant, inherited: inherited, name: "company '\(id)'", planNames: planNames, &state)
         }
     }
 
-    static func check(_ tenant: TenantSyntax, inherited: TenantSyntax?, name: String, planNames: [String], _ state: inout CompilationState) {
+    /// - Parameter name: how messages name the tenant; only built when there is a problem to report.
+    static func check(
+        _ tenant: TenantSyntax,
+        inherited: TenantSyntax?,
+        name: @autoclosure () -> String,
+        planNames: [String],
+        _ state: inout CompilationState
+    ) {
         if let plan = tenant.plan, !planNames.contains(plan.value) {
             state.sink.error(
                 .unknownPlan,
                 plan.location,
-                "\(name) uses unknown plan '\(plan.value)'",
+                "\(name()) uses unknown plan '\(plan.value)'",
                 hint: KeySuggestion.hint(for: plan.value, in: planNames) ?? ResolveExtends.known(planNames)
             )
         }
@@ -31,7 +38,7 @@ enum CheckRegionRefs {
             state.sink.error(
                 .regionNotAllowed,
                 allowed.location,
-                "\(name) allows no region, so its data could be held nowhere",
+                "\(name()) allows no region, so its data could be held nowhere",
                 hint: "list at least its home region"
             )
             return
@@ -39,14 +46,13 @@ enum CheckRegionRefs {
         let home = tenant.homeRegion ?? inherited?.homeRegion
         let homeValue = home?.value ?? state.defaults?.region?.value ?? state.configuration.defaultRegion.rawValue
         guard let allowed = tenant.allowedRegions ?? inherited?.allowedRegions else { return }
-        let allowedValues = allowed.value.map(\.value)
-        guard !allowedValues.contains(homeValue) else { return }
+        guard !allowed.value.contains(where: { $0.value == homeValue }) else { return }
         let location = tenant.homeRegion?.location ?? tenant.allowedRegions?.location ?? tenant.location
-        let listed = allowedValues.joined(separator: ", ")
+        let listed = allowed.value.map(\.value).joined(separator: ", ")
         state.sink.error(
             .regionNotAllowed,
             location,
-            "\(name) has home_region '\(homeValue)', which is not in its allowed_regions [\(listed)]",
+            "\(name()) has home_region '\(homeValue)', which is not in its allowed_regions [\(listed)]",
             hint: "add '\(homeValue)' to allowed_regions or change home_region"
         )
     }
