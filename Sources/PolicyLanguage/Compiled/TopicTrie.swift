@@ -141,7 +141,7 @@ public struct TopicTrie: Sendable {
             guard let count = segmentIDs(bytes, allowWildcards: allowWildcards, into: ids) else {
                 return EventType.problem(inUTF8: bytes, allowWildcards: allowWildcards) ?? .empty
             }
-            walk(node: 0, depth: 0, ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
+            walk(ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
             return nil
         }
     }
@@ -175,20 +175,38 @@ public struct TopicTrie: Sendable {
         return count >= EventType.minimumSegments ? count : nil
     }
 
-    private func walk(node index: Int32, depth: Int, ids: UnsafeBufferPointer<Int32>, into matches: inout RuleMatches) {
-        let node = nodes[Int(index)]
-        guard depth < ids.count else {
-            for offset in 0..<Int(node.exactCount) { matches.append(ruleRefs[Int(node.exactStart) + offset]) }
-            return
-        }
-        for offset in 0..<Int(node.restCount) { matches.append(ruleRefs[Int(node.restStart) + offset]) }
-        let segment = ids[depth]
-        if segment >= 0 {
-            let child = edges.child(of: index, segment: segment)
-            if child >= 0 { walk(node: child, depth: depth + 1, ids: ids, into: &matches) }
-        }
-        if segment != Self.restWildcard, node.one >= 0 {
-            walk(node: node.one, depth: depth + 1, ids: ids, into: &matches)
+    /// Depth-first over the trie without recursion: the literal child is followed at once and an inner
+    /// `*` alternative is pushed (one per level at most), so matches come in the same order as a
+    /// recursive walk: literal subtrees first.
+    private func walk(ids: UnsafeBufferPointer<Int32>, into matches: inout RuleMatches) {
+        withUnsafeTemporaryAllocation(of: (node: Int32, depth: Int32).self, capacity: 2 * EventType.maximumSegments) { stack in
+            var pending = 0
+            var index: Int32 = 0
+            var depth = 0
+            while true {
+                let node = nodes[Int(index)]
+                var next: Int32 = -1
+                if depth >= ids.count {
+                    for offset in 0..<Int(node.exactCount) { matches.append(ruleRefs[Int(node.exactStart) + offset]) }
+                } else {
+                    for offset in 0..<Int(node.restCount) { matches.append(ruleRefs[Int(node.restStart) + offset]) }
+                    let segment = ids[depth]
+                    if segment != Self.restWildcard, node.one >= 0 {
+                        stack[pending] = (node.one, Int32(depth + 1))
+                        pending += 1
+                    }
+                    if segment >= 0 { next = edges.child(of: index, segment: segment) }
+                }
+                if next >= 0 {
+                    index = next
+                    depth += 1
+                    continue
+                }
+                if pending == 0 { return }
+                pending -= 1
+                index = stack[pending].node
+                depth = Int(stack[pending].depth)
+            }
         }
     }
 }
