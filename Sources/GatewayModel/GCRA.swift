@@ -49,7 +49,11 @@ public struct GCRA: Hashable, Sendable {
     /// How far the theoretical arrival time is ahead of `now`, scaled by `limit`.
     private func backlog(_ state: State?, now: Int64) -> Int64 {
         guard let state, state.nanos >= now else { return 0 }
-        return (state.nanos - now) * limit + state.fraction
+        // A state written by this limiter is at most `burst * periodNanos` ahead; clamp anything else
+        // (a foreign or corrupted state) instead of overflowing.
+        let (scaled, overflow) = (state.nanos - now).multipliedReportingOverflow(by: limit)
+        if overflow { return burst * periodNanos }
+        return min(scaled + state.fraction, burst * periodNanos)
     }
 
     /// Tries to take `cost` requests at time `now` (nanoseconds on any fixed origin).
@@ -90,7 +94,14 @@ public struct GCRA: Hashable, Sendable {
 
 /// The GCRA states of many keys, as one in-memory table. Not thread-safe: owners lock it.
 public struct GCRATable: Sendable {
-    private var states: [LimitKey: GCRA.State] = [:]
+    /// States per counter and limiter: when a reload changes a limit, its counter starts afresh
+    /// instead of reading a state written under other parameters.
+    private struct Slot: Hashable {
+        var key: LimitKey
+        var gcra: GCRA
+    }
+
+    private var states: [Slot: GCRA.State] = [:]
     private var acquiresSinceSweep = 0
     /// Sweep expired states after this many acquisitions.
     public var sweepInterval = 4096
@@ -107,10 +118,11 @@ public struct GCRATable: Sendable {
     public mutating func acquireAll(_ checks: [LimitCheck], now: Int64) -> [RateLimitOutcome] {
         var outcomes: [RateLimitOutcome] = []
         outcomes.reserveCapacity(checks.count)
-        var pending: [(LimitKey, GCRA.State)] = []
+        var pending: [(Slot, GCRA.State)] = []
         for check in checks {
-            var (outcome, next) = check.limit.gcra.acquire(states[check.key], now: now)
-            if outcome.allowed, let next { pending.append((check.key, next)) }
+            let slot = Slot(key: check.key, gcra: check.limit.gcra)
+            var (outcome, next) = check.limit.gcra.acquire(states[slot], now: now)
+            if outcome.allowed, let next { pending.append((slot, next)) }
             if !outcome.allowed && check.limit.shadow { outcome.allowed = true }
             outcomes.append(outcome)
         }

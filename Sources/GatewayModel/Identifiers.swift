@@ -7,6 +7,13 @@ public struct CompanyID: Hashable, Sendable, Comparable, CustomStringConvertible
     public init(stringLiteral value: String) { self.rawValue = value }
     public var description: String { rawValue }
     public static func < (lhs: CompanyID, rhs: CompanyID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// Whether `id` is usable as a company id: 1–128 bytes of printable ASCII without spaces.
+    /// Restricting ids to ASCII makes string equality byte equality: two ids that Unicode calls
+    /// canonically equivalent (`Å` written two ways) can never name one tenant.
+    public static func isWellFormed(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+    }
 }
 
 /// A data-residency region such as `eu-west-1`.

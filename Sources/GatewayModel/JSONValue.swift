@@ -17,14 +17,18 @@ public enum JSONValue: Hashable, Sendable {
         return current
     }
 
-    /// The value as an identifier string: strings as they are, integral numbers without a fraction
-    /// (`123` and `"123"` name the same company), `nil` for anything else.
+    /// The largest integer a JSON number carries exactly here (2^53): larger ids must be strings.
+    public static let largestExactInteger: Double = 9_007_199_254_740_992
+
+    /// The value as an identifier string: strings as they are, integral numbers below 2^53 in
+    /// decimal (`123` and `"123"` name the same company), `nil` for anything else: fractions and
+    /// larger numbers, which a `Double` cannot tell apart, fail closed.
     public var identifierString: String? {
         switch self {
         case .string(let string): return string
         case .number(let number):
-            if number.rounded() == number, abs(number) < 1e15 { return String(Int64(number)) }
-            return String(number)
+            guard number.rounded() == number, abs(number) < Self.largestExactInteger else { return nil }
+            return String(Int64(number))
         default: return nil
         }
     }
@@ -64,7 +68,11 @@ extension JSONValue: Codable {
         case .null: try container.encodeNil()
         case .bool(let bool): try container.encode(bool)
         case .number(let number):
-            if number.rounded() == number, abs(number) < 1e15 { try container.encode(Int64(number)) } else { try container.encode(number) }
+            if number.rounded() == number, abs(number) < Self.largestExactInteger {
+                try container.encode(Int64(number))
+            } else {
+                try container.encode(number)
+            }
         case .string(let string): try container.encode(string)
         case .array(let array): try container.encode(array)
         case .object(let object): try container.encode(object)

@@ -17,7 +17,8 @@ public struct LimitPlan: Sendable {
     /// Whether there is nothing to acquire.
     public var isEmpty: Bool { limits.isEmpty }
 
-    /// One check per limit, keyed by scope. `ip` limits are skipped when the address is unknown.
+    /// One check per limit, keyed by scope: `company` per company, `user` per (company, user), `ip` per
+    /// address across tenants. `ip` limits are skipped when the address is unknown.
     public var checks: [LimitCheck] {
         let company = company ?? subject?.principal.companyID?.rawValue ?? ""
         let user = subject?.principal.userID ?? ""
@@ -26,7 +27,8 @@ public struct LimitPlan: Sendable {
             switch limit.scope {
             case .company: LimitCheck(limit: limit, key: LimitKey(scope: .company, action: limit.action, company: company, subject: ""))
             case .user: LimitCheck(limit: limit, key: LimitKey(scope: .user, action: limit.action, company: company, subject: user))
-            case .ip: ip.map { LimitCheck(limit: limit, key: LimitKey(scope: .ip, action: limit.action, company: company, subject: $0)) }
+            // An address is one counter across tenants: a client cannot escape an `ip` limit by switching tokens.
+            case .ip: ip.map { LimitCheck(limit: limit, key: LimitKey(scope: .ip, action: limit.action, company: "", subject: $0)) }
             }
         }
     }

@@ -12,7 +12,8 @@ extension PolicyEvaluator {
     /// admin token connects), enabled, and allowed in this node's region.
     func checkTenant(_ subject: Subject, action: PolicyAction, trace: inout DecisionTrace?) -> Bool {
         guard subject.tenant != nil, subject.principal.companyID != nil else {
-            if action == .connect && (subject.isService || subject.isAdmin) {
+            // Only a token that names no company at all may connect without one; a malformed company id never does.
+            if action == .connect && subject.principal.companyID == nil && (subject.isService || subject.isAdmin) {
                 trace?.add(
                     "company",
                     passed: true,
@@ -20,7 +21,7 @@ extension PolicyEvaluator {
                 )
                 return true
             }
-            trace?.add("company", passed: false, "token names no company")
+            trace?.add("company", passed: false, subject.principal.companyID == nil ? "token names no company" : "token's company id is malformed")
             return false
         }
         if trace != nil, let tenant = subject.tenant, let company = subject.principal.companyID {
@@ -56,7 +57,7 @@ extension PolicyEvaluator {
     /// The denial for a failed ``checkTenant(_:action:trace:)``.
     func tenantDenial(_ subject: Subject, action: PolicyAction) -> Decision {
         guard let tenant = subject.tenant, let company = subject.principal.companyID else {
-            return .deny(action, .companyMissing, "token names no company")
+            return .deny(action, .companyMissing, subject.principal.companyID == nil ? "token names no company" : "token's company id is malformed")
         }
         guard tenant.enabled else {
             return .deny(action, .companyDisabled, "company \(company) is disabled", at: tenant.enabledLocation ?? tenant.location)

@@ -42,9 +42,17 @@ extension PolicyEvaluator {
         trace?.add("whitelist", passed: true, "'\(intent.eventType)' matches '\(granting.pattern)'", at: granting.location)
         trace?.add("roles", passed: true, "publish grant allows \(granting.publish.summary)", at: granting.publish.location ?? granting.location)
 
-        guard let companyText = intent.data.objectValue?["company_id"]?.identifierString, !companyText.isEmpty else {
-            trace?.add("company", passed: false, "the event has no data.company_id")
-            return .deny(.publish, .companyMissing, "data.company_id is required")
+        guard let companyText = intent.data.objectValue?["company_id"]?.identifierString, CompanyID.isWellFormed(companyText) else {
+            trace?.add("company", passed: false, "the event has no usable data.company_id")
+            return .deny(
+                .publish,
+                .companyMissing,
+                "data.company_id is required: a string of 1-128 printable ASCII characters, or an integer below 2^53"
+            )
+        }
+        if let problem = Self.problem(in: intent.gdpr) {
+            trace?.add("gdpr", passed: false, problem)
+            return .deny(.publish, .gdprInvalid, problem)
         }
         let company = CompanyID(companyText)
         if let own = subject.principal.companyID {
@@ -114,6 +122,20 @@ extension PolicyEvaluator {
             )
         }
         return decision
+    }
+
+    /// What is wrong with publisher-given GDPR fields, held to the same bounds as policy values.
+    static func problem(in gdpr: GDPRContext?) -> String? {
+        guard let gdpr else { return nil }
+        if let days = gdpr.retentionDays, !(1...36_500).contains(days) { return "gdpr_context.retention_days must be between 1 and 36500" }
+        if let basis = gdpr.legalBasis, !GDPRContext.legalBases.contains(basis) {
+            return "gdpr_context.legal_basis must be one of \(GDPRContext.legalBases.joined(separator: ", "))"
+        }
+        if let purpose = gdpr.purpose, !(1...128).contains(purpose.utf8.count) { return "gdpr_context.purpose must be 1-128 characters" }
+        if let subject = gdpr.dataSubjectID, !(1...256).contains(subject.utf8.count) {
+            return "gdpr_context.data_subject_id must be 1-256 characters"
+        }
+        return nil
     }
 
     /// The matching rule with the highest specificity; the first written wins a tie.

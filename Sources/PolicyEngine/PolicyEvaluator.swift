@@ -37,7 +37,9 @@ public struct PolicyEvaluator: Sendable {
         return Subject(
             principal: principal,
             roles: roles,
-            tenant: principal.companyID.map { policy.tenants.tenant(for: $0.rawValue) },
+            // A malformed company id (empty, spaces, non-ASCII) resolves to no tenant: it can neither
+            // connect nor receive, and canonically equivalent Unicode spellings never meet.
+            tenant: principal.companyID.flatMap { CompanyID.isWellFormed($0.rawValue) ? policy.tenants.tenant(for: $0.rawValue) : nil },
             readsPII: principal.roles.contains(Self.piiReaderRole),
             isService: principal.roles.contains("service"),
             isAdmin: principal.roles.contains("admin")
@@ -69,7 +71,9 @@ public struct PolicyEvaluator: Sendable {
 
     /// The limits that apply to `action` for this subject's tenant.
     public func limits(for subject: Subject, action: LimitAction) -> LimitPlan {
-        guard let plan = subject.tenant?.planIndex else { return .none }
+        // A token without company (service, admin) is limited by the default tenant's plan.
+        let tenant = subject.tenant ?? (subject.principal.companyID == nil ? policy.tenants.defaultTenant : nil)
+        guard let plan = tenant?.planIndex else { return .none }
         return LimitPlan(limits: policy.plans[plan].limitsByAction[action.ordinal], subject: subject, company: nil)
     }
 

@@ -22,6 +22,8 @@ public enum ReasonCode: String, Hashable, Sendable, CaseIterable {
     case regionNotServed = "region_not_served"
     /// A rate limit refused.
     case rateLimited = "rate_limited"
+    /// Publisher-given GDPR fields are out of bounds (retention, legal basis, lengths).
+    case gdprInvalid = "gdpr_invalid"
 
     /// The wire `error.code` (SPEC §3).
     public var wireCode: String {
@@ -30,6 +32,7 @@ public enum ReasonCode: String, Hashable, Sendable, CaseIterable {
         case .topicMalformed, .topicNotWhitelisted: "invalid_topic"
         case .roleNotAllowed, .companyMissing, .companyMismatch, .companyDisabled, .regionNotAllowed, .regionNotServed: "forbidden"
         case .rateLimited: "rate_limited"
+        case .gdprInvalid: "invalid_message"
         }
     }
 
@@ -37,7 +40,7 @@ public enum ReasonCode: String, Hashable, Sendable, CaseIterable {
     public var httpStatus: Int {
         switch self {
         case .allowed: 200
-        case .topicMalformed, .companyMissing: 400
+        case .topicMalformed, .companyMissing, .gdprInvalid: 400
         case .rateLimited: 429
         default: 403
         }

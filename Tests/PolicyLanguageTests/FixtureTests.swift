@@ -43,7 +43,8 @@ struct FixtureTests {
         }
         // Codes that need several files, 65 roles, or a warning-only policy are covered in CompilerTests.
         let elsewhere: Set<DiagnosticCode> = [
-            .noPolicyFiles, .unreadableFile, .conflictingDefinition, .tooManyRoles, .tooManyPIIPaths, .overlappingPatterns, .emptyRoles,
+            .noPolicyFiles, .unreadableFile, .conflictingDefinition, .tooManyRoles, .tooManyPIIPaths, .tooManyRegions, .overlappingPatterns,
+            .emptyRoles,
         ]
         let missing = Set(DiagnosticCode.allCases).subtracting(seen).subtracting(elsewhere)
         #expect(missing.isEmpty, "no fixture for \(missing.map(\.rawValue).sorted())")

@@ -101,6 +101,8 @@ struct CommandLineTests {
             (["policy", "frobnicate"], "Unexpected argument 'frobnicate'"),
             (["token", "--secret", "too-short"], "the secret is 9 bytes; HS256 needs at least 32"),
             (["token"], "no secret: pass --secret or set JWT_SECRET"),
+            (["token", "--secret", String(repeating: "k", count: 32), "--company", ""], "--company must be 1-128 printable ASCII"),
+            (["policy", "test", "policies", "--cases", "no/such/cases"], "no such file or folder: 'no/such/cases'"),
             (["policy", "explain", "--principal", "{", "--action", "connect"], "--principal must be a JSON object"),
             (["policy", "explain", "--principal", "{\"user_id\":1}", "--action", "fly"], "unknown action 'fly'"),
         ]
@@ -208,6 +210,13 @@ struct CommandLineTests {
         #expect(header["alg"] as? String == "HS256")
         let claims = try #require(try JSONSerialization.jsonObject(with: decode(parts[1])) as? [String: Any])
         #expect(claims["user_id"] as? Int == 42 && claims["sub"] as? String == "42" && claims["company_id"] as? String == "123")
+        let padded = try Gateway.run(["token", "--user", "0042"], environment: ["JWT_SECRET": secret])
+        let paddedClaims = try #require(
+            try JSONSerialization.jsonObject(
+                with: decode(padded.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").map(String.init)[1])
+            ) as? [String: Any]
+        )
+        #expect(paddedClaims["user_id"] as? String == "0042", "a zero-padded id stays a string, so it names the same user as sub")
         #expect(claims["roles"] as? [String] == ["sales", "manager"])
         let exp = try #require(claims["exp"] as? Int)
         let iat = try #require(claims["iat"] as? Int)

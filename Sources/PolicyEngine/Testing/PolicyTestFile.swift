@@ -105,7 +105,7 @@ public enum PolicyTestFile {
             if let nanos = durationNanos(node) {
                 testCase.everyNanos = nanos
             } else {
-                reader.sink.error(.typeMismatch, reader.location(of: node), "'every' must be a duration such as 0, 100ms, 1s or 2m")
+                reader.sink.error(.typeMismatch, reader.location(of: node), "'every' must be a duration from 0 to 24h, such as 0, 100ms, 1s or 2m")
             }
         }
         guard let expect = readExpectation(expectNode, &reader) else { return nil }
@@ -123,10 +123,10 @@ public enum PolicyTestFile {
             testCase.reason = reason.value
         }
         if let node = fields["retry_after"] {
-            if let seconds = ScalarKind.numberValue(node) {
+            if let seconds = ScalarKind.numberValue(node), (0...86_400).contains(seconds) {
                 testCase.retryAfter = seconds
             } else {
-                reader.typeMismatch(node, "'retry_after'", expected: "a number of seconds")
+                reader.typeMismatch(node, "'retry_after'", expected: "a number of seconds between 0 and 86400")
             }
         }
         if let node = fields["enriched"], let enriched = reader.mapping(node, "'enriched'", allowed: enrichedKeys) {
@@ -258,15 +258,24 @@ public enum PolicyTestFile {
         }
     }
 
-    /// `0`, `250ms`, `1s`, `1.5s`, `2m`, `1h`, or a bare number of seconds.
+    /// The longest `every` accepted; with `repeat` at most 100,000 the virtual clock stays in range.
+    static let maximumEveryNanos: Int64 = 86_400_000_000_000
+
+    /// `0`, `250ms`, `1s`, `1.5s`, `2m`, `1h`, or a bare number of seconds; at most 24 hours.
     static func durationNanos(_ node: Node) -> Int64? {
-        if let seconds = ScalarKind.numberValue(node) { return seconds >= 0 ? Int64((seconds * 1e9).rounded()) : nil }
+        guard let nanos = durationNanosAsDouble(node), nanos >= 0, nanos <= Double(maximumEveryNanos) else { return nil }
+        return Int64(nanos.rounded())
+    }
+
+    /// The duration in nanoseconds as a `Double`, so that absurd values are refused, not trapped on.
+    static func durationNanosAsDouble(_ node: Node) -> Double? {
+        if let seconds = ScalarKind.numberValue(node) { return seconds * 1e9 }
         guard ScalarKind.of(node) == .string, case .scalar(let scalar) = node else { return nil }
         let text = scalar.string
         let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
-            return Int64((value * scale).rounded())
+            guard let value = Double(text.dropLast(suffix.count)), value.isFinite else { return nil }
+            return value * scale
         }
         return nil
     }

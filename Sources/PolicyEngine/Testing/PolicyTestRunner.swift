@@ -168,6 +168,7 @@ public struct PolicyTestRunner: Sendable {
 
     private func format(_ seconds: Double) -> String {
         let rounded = (seconds * 1e6).rounded() / 1e6
+        guard rounded.isFinite, abs(rounded) < 1e15 else { return String(seconds) }
         return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
     }
 }

@@ -60,6 +60,9 @@ public final class Tenant: Sendable {
 
 /// Companies by id, falling back to the default tenant for companies the policy does not list.
 public struct TenantTable: Sendable {
+    /// The most distinct regions one policy may name (they are bits of a 64-bit set).
+    public static let regionCapacity = 64
+
     /// `tenants.default` merged over the built-in defaults.
     public let defaultTenant: Tenant
     /// Every listed company.

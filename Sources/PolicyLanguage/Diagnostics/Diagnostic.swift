@@ -55,6 +55,7 @@ public enum DiagnosticCode: String, Hashable, Sendable, CaseIterable {
     case emptyRoles = "empty-roles"
     case tooManyRoles = "too-many-roles"
     case tooManyPIIPaths = "too-many-pii-paths"
+    case tooManyRegions = "too-many-regions"
     case invalidDataPath = "invalid-data-path"
     case invalidGDPR = "invalid-gdpr"
     case invalidRegion = "invalid-region"

@@ -10,8 +10,7 @@ public enum ScalarKind: Sendable, Equatable {
     /// The kind of `node`; `nil` when it is not a scalar.
     public static func of(_ node: Node) -> ScalarKind? {
         guard case .scalar(let scalar) = node else { return nil }
-        let explicit = scalar.tag.rawValue
-        if !explicit.isEmpty && explicit != "!" { return resolved(node) }
+        if isExplicitlyTagged(scalar) { return resolved(node) }
         if scalar.style != .plain && scalar.style != .any { return .string }
         let text = scalar.string
         guard let first = text.utf8.first else { return .null }
@@ -29,6 +28,14 @@ public enum ScalarKind: Sendable, Equatable {
         }
     }
 
+    /// Whether the scalar carries a tag of its own (`!!int 5`). Yams' duplicate-key check caches the
+    /// basic resolver's `str` on plain mapping keys, so a plain scalar tagged `str` counts as untagged.
+    static func isExplicitlyTagged(_ scalar: Node.Scalar) -> Bool {
+        let tag = scalar.tag.rawValue
+        if tag.isEmpty || tag == "!" { return false }
+        return !(tag == Tag.Name.str.rawValue && (scalar.style == .plain || scalar.style == .any))
+    }
+
     /// The value of a boolean scalar.
     public static func boolValue(_ node: Node) -> Bool? {
         guard of(node) == .bool, case .scalar(let scalar) = node else { return nil }
@@ -38,12 +45,45 @@ public enum ScalarKind: Sendable, Equatable {
     /// The value of an integer scalar.
     public static func intValue(_ node: Node) -> Int? {
         guard of(node) == .int, case .scalar(let scalar) = node else { return nil }
-        return isPlainDecimal(scalar.string) ? Int(scalar.string) : Int.construct(from: scalar)
+        return parseInteger(scalar.string)
     }
 
     static let trueWords: Set<String> = ["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"]
     static let boolWords: Set<String> = trueWords.union(["no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"])
     static let nullWords: Set<String> = ["null", "Null", "NULL"]
+
+    /// A YAML 1.1 integer (decimal, `0x`, `0o`/`0`, `0b`, with `_` separators), or `nil` when out of
+    /// range or in the sexagesimal `1:30` form (Yams' own conversion traps on overflow there).
+    static func parseInteger(_ text: String) -> Int? {
+        var digits = text.replacingOccurrences(of: "_", with: "")
+        var sign = 1
+        if digits.hasPrefix("-") || digits.hasPrefix("+") {
+            sign = digits.hasPrefix("-") ? -1 : 1
+            digits.removeFirst()
+        }
+        let radix: Int
+        if digits.hasPrefix("0x") {
+            radix = 16
+            digits.removeFirst(2)
+        } else if digits.hasPrefix("0b") {
+            radix = 2
+            digits.removeFirst(2)
+        } else if digits.hasPrefix("0o") {
+            radix = 8
+            digits.removeFirst(2)
+        } else if digits.count > 1 && digits.hasPrefix("0") {
+            radix = 8
+            digits.removeFirst()
+        } else {
+            radix = 10
+        }
+        guard !digits.isEmpty, let magnitude = Int(digits, radix: radix) else { return nil }
+        return sign * magnitude
+    }
+
+    /// Whether `text` is only decimal digits (no sign, separators or other bases): the only form
+    /// accepted where a number stands for an id, since `1_000` or `+5` would otherwise be kept verbatim.
+    public static func isDigitsOnly(_ text: String) -> Bool { !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
     /// `[-+]?(0|[1-9][0-9]*)` within Int's range.
     static func isPlainDecimal(_ text: String) -> Bool {
@@ -65,7 +105,9 @@ public enum ScalarKind: Sendable, Equatable {
         guard case .scalar(let scalar) = node else { return nil }
         switch of(node) {
         case .int: return intValue(node).map(Double.init)
-        case .float: return Double(scalar.string.replacingOccurrences(of: "_", with: "")) ?? Double.construct(from: scalar)
+        case .float:
+            guard let value = Double(scalar.string.replacingOccurrences(of: "_", with: "")), value.isFinite else { return nil }
+            return value
         default: return nil
         }
     }
@@ -74,8 +116,7 @@ public enum ScalarKind: Sendable, Equatable {
     /// floats, timestamps, explicit tags.
     static func resolved(_ node: Node) -> ScalarKind {
         guard case .scalar(let scalar) = node else { return .other }
-        let explicit = scalar.tag.rawValue
-        let name = !explicit.isEmpty && explicit != "!" ? Tag.Name(rawValue: explicit) : Resolver.default.resolveTag(of: node)
+        let name = isExplicitlyTagged(scalar) ? Tag.Name(rawValue: scalar.tag.rawValue) : Resolver.default.resolveTag(of: Node(scalar.string))
         switch name {
         case .str: return .string
         case .int: return .int

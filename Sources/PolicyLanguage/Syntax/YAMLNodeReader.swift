@@ -69,14 +69,29 @@ public struct YAMLNodeReader {
             return nil
         }
         let kind = ScalarKind.of(node)
-        if kind == .string || (acceptNumbers && kind == .int) { return Located(scalar.string, at: location(of: node)) }
+        if kind == .string || (acceptNumbers && kind == .int && ScalarKind.isDigitsOnly(scalar.string)) {
+            return Located(scalar.string, at: location(of: node))
+        }
+        if acceptNumbers && kind == .int {
+            sink.error(
+                .typeMismatch,
+                location(of: node),
+                "\(what()) '\(scalar.string)' is not a plain number",
+                hint: "quote it, e.g. \"\(scalar.string)\""
+            )
+            return nil
+        }
         typeMismatch(node, what(), expected: "a string")
         return nil
     }
 
     public mutating func int(_ node: Node, _ what: @autoclosure () -> String) -> Located<Int>? {
         guard let value = ScalarKind.intValue(node) else {
-            typeMismatch(node, what(), expected: "an integer")
+            if ScalarKind.of(node) == .int {
+                sink.error(.typeMismatch, location(of: node), "\(what()) is out of range", hint: "use a number between \(Int.min) and \(Int.max)")
+            } else {
+                typeMismatch(node, what(), expected: "an integer")
+            }
             return nil
         }
         return Located(value, at: location(of: node))
@@ -116,6 +131,7 @@ public struct YAMLNodeReader {
             case .bool: return "the boolean '\(scalar.string)'"
             case .int: return "the integer \(scalar.string)"
             case .float: return "the number \(scalar.string)"
+            case .other: return "'\(scalar.string.prefix(40))', which YAML reads as a date or another typed value (quote it)"
             default: return "the string '\(scalar.string.prefix(40))'"
             }
         }

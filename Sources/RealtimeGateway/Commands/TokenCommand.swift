@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayModel
 import JWTKit
 
 /// `token`: mints a development JWT signed with HS256.
@@ -41,6 +42,10 @@ struct TokenCommand: AsyncParsableCommand {
             throw CLIFailure.usage("the secret is \(secret.utf8.count) bytes; HS256 needs at least \(Self.minimumSecretBytes)")
         }
         guard ttl > 0, ttl <= 366 * 86_400 else { throw CLIFailure.usage("--ttl must be between 1 and 31622400 seconds") }
+        guard !user.isEmpty else { throw CLIFailure.usage("--user must not be empty") }
+        if let company, !CompanyID.isWellFormed(company) {
+            throw CLIFailure.usage("--company must be 1-128 printable ASCII characters without spaces")
+        }
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let claims = DevelopmentClaims(
             sub: SubjectClaim(value: user),
@@ -78,7 +83,13 @@ struct DevelopmentClaims: JWTPayload {
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(sub, forKey: .sub)
-        if let number = Int64(userID) { try container.encode(number, forKey: .userID) } else { try container.encode(userID, forKey: .userID) }
+        // Numeric ids are written as numbers, as the reference's clients expect, but only when the
+        // number reads back as the same text ("0042" stays a string).
+        if let number = Int64(userID), String(number) == userID {
+            try container.encode(number, forKey: .userID)
+        } else {
+            try container.encode(userID, forKey: .userID)
+        }
         try container.encodeIfPresent(companyID, forKey: .companyID)
         try container.encode(roles, forKey: .roles)
         try container.encode(iat, forKey: .iat)

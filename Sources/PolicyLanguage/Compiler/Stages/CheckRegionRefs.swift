@@ -4,13 +4,14 @@ import GatewayModel
 enum CheckRegionRefs {
     static func run(_ state: inout CompilationState) {
         if let region = state.defaults?.region { checkName(region, &state.sink) }
+        checkRegionCount(state.defaultTenant, state.companies.map(\.tenant), &state.sink)
         let planNames = state.plans.map(\.name.value)
         let inherited = state.defaultTenant
         if let tenant = state.defaultTenant { check(tenant, inherited: nil, name: "the default tenant", planNames: planNames, &state) }
         for company in state.companies {
             let id = company.id.value
-            if id.isEmpty || id.utf8.count > 128 || id.unicodeScalars.contains(where: \.properties.isWhitespace) {
-                state.sink.error(.invalidCompany, company.id.location, "company id '\(id)' must be 1-128 characters without spaces")
+            if !CompanyID.isWellFormed(id) {
+                state.sink.error(.invalidCompany, company.id.location, "company id '\(id)' must be 1-128 printable ASCII characters without spaces")
             }
             check(company.tenant, inherited: inherited, name: "company '\(id)'", planNames: planNames, &state)
         }
@@ -55,6 +56,22 @@ enum CheckRegionRefs {
             "\(name()) has home_region '\(homeValue)', which is not in its allowed_regions [\(listed)]",
             hint: "add '\(homeValue)' to allowed_regions or change home_region"
         )
+    }
+
+    /// Regions are bits of a 64-bit set on the hot path, so a policy may name at most 64.
+    static func checkRegionCount(_ defaultTenant: TenantSyntax?, _ companies: [TenantSyntax], _ sink: inout DiagnosticSink) {
+        var seen: Set<String> = []
+        for tenant in [defaultTenant].compactMap({ $0 }) + companies {
+            for region in tenant.allowedRegions?.value ?? [] where seen.insert(region.value).inserted && seen.count == TenantTable.regionCapacity + 1
+            {
+                sink.error(
+                    .tooManyRegions,
+                    region.location,
+                    "the policy names more than \(TenantTable.regionCapacity) distinct regions",
+                    hint: "at most \(TenantTable.regionCapacity) regions are supported"
+                )
+            }
+        }
     }
 
     static func checkName(_ region: Located<String>, _ sink: inout DiagnosticSink) {

@@ -36,6 +36,8 @@ struct TestCommand: ParsableCommand {
         do {
             testSources = try PolicyLoader.load(cases.isEmpty ? [Self.testFolder(for: path)] : cases)
         } catch {
+            // A path given with --cases that does not exist is a usage error; a policy without tests/ is a failing suite.
+            if !cases.isEmpty { throw CLIFailure.usage(error.description) }
             Output.error("\(error.description)")
             Output.line("0 passed, 1 failed")
             throw ExitCode(1)

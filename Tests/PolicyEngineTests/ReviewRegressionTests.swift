@@ -1,0 +1,112 @@
+import GatewayModel
+import PolicyEngine
+import PolicyLanguage
+import Testing
+
+/// Regressions for holes a review found: each test names the scenario that used to go wrong.
+@Suite("Isolation and input regressions")
+struct ReviewRegressionTests {
+    func compile(_ text: String) throws -> CompiledPolicy {
+        try PolicyCompiler().compile([PolicySource(path: "r.yaml", text: text)])
+    }
+
+    @Test("canonically equivalent Unicode company ids never meet; non-ASCII ids resolve to no tenant")
+    func unicodeCompanies() throws {
+        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let angstrom = Principal(userID: "1", companyID: CompanyID("acme\u{212B}"), roles: ["admin"])
+        #expect(evaluator.decide(.connect(angstrom)).reason == .companyMissing)
+        let verdict = evaluator.deliver(
+            evaluator.subject(for: angstrom),
+            DeliveryIntent(eventType: "timeline.object.created", companyID: CompanyID("acme\u{00C5}"))
+        )
+        #expect(verdict.reason == .companyMismatch)
+        let publish = evaluator.decide(
+            .publish(
+                Principal(userID: "s", companyID: nil, roles: ["service"]),
+                PublishIntent(eventType: "activity.call.logged", data: .object(["company_id": .string("acme\u{00C5}")]))
+            )
+        )
+        #expect(publish.reason == .companyMissing)
+    }
+
+    @Test("numeric company ids beyond 2^53 fail closed instead of merging companies")
+    func largeNumericCompany() throws {
+        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let intent = PublishIntent(eventType: "activity.call.logged", data: .object(["company_id": .number(1_234_567_890_123_456_789)]))
+        #expect(evaluator.decide(.publish(Principal(userID: "s", companyID: nil, roles: ["service"]), intent)).reason == .companyMissing)
+    }
+
+    @Test("company keys must be plain numbers or strings: 1_000 and +5 would never match a token")
+    func companyKeySpellings() {
+        let text = "version: 1\ntenants:\n  companies:\n    1_000: { enabled: false }\n    +5: { enabled: false }\n    0x10: { enabled: false }\n"
+        let (policy, diagnostics) = PolicyCompiler().check([PolicySource(path: "k.yaml", text: text)])
+        #expect(policy == nil)
+        #expect(diagnostics.filter { $0.code == .typeMismatch }.map(\.location.line) == [4, 5, 6])
+        #expect(diagnostics.first { $0.code == .typeMismatch }?.message == "a company id '1_000' is not a plain number")
+    }
+
+    @Test("more than 64 regions is an error, not a silently wrong residency decision")
+    func tooManyRegions() {
+        let companies = (0..<70).map { "    \"c\($0)\": { home_region: r\($0), allowed_regions: [r\($0)] }\n" }.joined()
+        let (policy, diagnostics) = PolicyCompiler().check([PolicySource(path: "g.yaml", text: "version: 1\ntenants:\n  companies:\n" + companies)])
+        #expect(policy == nil)
+        #expect(diagnostics.contains { $0.code == .tooManyRegions })
+    }
+
+    @Test(
+        "integers that overflow, in any YAML spelling, are located errors, not crashes",
+        arguments: [
+            "1:00:00:00:00:00:00:00:00:00:00:00", "999999999999999999:59", "99999999999999999999", "0xFFFFFFFFFFFFFFFFFFFF",
+        ]
+    )
+    func overflowingIntegers(spelling: String) {
+        let text = "version: 1\nplans:\n  p:\n    rate_limits:\n      - { scope: user, action: poll, limit: \(spelling), per: second }\n"
+        let (policy, diagnostics) = PolicyCompiler().check([PolicySource(path: "o.yaml", text: text)])
+        #expect(policy == nil)
+        #expect(diagnostics.contains { $0.location.line == 5 && $0.code == .typeMismatch })
+    }
+
+    @Test("a changed limit starts a fresh counter instead of reading a state written under other parameters")
+    func reloadedLimit() {
+        let key = LimitKey(scope: .user, action: .publish, company: "1", subject: "u")
+        let hourly = RateLimit(scope: .user, action: .publish, gcra: GCRA(limit: 1, periodNanos: 3_600_000_000_000, burst: 10))
+        let fast = RateLimit(scope: .user, action: .publish, gcra: GCRA(limit: 1_000_000, periodNanos: 1_000_000_000))
+        var table = GCRATable()
+        for _ in 0..<10 { _ = table.acquireAll([LimitCheck(limit: hourly, key: key)], now: 0) }
+        let outcome = table.acquireAll([LimitCheck(limit: fast, key: key)], now: 0)[0]
+        #expect(outcome.allowed && outcome.remaining == 999_999)
+    }
+
+    @Test("publisher-given GDPR fields are held to the policy's bounds")
+    func publisherGDPR() throws {
+        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let service = Principal(userID: "s", companyID: nil, roles: ["service"])
+        for gdpr in [GDPRContext(retentionDays: -5), GDPRContext(retentionDays: 1_000_000), GDPRContext(legalBasis: "because")] {
+            let intent = PublishIntent(eventType: "activity.call.logged", data: .object(["company_id": .number(123)]), gdpr: gdpr)
+            let decision = evaluator.decide(.publish(service, intent))
+            #expect(decision.reason == .gdprInvalid && decision.reason.httpStatus == 400)
+        }
+    }
+
+    @Test("an address is one ip counter across tenants; tokens without company use the default plan")
+    func ipLimits() throws {
+        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let a = evaluator.decide(.connect(Principal(userID: "1", companyID: "123", roles: [], ip: "203.0.113.7"))).limits.checks
+        let b = evaluator.decide(.connect(Principal(userID: "2", companyID: "999", roles: [], ip: "203.0.113.7"))).limits.checks
+        #expect(a.map(\.key) == b.map(\.key))
+        let service = evaluator.decide(.connect(Principal(userID: "s", companyID: nil, roles: ["service"], ip: "203.0.113.8")))
+        #expect(service.limits.checks.map(\.key.scope) == [.ip])
+    }
+
+    @Test(
+        "absurd durations and retry_after values in test files are located errors",
+        arguments: ["every: 1e300", "every: 5000000000s", "retry_after: 1e30"]
+    )
+    func absurdTestValues(line: String) throws {
+        let text =
+            "cases:\n  - name: x\n    principal: { user_id: 1, company_id: \"1\" }\n    action: connect\n    repeat: 3\n    \(line)\n    expect: allow\n"
+        let report = PolicyTestRunner(policy: try defaultPolicy()).run([PolicySource(path: "t.yaml", text: text)])
+        #expect(report.results.isEmpty)
+        #expect(report.problems.contains { $0.location.line == 6 })
+    }
+}
