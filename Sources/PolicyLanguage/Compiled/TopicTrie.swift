@@ -3,7 +3,8 @@ public import GatewayModel
 /// The rules whose patterns cover a topic, collected without allocating for up to eight rules.
 public struct RuleMatches: Sendable {
     private var inline: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
-    private var overflow: [Int32] = []
+    /// Matches past the eighth; `nil` (no reference to count) in the common case.
+    private var overflow: [Int32]? = nil
     /// How many rules matched.
     public private(set) var count = 0
 
@@ -20,7 +21,7 @@ public struct RuleMatches: Sendable {
         case 5: inline.5 = rule
         case 6: inline.6 = rule
         case 7: inline.7 = rule
-        default: overflow.append(rule)
+        default: overflow = (overflow ?? []) + [rule]
         }
         count += 1
     }
@@ -36,7 +37,7 @@ public struct RuleMatches: Sendable {
         case 5: Int(inline.5)
         case 6: Int(inline.6)
         case 7: Int(inline.7)
-        default: Int(overflow[position - 8])
+        default: Int(overflow?[position - 8] ?? -1)
         }
     }
 
