@@ -65,13 +65,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PolicyEngineTests",
-            dependencies: ["PolicyEngine", "PolicyLanguage", "GatewayModel"],
+            dependencies: ["PolicyEngine", "PolicyLanguage", "GatewayModel", "GatewayTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "EventBusTests", dependencies: ["EventBus", "GatewayModel"], swiftSettings: strictSettings),
         .testTarget(
             name: "RealtimeGatewayTests",
-            dependencies: [.target(name: "RealtimeGateway"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [.target(name: "RealtimeGateway"), "GatewayTesting", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
     ]

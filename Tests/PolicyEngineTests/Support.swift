@@ -1,8 +1,9 @@
 import Foundation
+import GatewayTesting
 import PolicyLanguage
 
 /// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repositoryRoot = RepositoryPaths.root
 
 /// The repository's default policy, compiled.
 func defaultPolicy() throws -> CompiledPolicy {

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import PolicyLanguage
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// the diagnostics their `# expect: LINE:COLUMN: severity: MESSAGE (HINT)` lines state.
 @Suite("Policy fixtures")
 struct FixtureTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = RepositoryPaths.root
     static let folder = "Tests/PolicyLanguageTests/Fixtures"
 
     static func fixtures(_ kind: String) -> [String] {

@@ -7,7 +7,7 @@ import Testing
 /// Bad input always gets located diagnostics and never takes the process down.
 @Suite("Compiler robustness")
 struct RobustnessTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = RepositoryPaths.root
 
     @Test("randomly mutated policies compile or fail with diagnostics inside the file, never crash")
     func mutations() throws {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatewayTesting
 import Testing
 
 /// Runs the built `realtime-gateway` as a subprocess, as a user or CI would.
@@ -15,7 +16,7 @@ struct Gateway {
     static let binary: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(
         "realtime-gateway"
     )
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = RepositoryPaths.root
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
