@@ -39,7 +39,7 @@ extension PolicyEvaluator {
             )
         }
         guard subject.tenantEnabled else { return false }
-        guard nodeRegion == nil || subject.tenantRegions.contains(bit: nodeRegionBit) else {
+        guard serves(subject.tenantRegions) else {
             if let tenant = subject.tenant {
                 trace?.add(
                     "region",

@@ -88,7 +88,7 @@ extension PolicyEvaluator {
             return .deny(.companyDisabled)
         }
         trace?.add("tenant", passed: true, "company '\(route.companyID)' is enabled", at: subject.tenant?.enabledLocation)
-        guard nodeRegion == nil || subject.tenantRegions.contains(bit: nodeRegionBit) else {
+        guard serves(subject.tenantRegions) else {
             trace?.add(
                 "region",
                 passed: false,

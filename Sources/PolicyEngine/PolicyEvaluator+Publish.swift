@@ -94,7 +94,7 @@ extension PolicyEvaluator {
             region = tenant.homeRegion
             regionSource = .tenant(tenant.regionLocation)
         }
-        guard serves(tenant) else {
+        guard serves(tenant.allowedRegionSet) else {
             trace?.add(
                 "region",
                 passed: false,

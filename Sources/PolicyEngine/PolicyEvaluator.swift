@@ -77,9 +77,9 @@ public struct PolicyEvaluator: Sendable {
         return LimitPlan(limits: policy.plans[plan].limitsByAction[action.ordinal], subject: subject, company: nil)
     }
 
-    /// Whether this node may hold `tenant`'s data.
-    func serves(_ tenant: Tenant) -> Bool {
-        nodeRegion == nil || tenant.allowedRegionSet.contains(bit: nodeRegionBit)
+    /// Whether this node may hold the data of a tenant whose allowed regions are `regions`.
+    func serves(_ regions: RegionSet) -> Bool {
+        nodeRegion == nil || regions.contains(bit: nodeRegionBit)
     }
 
     func recordLimits(_ limits: LimitPlan, into trace: inout DecisionTrace?) {

@@ -79,9 +79,14 @@ public struct TenantTable: Sendable {
         for (position, tenant) in tenants.enumerated() { if let id = tenant.companyID { index[id.rawValue] = position } }
         self.indexByCompany = index
         self.regionNames = regionNames
+        self.regionBits = Self.bits(of: regionNames)
+    }
+
+    /// One bit per region, in order; regions past ``regionCapacity`` get none (the compiler refuses such policies).
+    static func bits(of regionNames: [Region]) -> [Region: UInt64] {
         var bits: [Region: UInt64] = [:]
-        for (position, region) in regionNames.enumerated() where position < 64 { bits[region] = 1 << UInt64(position) }
-        self.regionBits = bits
+        for (position, region) in regionNames.enumerated() where position < regionCapacity { bits[region] = 1 << UInt64(position) }
+        return bits
     }
 
     /// The tenant of `company` (its own entry, or the default tenant).

@@ -8,7 +8,9 @@ enum BuildTopicTrie {
         var piiPaths: [DataPath] = []
         for path in state.rulePII.joined() where !piiPaths.contains(path) { piiPaths.append(path) }
         func mask(_ paths: [DataPath]) -> UInt64 {
-            paths.reduce(0) { bits, path in bits | (piiPaths.firstIndex(of: path).map { $0 < 64 ? 1 << UInt64($0) : 0 } ?? 0) }
+            paths.reduce(0) { bits, path in
+                bits | (piiPaths.firstIndex(of: path).map { $0 < CompiledPolicy.piiPathCapacity ? 1 << UInt64($0) : 0 } ?? 0)
+            }
         }
         var rules: [CompiledTopicRule] = []
         for (index, syntax) in state.topics.enumerated() {
@@ -97,8 +99,7 @@ enum BuildTopicTrie {
         for regions in [defaultAllowed] + companyAllowed {
             for region in regions where seen.insert(region).inserted { regionNames.append(region) }
         }
-        var bits: [Region: UInt64] = [:]
-        for (position, region) in regionNames.enumerated() where position < 64 { bits[region] = 1 << UInt64(position) }
+        let bits = TenantTable.bits(of: regionNames)
 
         func make(_ syntax: TenantSyntax?, company: CompanyID?, inherited: TenantSyntax?, regions: [Region]) -> Tenant {
             let planName = syntax?.plan ?? inherited?.plan
