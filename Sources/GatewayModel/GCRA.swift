@@ -137,6 +137,6 @@ public struct GCRATable: Sendable {
     /// Drops every state that has drained completely; such keys behave as if never seen.
     public mutating func sweep(now: Int64) {
         acquiresSinceSweep = 0
-        states = states.filter { $0.value.nanos > now || ($0.value.nanos == now && $0.value.fraction > 0) }
+        states = states.filter { !$0.key.gcra.isExpired($0.value, now: now) }
     }
 }

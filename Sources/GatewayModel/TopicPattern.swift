@@ -41,9 +41,6 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { text }
 
-    /// Whether the pattern contains no `*`.
-    public var isConcrete: Bool { segments.allSatisfy(\.isLiteral) }
-
     /// Whether the pattern ends with a `*` that matches one or more segments.
     public var hasTrailingWildcard: Bool { segments.last == .rest }
 

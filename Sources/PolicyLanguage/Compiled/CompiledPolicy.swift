@@ -37,6 +37,4 @@ public struct CompiledPolicy: Sendable {
         piiPaths.indices.filter { mask & (1 << UInt64($0)) != 0 }.map { piiPaths[$0] }
     }
 
-    /// The plan of `tenant`, if any.
-    @inlinable public func plan(of tenant: Tenant) -> CompiledPlan? { tenant.planIndex.map { plans[$0] } }
 }

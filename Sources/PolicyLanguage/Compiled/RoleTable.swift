@@ -40,10 +40,6 @@ public struct RoleTable: Sendable {
         return RoleSet(bits: bits)
     }
 
-    /// The names of the roles in `set`, in table order.
-    public func names(in set: RoleSet) -> [String] {
-        names.indices.filter { set.bits & (1 << UInt64($0)) != 0 }.map { names[$0] }
-    }
 }
 
 /// Who a topic rule lets subscribe or publish.

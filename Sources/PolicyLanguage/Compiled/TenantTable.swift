@@ -119,9 +119,6 @@ public struct CompiledPlan: Sendable {
 
     /// The limits that apply to `action`.
     @inlinable public func limits(for action: LimitAction) -> [RateLimit] { limitsByAction[action.ordinal] }
-
-    /// Every limit of the plan.
-    public var allLimits: [RateLimit] { limitsByAction.flatMap { $0 } }
 }
 
 extension LimitAction {
