@@ -12,8 +12,9 @@ public enum EventType {
     /// Whether `byte` may appear inside a segment.
     @inlinable
     public static func isSegmentByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-            || byte == UInt8(ascii: "_")
+        // One bit per ASCII byte: `0`-`9` (0x30-0x39) in the low word; `_` (0x5F) and `a`-`z` (0x61-0x7A) in the high.
+        let bits: UInt64 = byte & 64 == 0 ? 0x03FF_0000_0000_0000 : 0x07FF_FFFE_8000_0000
+        return byte < 128 && (bits &>> UInt64(byte & 63)) & 1 == 1
     }
 
     /// Why `string` is not a valid event type, or `nil` when it is one.

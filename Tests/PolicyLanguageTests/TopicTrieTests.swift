@@ -62,4 +62,36 @@ struct TopicTrieTests {
         let policy = try policy(patterns)
         #expect(try found(policy, "a.b.c.d", wildcards: false) == Set(patterns))
     }
+
+    @Test("segments of every length, including exact multiples of 8 bytes, are told apart")
+    func longSegments() throws {
+        let lengths = [1, 7, 8, 9, 15, 16, 17, 24, 40]
+        let names = lengths.flatMap { length in ["a", "b"].map { String(repeating: "x", count: length - 1) + $0 } }
+        let policy = try policy(names.map { "\($0).\($0)" } + ["x.*"])
+        for name in names {
+            #expect(try found(policy, "\(name).\(name)", wildcards: false) == ["\(name).\(name)"], "\(name)")
+            #expect(try found(policy, "\(name).\(name)z", wildcards: false).isEmpty, "\(name) with one more byte")
+            if name.count > 1 {
+                #expect(try found(policy, "\(name).\(name.dropLast())", wildcards: false).isEmpty, "\(name) with one byte less")
+            }
+        }
+    }
+
+    @Test("every byte value, at every offset within an 8-byte word, is accepted or refused as the validator says")
+    func everyByteAtEveryOffset() throws {
+        let policy = try policy(["ab.*"])
+        for byte in UInt8.min...UInt8.max {
+            for offset in 0..<17 {
+                var bytes = Array("ab.".utf8) + Array(repeating: UInt8(ascii: "c"), count: offset) + [byte]
+                bytes += Array("d.ef".utf8)
+                let topic = String(decoding: bytes, as: UTF8.self)
+                let valid = EventType.problem(in: topic) == nil
+                let result = policy.trie.rules(covering: topic, allowWildcards: false)
+                switch result {
+                case .success(let matches): #expect(valid && matches.count == 1, "byte \(byte) at offset \(offset)")
+                case .failure: #expect(!valid, "byte \(byte) at offset \(offset)")
+                }
+            }
+        }
+    }
 }

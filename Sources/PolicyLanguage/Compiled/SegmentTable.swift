@@ -26,76 +26,45 @@ struct SegmentTable: Sendable {
     private var bytes: [UInt8] = []
     private var mask: Int
 
-    init(expectedCount: Int) {
-        var size = 16
-        while size < expectedCount * 2 { size <<= 1 }
-        slots = [Entry](repeating: Entry(), count: size)
-        mask = size - 1
+    /// An empty table; it doubles whenever it is half full.
+    init() {
+        slots = [Entry](repeating: Entry(), count: 16)
+        mask = 15
     }
 
     var count: Int { keys.count }
 
-    /// The little-endian value of `bytes[start..<end]` (at most 8 bytes), zero-padded. Reads one
-    /// unaligned word, never past the buffer: near its end the word is taken from the last 8 bytes.
-    @inline(__always) static func chunk(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
+    /// The id of the segment whose key is `key`, whose bytes are `bytes[start..<end]`; -1 when the
+    /// policy never names it.
+    @inline(__always)
+    func id(of key: SegmentKey, in bytes: UnsafePointer<UInt8>, start: Int, end: Int) -> Int32 {
         let length = end - start
-        let mask: UInt64 = length >= 8 ? ~0 : (1 << UInt64(length * 8)) - 1
-        if bytes.count - start >= 8 {
-            return UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + start).loadUnaligned(as: UInt64.self)) & mask
+        var slot = Int(truncatingIfNeeded: key.hash >> 32) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let entry = slots[slot]
+                if entry.id < 0 { return -1 }
+                if entry.hash == key.hash && entry.first == key.first && Int(entry.length) == length
+                    && (length <= 8 || tailMatches(entry, bytes + start, length))
+                {
+                    return entry.id
+                }
+                slot = (slot + 1) & mask
+            }
         }
-        if bytes.count >= 8 {
-            let word = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + bytes.count - 8).loadUnaligned(as: UInt64.self))
-            return (word >> UInt64((start - (bytes.count - 8)) * 8)) & mask
-        }
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        for position in start..<end {
-            value |= UInt64(bytes[position]) << shift
-            shift += 8
-        }
-        return value
-    }
-
-    /// The key of `bytes[start..<end]`: its first 8 bytes and a hash over all of its 8-byte chunks.
-    @inline(__always) static func key(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (hash: UInt64, first: UInt64) {
-        var hash = UInt64(end - start) &* 0x9E37_79B9_7F4A_7C15
-        let first = chunk(bytes, start, min(start + 8, end))
-        var value = first
-        var position = start
-        while true {
-            hash = (hash ^ value) &* 0xBF58_476D_1CE4_E5B9
-            hash ^= hash >> 31
-            position += 8
-            if position >= end { break }
-            value = chunk(bytes, position, min(position + 8, end))
-        }
-        return (hash, first)
     }
 
     /// The id of `segment`, or -1 when the policy never names it.
-    func id(of segment: UnsafeBufferPointer<UInt8>) -> Int32 { id(in: segment, start: 0, end: segment.count) }
-
-    /// The id of the segment `bytes[start..<end]`, or -1 when the policy never names it.
-    @inline(__always)
-    func id(in bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> Int32 {
-        let (hash, first) = Self.key(bytes, start, end)
-        let length = end - start
-        var slot = Int(truncatingIfNeeded: hash >> 32) & mask
-        while true {
-            let entry = slots[slot]
-            if entry.id < 0 { return -1 }
-            if entry.hash == hash && entry.first == first && Int(entry.length) == length
-                && (length <= 8 || tailMatches(entry, UnsafeBufferPointer(rebasing: bytes[start..<end])))
-            {
-                return entry.id
-            }
-            slot = (slot + 1) & mask
-        }
+    func id(of segment: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let base = segment.baseAddress else { return -1 }
+        let (key, end) = SegmentKey.scan(base, from: 0, to: segment.count)
+        guard end == segment.count else { return -1 }
+        return id(of: key, in: base, start: 0, end: end)
     }
 
-    private func tailMatches(_ entry: Entry, _ segment: UnsafeBufferPointer<UInt8>) -> Bool {
+    private func tailMatches(_ entry: Entry, _ segment: UnsafePointer<UInt8>, _ length: Int) -> Bool {
         bytes.withUnsafeBufferPointer { stored in
-            memcmp(stored.baseAddress! + Int(entry.offset) + 8, segment.baseAddress! + 8, segment.count - 8) == 0
+            memcmp(stored.baseAddress! + Int(entry.offset) + 8, segment + 8, length - 8) == 0
         }
     }
 
@@ -106,8 +75,9 @@ struct SegmentTable: Sendable {
             let existing = id(of: buffer)
             if existing >= 0 { return existing }
             if (count + 1) * 2 > slots.count { grow() }
-            let (hash, first) = Self.key(buffer, 0, buffer.count)
-            let key = (hash: hash, first: first, length: Int32(buffer.count), offset: Int32(bytes.count))
+            let (segmentKey, end) = SegmentKey.scan(buffer.baseAddress!, from: 0, to: buffer.count)
+            precondition(end == buffer.count && end > 0, "segments are validated before they are interned")
+            let key = (hash: segmentKey.hash, first: segmentKey.first, length: Int32(buffer.count), offset: Int32(bytes.count))
             bytes.append(contentsOf: buffer)
             keys.append(key)
             insert(id: Int32(keys.count - 1))
@@ -129,17 +99,84 @@ struct SegmentTable: Sendable {
     }
 }
 
-/// Trie edges keyed by (node, segment id), in one open-addressing table.
+/// The hash key of a topic segment: its first 8 bytes as one integer (most segments then compare
+/// in one instruction) and a hash over its 8-byte words. Built while the segment is validated,
+/// 8 bytes at a time (SWAR), so scanning a topic costs a few instructions per word, not per byte.
+struct SegmentKey {
+    var hash: UInt64
+    var first: UInt64
+
+    private static let lowBits: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+
+    /// Scans the segment starting at `start`: the longest run of `[a-z0-9_]` before `end`.
+    /// - Returns: the segment's key and the position just past it (`start` when empty).
+    @inline(__always)
+    static func scan(_ base: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (key: SegmentKey, end: Int) {
+        var hash: UInt64 = 0x243F_6A88_85A3_08D3
+        var first: UInt64 = 0
+        var position = start
+        while position < end {
+            let word = load(base, position, end)
+            let stops = ~segmentBytes(word) & highBits
+            let count = stops == 0 ? 8 : stops.trailingZeroBitCount &>> 3
+            if count == 0 { break }
+            let chunk = count == 8 ? word : word & ((1 &<< UInt64(count &* 8)) &- 1)
+            if position == start { first = chunk }
+            hash = (hash ^ chunk) &* 0xBF58_476D_1CE4_E5B9
+            hash ^= hash &>> 31
+            position &+= count
+            if count < 8 { break }
+        }
+        hash = (hash ^ UInt64(truncatingIfNeeded: position &- start)) &* 0x9E37_79B9_7F4A_7C15
+        hash ^= hash &>> 29
+        return (SegmentKey(hash: hash, first: first), position)
+    }
+
+    /// The little-endian word of the (up to) 8 bytes at `position`, zero past `end`; never reads
+    /// outside `base[0..<end]`. Requires `position < end`.
+    @inline(__always)
+    private static func load(_ base: UnsafePointer<UInt8>, _ position: Int, _ end: Int) -> UInt64 {
+        let remaining = end &- position
+        if remaining >= 8 { return UInt64(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)) }
+        if end >= 8 {
+            let last = UInt64(littleEndian: UnsafeRawPointer(base + end - 8).loadUnaligned(as: UInt64.self))
+            return last &>> UInt64((8 &- remaining) &* 8)
+        }
+        var value: UInt64 = 0
+        for offset in 0..<remaining { value |= UInt64(base[position &+ offset]) &<< UInt64(offset &* 8) }
+        return value
+    }
+
+    /// The high bit of each byte of `word` that is one of `[a-z0-9_]`. Each byte is tested with
+    /// additions that cannot carry into its neighbour (bytes are first limited to 7 bits).
+    @inline(__always)
+    private static func segmentBytes(_ word: UInt64) -> UInt64 {
+        let x = word & lowBits
+        let digit = (x &+ ones &* (0x80 - 0x30)) & ~(x &+ ones &* (0x7F - 0x39))
+        let lower = (x &+ ones &* (0x80 - 0x61)) & ~(x &+ ones &* (0x7F - 0x7A))
+        let difference = x ^ (ones &* 0x5F)
+        let underscore = ~((difference &+ lowBits) | difference)
+        return (digit | lower | underscore) & ~word & highBits
+    }
+}
+
+/// Trie edges keyed by (node, segment id), in one open-addressing table whose slots hold key and
+/// child together, so a probe touches one cache line.
 struct EdgeTable: Sendable {
-    private var keys: [UInt64]
-    private var children: [Int32]
+    private struct Slot: Sendable {
+        var key = EdgeTable.empty
+        var child: Int32 = -1
+    }
+
+    private var slots: [Slot]
     private var mask: Int
     private(set) var count = 0
     private static let empty = UInt64.max
 
     init() {
-        keys = [UInt64](repeating: Self.empty, count: 16)
-        children = [Int32](repeating: -1, count: 16)
+        slots = [Slot](repeating: Slot(), count: 16)
         mask = 15
     }
 
@@ -151,33 +188,32 @@ struct EdgeTable: Sendable {
     func child(of node: Int32, segment: Int32) -> Int32 {
         let key = Self.key(node, segment)
         var slot = Self.slot(key, mask)
-        while true {
-            let stored = keys[slot]
-            if stored == key { return children[slot] }
-            if stored == Self.empty { return -1 }
-            slot = (slot + 1) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let stored = slots[slot]
+                if stored.key == key { return stored.child }
+                if stored.key == Self.empty { return -1 }
+                slot = (slot + 1) & mask
+            }
         }
     }
 
     mutating func set(_ child: Int32, of node: Int32, segment: Int32) {
-        if (count + 1) * 2 > keys.count { grow() }
+        if (count + 1) * 2 > slots.count { grow() }
         let key = Self.key(node, segment)
         var slot = Self.slot(key, mask)
-        while keys[slot] != Self.empty && keys[slot] != key { slot = (slot + 1) & mask }
-        if keys[slot] == Self.empty { count += 1 }
-        keys[slot] = key
-        children[slot] = child
+        while slots[slot].key != Self.empty && slots[slot].key != key { slot = (slot + 1) & mask }
+        if slots[slot].key == Self.empty { count += 1 }
+        slots[slot] = Slot(key: key, child: child)
     }
 
     private mutating func grow() {
-        let oldKeys = keys
-        let oldChildren = children
-        keys = [UInt64](repeating: Self.empty, count: oldKeys.count * 2)
-        children = [Int32](repeating: -1, count: oldKeys.count * 2)
-        mask = keys.count - 1
+        let old = slots
+        slots = [Slot](repeating: Slot(), count: old.count * 2)
+        mask = slots.count - 1
         count = 0
-        for (key, child) in zip(oldKeys, oldChildren) where key != Self.empty {
-            set(child, of: Int32(truncatingIfNeeded: key >> 32), segment: Int32(truncatingIfNeeded: key & 0xFFFF_FFFF))
+        for entry in old where entry.key != Self.empty {
+            set(entry.child, of: Int32(truncatingIfNeeded: entry.key >> 32), segment: Int32(truncatingIfNeeded: entry.key & 0xFFFF_FFFF))
         }
     }
 }

@@ -71,7 +71,9 @@ public struct TopicTrie: Sendable {
 
     /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
     init(patterns: [TopicPattern]) {
-        segments = SegmentTable(expectedCount: patterns.count * 2)
+        // Grown as segments are interned, so the table stays as small (and as cache-resident) as the
+        // number of distinct segments allows: patterns share most of theirs.
+        segments = SegmentTable()
         var rest: [Int32: [Int32]] = [:]
         var exact: [Int32: [Int32]] = [:]
         for (rule, pattern) in patterns.enumerated() {
@@ -147,31 +149,30 @@ public struct TopicTrie: Sendable {
         }
     }
 
-    /// Splits, validates and interns the segments of `bytes`; `nil` when malformed in any way
-    /// (the caller then asks ``EventType`` for the precise problem).
+    /// Splits, validates and interns the segments of `bytes` in one pass, 8 bytes at a time;
+    /// `nil` when malformed in any way (the caller then asks ``EventType`` for the
+    /// precise problem).
     private func segmentIDs(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool, into ids: UnsafeMutableBufferPointer<Int32>) -> Int? {
-        guard !bytes.isEmpty, bytes.count <= EventType.maximumLength else { return nil }
+        guard let base = bytes.baseAddress, !bytes.isEmpty, bytes.count <= EventType.maximumLength else { return nil }
+        let end = bytes.count
         var count = 0
-        var start = 0
         var position = 0
         while true {
-            // Scan one segment: bytes of [a-z0-9_] or a single '*'.
-            while position < bytes.count, EventType.isSegmentByte(bytes[position]) { position += 1 }
-            let end = position
-            if end == start {
-                guard allowWildcards, position < bytes.count, bytes[position] == UInt8(ascii: "*") else { return nil }
-                position += 1
-                guard position == bytes.count || bytes[position] == UInt8(ascii: ".") else { return nil }
-                guard count < EventType.maximumSegments else { return nil }
-                ids[count] = position == bytes.count ? Self.restWildcard : Self.oneWildcard
+            guard count < EventType.maximumSegments else { return nil }
+            let (key, segmentEnd) = SegmentKey.scan(base, from: position, to: end)
+            if segmentEnd == position {
+                // Not a literal: only a whole-segment `*` in a pattern.
+                guard allowWildcards, position < end, base[position] == UInt8(ascii: "*") else { return nil }
+                position &+= 1
+                ids[count] = position == end ? Self.restWildcard : Self.oneWildcard
             } else {
-                guard position == bytes.count || bytes[position] == UInt8(ascii: "."), count < EventType.maximumSegments else { return nil }
-                ids[count] = segments.id(in: bytes, start: start, end: end)
+                ids[count] = segments.id(of: key, in: base, start: position, end: segmentEnd)
+                position = segmentEnd
             }
-            count += 1
-            if position == bytes.count { break }
-            position += 1
-            start = position
+            count &+= 1
+            if position == end { break }
+            guard base[position] == UInt8(ascii: ".") else { return nil }
+            position &+= 1
         }
         return count >= EventType.minimumSegments ? count : nil
     }
@@ -180,33 +181,40 @@ public struct TopicTrie: Sendable {
     /// `*` alternative is pushed (one per level at most), so matches come in the same order as a
     /// recursive walk: literal subtrees first.
     private func walk(ids: UnsafeBufferPointer<Int32>, into matches: inout RuleMatches) {
-        withUnsafeTemporaryAllocation(of: (node: Int32, depth: Int32).self, capacity: 2 * EventType.maximumSegments) { stack in
-            var pending = 0
-            var index: Int32 = 0
-            var depth = 0
-            while true {
-                let node = nodes[Int(index)]
-                var next: Int32 = -1
-                if depth >= ids.count {
-                    for offset in 0..<Int(node.exactCount) { matches.append(ruleRefs[Int(node.exactStart) + offset]) }
-                } else {
-                    for offset in 0..<Int(node.restCount) { matches.append(ruleRefs[Int(node.restStart) + offset]) }
-                    let segment = ids[depth]
-                    if segment != Self.restWildcard, node.one >= 0 {
-                        stack[pending] = (node.one, Int32(depth + 1))
-                        pending += 1
+        nodes.withUnsafeBufferPointer { nodes in
+            ruleRefs.withUnsafeBufferPointer { ruleRefs in
+                // Pending `*` alternatives have strictly increasing depths in 1...8, so eight slots suffice.
+                var stack: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+                withUnsafeMutableBytes(of: &stack) { raw in
+                    let stack = raw.bindMemory(to: (node: Int32, depth: Int32).self)
+                    var pending = 0
+                    var index: Int32 = 0
+                    var depth = 0
+                    while true {
+                        let node = nodes[Int(index)]
+                        var next: Int32 = -1
+                        if depth >= ids.count {
+                            for offset in 0..<Int(node.exactCount) { matches.append(ruleRefs[Int(node.exactStart) &+ offset]) }
+                        } else {
+                            for offset in 0..<Int(node.restCount) { matches.append(ruleRefs[Int(node.restStart) &+ offset]) }
+                            let segment = ids[depth]
+                            if segment != Self.restWildcard, node.one >= 0 {
+                                stack[pending] = (node.one, Int32(depth &+ 1))
+                                pending &+= 1
+                            }
+                            if segment >= 0 { next = edges.child(of: index, segment: segment) }
+                        }
+                        if next >= 0 {
+                            index = next
+                            depth &+= 1
+                            continue
+                        }
+                        if pending == 0 { return }
+                        pending &-= 1
+                        index = stack[pending].node
+                        depth = Int(stack[pending].depth)
                     }
-                    if segment >= 0 { next = edges.child(of: index, segment: segment) }
                 }
-                if next >= 0 {
-                    index = next
-                    depth += 1
-                    continue
-                }
-                if pending == 0 { return }
-                pending -= 1
-                index = stack[pending].node
-                depth = Int(stack[pending].depth)
             }
         }
     }
