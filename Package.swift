@@ -22,6 +22,15 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Leaf values shared by every layer: topics, principals, regions, GDPR context, GCRA.
@@ -42,15 +51,51 @@ let package = Package(
             dependencies: ["GatewayModel", "PolicyLanguage", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
-        // Capabilities below the policy: rate-limit stores (and, next, the event bus backends).
+        // Capabilities below the policy: rate-limit stores, the event bus backends and the event log protocol.
         .target(name: "EventBus", dependencies: ["GatewayModel"], swiftSettings: strictSettings),
+        // The embedded event log: SQLite (WAL) through GRDB.
+        .target(
+            name: "EventStore",
+            dependencies: ["GatewayModel", "EventBus", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        // Sessions, fan-out and the publish pipeline: everything between a transport and the bus,
+        // every action through the policy engine. No HTTP here.
+        .target(
+            name: "GatewaySession",
+            dependencies: [
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // HTTP and WebSocket transports, configuration, metrics exposition and the service graph.
+        .target(
+            name: "GatewayServer",
+            dependencies: [
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus", "EventStore", "GatewaySession",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            resources: [.copy("Web")],
+            swiftSettings: strictSettings
+        ),
         // Test-only helpers shared by the test targets.
         .target(name: "GatewayTesting", swiftSettings: strictSettings),
         // The one executable and composition root.
         .executableTarget(
             name: "RealtimeGateway",
             dependencies: [
-                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus",
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus", "GatewayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -69,6 +114,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "EventBusTests", dependencies: ["EventBus", "GatewayModel"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: [
+                "GatewayServer", "GatewaySession", "EventStore", "EventBus", "GatewayModel", "GatewayTesting",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "RealtimeGatewayTests",
             dependencies: [.target(name: "RealtimeGateway"), "GatewayTesting", .product(name: "Crypto", package: "swift-crypto")],

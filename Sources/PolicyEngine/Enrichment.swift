@@ -65,6 +65,9 @@ public struct Redaction: Sendable {
     public var paths: [DataPath]
     /// Nothing redacted.
     public static let none = Redaction(paths: [])
+
+    /// Redacts `paths`.
+    public init(paths: [DataPath]) { self.paths = paths }
     /// What a redacted value becomes.
     public static let placeholder = JSONValue.string("[redacted]")
 

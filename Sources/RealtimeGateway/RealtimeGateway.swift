@@ -10,7 +10,7 @@ struct RealtimeGateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "realtime-gateway",
         abstract: "A WebSocket and long-polling gateway for CRM events with a declarative policy engine.",
-        subcommands: [PolicyCommand.self, TokenCommand.self]
+        subcommands: [ServeCommand.self, PolicyCommand.self, TokenCommand.self]
     )
 
     /// Runs the command, mapping every error to the SPEC's exit codes and a message without a stack trace.

@@ -1,0 +1,195 @@
+public import EventBus
+import GRDB
+public import GatewayModel
+
+/// The embedded event log: one SQLite database in WAL mode under `DATA_DIR`, through GRDB.
+///
+/// Positions are `AUTOINCREMENT` row ids, so they increase in commit order and are never reused after a
+/// purge. `synchronous = FULL`: an append that returned survives `kill -9` and power loss. Appends are
+/// batched by the caller (one transaction, one fsync per batch); reads run concurrently on WAL snapshots.
+public final class SQLiteEventLog: EventLog {
+    private let pool: DatabasePool
+    /// How long an idempotency key is remembered, in milliseconds.
+    private let dedupWindowMillis: Int64
+    /// Milliseconds since 1970; injected so tests can move time.
+    private let now: @Sendable () -> Int64
+
+    /// Opens (creating when needed) the log at `path`.
+    /// - Parameters:
+    ///   - path: the database file, e.g. `data/events.sqlite`.
+    ///   - dedupWindowSeconds: how long an idempotency key is remembered (SPEC §5: 24 h).
+    ///   - now: the clock, in milliseconds since 1970.
+    public init(path: String, dedupWindowSeconds: Int = 86_400, now: @escaping @Sendable () -> Int64 = SQLiteEventLog.wallClockMillis) throws {
+        var configuration = Configuration()
+        configuration.label = "event-log"
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        self.dedupWindowMillis = Int64(dedupWindowSeconds) * 1000
+        self.now = now
+        try Self.migrator.migrate(pool)
+    }
+
+    /// The wall clock in milliseconds since 1970.
+    @Sendable public static func wallClockMillis() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        position INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL UNIQUE,
+                        event_type TEXT NOT NULL,
+                        company_id TEXT NOT NULL,
+                        region TEXT NOT NULL,
+                        data_subject_id TEXT,
+                        retention_days INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        envelope TEXT NOT NULL
+                    );
+                    CREATE INDEX events_by_company ON events(company_id, position);
+                    CREATE INDEX events_by_subject ON events(data_subject_id) WHERE data_subject_id IS NOT NULL;
+                    CREATE TABLE idempotency_keys (
+                        company_id TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (company_id, key)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX idempotency_by_age ON idempotency_keys(created_at);
+                    """
+            )
+        }
+        return migrator
+    }
+
+    public func append(_ events: [NewEvent]) async throws -> [AppendOutcome] {
+        guard !events.isEmpty else { return [] }
+        let now = now()
+        let oldest = now - dedupWindowMillis
+        return try await pool.write { db in
+            var outcomes: [AppendOutcome] = []
+            outcomes.reserveCapacity(events.count)
+            let findKey = try db.cachedStatement(
+                sql: "SELECT event_id, position FROM idempotency_keys WHERE company_id = ? AND key = ? AND created_at >= ?"
+            )
+            let insertEvent = try db.cachedStatement(
+                sql: """
+                    INSERT INTO events (event_id, event_type, company_id, region, data_subject_id, retention_days, created_at, envelope)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            let rememberKey = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO idempotency_keys (company_id, key, event_id, position, created_at) VALUES (?, ?, ?, ?, ?)"
+            )
+            for new in events {
+                var event = new.event
+                if let row = try Row.fetchOne(findKey, arguments: [event.companyID.rawValue, new.idempotencyKey, oldest]) {
+                    outcomes.append(.duplicate(eventID: row[0], position: row[1]))
+                    continue
+                }
+                try insertEvent.execute(arguments: [
+                    event.eventID, event.eventType, event.companyID.rawValue, event.region.rawValue, event.dataSubjectID,
+                    event.retentionDays, event.createdAtMillis, event.envelope,
+                ])
+                event.position = db.lastInsertedRowID
+                try rememberKey.execute(arguments: [event.companyID.rawValue, new.idempotencyKey, event.eventID, event.position, now])
+                outcomes.append(.appended(event))
+            }
+            return outcomes
+        }
+    }
+
+    public func read(after position: Int64, company: CompanyID?, limit: Int) async throws -> LogPage {
+        try await pool.read { db in
+            let head = try Self.head(db)
+            let columns = "position, event_id, event_type, company_id, region, data_subject_id, retention_days, created_at, envelope"
+            let rows: [Row]
+            if let company {
+                rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT \(columns) FROM events WHERE company_id = ? AND position > ? ORDER BY position LIMIT ?",
+                    arguments: [company.rawValue, position, limit]
+                )
+            } else {
+                rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT \(columns) FROM events WHERE position > ? ORDER BY position LIMIT ?",
+                    arguments: [position, limit]
+                )
+            }
+            return LogPage(head: head, events: rows.map(Self.event(from:)))
+        }
+    }
+
+    private static func event(from row: Row) -> StoredEvent {
+        StoredEvent(
+            position: row[0],
+            eventID: row[1],
+            eventType: row[2],
+            companyID: CompanyID(row[3]),
+            region: Region(row[4]),
+            dataSubjectID: row[5],
+            retentionDays: row[6],
+            createdAtMillis: row[7],
+            envelope: row[8]
+        )
+    }
+
+    public func head() async throws -> Int64 {
+        try await pool.read { db in try Self.head(db) }
+    }
+
+    /// The highest position ever assigned (`sqlite_sequence` survives purges of the newest rows).
+    private static func head(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
+    }
+
+    public func resolve(cursor: String) async throws -> CursorPosition {
+        if let position = Int64(cursor), position >= 0, String(position) == cursor {
+            return try await pool.read { db in
+                let head = try Self.head(db)
+                // A cursor past the head (another deployment's, or a forged one) resumes at the head.
+                return .after(min(position, head))
+            }
+        }
+        guard cursor.utf8.count == 36, cursor.utf8.allSatisfy({ $0 == 0x2D || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            return .malformed
+        }
+        return try await pool.read { db in
+            guard let position = try Int64.fetchOne(db, sql: "SELECT position FROM events WHERE event_id = ?", arguments: [cursor]) else {
+                return .expired
+            }
+            return .after(position)
+        }
+    }
+
+    /// Forgets idempotency keys older than the dedup window; returns how many.
+    @discardableResult
+    public func expireIdempotencyKeys() async throws -> Int {
+        let oldest = now() - dedupWindowMillis
+        return try await pool.write { db in
+            try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [oldest])
+            return db.changesCount
+        }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

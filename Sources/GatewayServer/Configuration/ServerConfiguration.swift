@@ -1,0 +1,133 @@
+import Foundation
+public import GatewayModel
+
+/// Everything `serve` is configured with (SPEC §8): environment variables with the reference's names,
+/// overridden by command-line flags. Parsing validates every value and names the variable at fault.
+public struct ServerConfiguration: Sendable {
+    /// `EVENT_BUS_BACKEND`.
+    public enum Backend: String, Sendable, CaseIterable {
+        case memory, redis, nats, kafka
+    }
+
+    /// `LOG_FORMAT`.
+    public enum LogFormat: String, Sendable {
+        case json, text
+    }
+
+    public var backend: Backend = .memory
+    public var channelPrefix = "crm.events"
+    public var redisURL = "redis://127.0.0.1:6379"
+    public var natsURL = "nats://127.0.0.1:4222"
+    public var region: Region = "us-east-1"
+    public var gdprEnabled = true
+    public var retentionDays = 365
+    public var jwtSecret: String?
+    public var jwtPublicKeyFile: String?
+    public var jwtJWKSFile: String?
+    public var jwtIssuer: String?
+    public var jwtAudience: String?
+    public var policyPath = "policies"
+    public var dataDir = "data"
+    public var host = "127.0.0.1"
+    public var port = 8000
+    public var maxConnections = 10_000
+    public var idleTimeoutSeconds = 60
+    public var pingIntervalSeconds = 30
+    public var maxMessageBytes = 1 << 20
+    public var logFormat: LogFormat = .json
+    public var logLevel = "info"
+    /// `--dev`: embedded defaults, an ephemeral secret, a printed token.
+    public var dev = false
+
+    /// Defaults.
+    public init() {}
+
+    /// Reads the environment. Unset variables keep their defaults.
+    /// - Throws: `ConfigurationProblem` naming the variable and the accepted values.
+    public init(environment: [String: String]) throws(ConfigurationProblem) {
+        func value(_ name: String) -> String? {
+            guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            return text
+        }
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationProblem) -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int(text), range.contains(number) else {
+                throw ConfigurationProblem("\(name)=\(text.prefix(40)) is not an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
+        if let text = value("EVENT_BUS_BACKEND") {
+            guard let backend = Backend(rawValue: text.lowercased()) else {
+                throw ConfigurationProblem("EVENT_BUS_BACKEND=\(text.prefix(40)) is not one of memory, redis, nats, kafka")
+            }
+            self.backend = backend
+        }
+        if let text = value("EVENT_BUS_CHANNEL_PREFIX") { channelPrefix = text }
+        if let text = value("REDIS_URL") { redisURL = text }
+        if let text = value("NATS_URL") { natsURL = text }
+        if let text = value("DEFAULT_REGION") { region = Region(text) }
+        if let text = value("GDPR_ENABLED") {
+            switch text.lowercased() {
+            case "true", "1", "yes", "on": gdprEnabled = true
+            case "false", "0", "no", "off": gdprEnabled = false
+            default: throw ConfigurationProblem("GDPR_ENABLED=\(text.prefix(40)) is not true or false")
+            }
+        }
+        if let days = try integer("GDPR_RETENTION_DAYS", 1...36_500) { retentionDays = days }
+        jwtSecret = environment["JWT_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        jwtPublicKeyFile = value("JWT_PUBLIC_KEY_FILE")
+        jwtJWKSFile = value("JWT_JWKS_FILE")
+        jwtIssuer = value("JWT_ISSUER")
+        jwtAudience = value("JWT_AUDIENCE")
+        if let text = value("POLICY_PATH") { policyPath = text }
+        if let text = value("DATA_DIR") { dataDir = text }
+        if let text = value("HOST") { host = text }
+        if let port = try integer("PORT", 0...65_535) { self.port = port }
+        if let count = try integer("MAX_CONNECTIONS", 1...10_000_000) { maxConnections = count }
+        if let seconds = try integer("IDLE_TIMEOUT", 1...86_400) { idleTimeoutSeconds = seconds }
+        if let seconds = try integer("PING_INTERVAL", 1...86_400) { pingIntervalSeconds = seconds }
+        if let bytes = try integer("MAX_MESSAGE_BYTES", 1024...(64 << 20)) { maxMessageBytes = bytes }
+        if let text = value("LOG_FORMAT") {
+            guard let format = LogFormat(rawValue: text.lowercased()) else {
+                throw ConfigurationProblem("LOG_FORMAT=\(text.prefix(40)) is not json or text")
+            }
+            logFormat = format
+        }
+        if let text = value("LOG_LEVEL") { logLevel = text.lowercased() }
+    }
+
+    /// Checks what the flags and the environment together must satisfy.
+    public func validate() throws(ConfigurationProblem) {
+        guard Region.isWellFormed(region.rawValue) else {
+            throw ConfigurationProblem("region '\(region.rawValue.prefix(64))' is not a region name (lower-case letters, digits and dashes)")
+        }
+        let keySources = [jwtSecret != nil, jwtPublicKeyFile != nil, jwtJWKSFile != nil].filter { $0 }.count
+        if keySources > 1 { throw ConfigurationProblem("set only one of JWT_SECRET, JWT_PUBLIC_KEY_FILE and JWT_JWKS_FILE") }
+        if keySources == 0 && !dev {
+            throw ConfigurationProblem(
+                "no JWT key configured: set JWT_SECRET (HS256, at least 32 bytes), JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM) or JWT_JWKS_FILE, or run `serve --dev`"
+            )
+        }
+        if let secret = jwtSecret, secret.utf8.count < 32 {
+            throw ConfigurationProblem("JWT_SECRET is \(secret.utf8.count) bytes; HS256 needs at least 32")
+        }
+        switch backend {
+        case .memory: break
+        case .kafka: throw ConfigurationProblem("EVENT_BUS_BACKEND=kafka is not available in this build; use memory, redis or nats")
+        case .redis, .nats:
+            throw ConfigurationProblem("EVENT_BUS_BACKEND=\(backend.rawValue) is not available in this build yet; use memory")
+        }
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard levels.contains(logLevel) else {
+            throw ConfigurationProblem("LOG_LEVEL=\(logLevel.prefix(40)) is not one of \(levels.joined(separator: ", "))")
+        }
+    }
+}
+
+/// A configuration value that cannot work (exit 2).
+public struct ConfigurationProblem: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and how to fix it.
+    public let description: String
+    /// Creates a problem.
+    public init(_ description: String) { self.description = description }
+}

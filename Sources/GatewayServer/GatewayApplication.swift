@@ -1,0 +1,173 @@
+import EventBus
+import EventStore
+import Foundation
+public import GatewayModel
+public import GatewaySession
+import Hummingbird
+import HummingbirdWebSocket
+public import Logging
+import NIOCore
+import PolicyEngine
+import PolicyLanguage
+public import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Builds and runs the gateway from a ``ServerConfiguration``: loads and compiles the policy, opens the
+/// event log, wires the bus, the rate-limit store, the authenticator and the routes, and runs them all
+/// as one service group (SIGTERM/SIGINT: stop accepting, close sockets with 1001, drain the log writer).
+public struct GatewayApplication: Sendable {
+    /// The core, for tests and the dev banner.
+    public let gateway: Gateway
+    /// The configuration after defaults and `--dev`.
+    public let configuration: ServerConfiguration
+    /// The development secret `--dev` generated, when it did.
+    public let developmentSecret: String?
+    private let authenticator: Authenticator
+    private let logger: Logger
+    private let log: SQLiteEventLog
+    private let running = RunningGroup()
+
+    /// Prepares everything that can fail before the port opens.
+    /// - Throws: ``ConfigurationProblem`` for anything the operator must fix.
+    public init(configuration: ServerConfiguration, logger: Logger) async throws(ConfigurationProblem) {
+        var configuration = configuration
+        try configuration.validate()
+        var secret: String?
+        if configuration.dev && configuration.jwtSecret == nil && configuration.jwtPublicKeyFile == nil && configuration.jwtJWKSFile == nil {
+            secret = (0..<48).map { _ in String("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()!) }.joined()
+            configuration.jwtSecret = secret
+        }
+        self.developmentSecret = secret
+        self.configuration = configuration
+        self.logger = logger
+
+        let policy = try Self.compilePolicy(configuration)
+        do {
+            authenticator = try await Authenticator(
+                keys: try Self.keySource(configuration),
+                issuer: configuration.jwtIssuer,
+                audience: configuration.jwtAudience
+            )
+        } catch let error as ConfigurationProblem {
+            throw error
+        } catch {
+            throw ConfigurationProblem("\(error)")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
+            log = try SQLiteEventLog(path: (configuration.dataDir as NSString).appendingPathComponent("events.sqlite"))
+        } catch {
+            throw ConfigurationProblem("cannot open the event log under DATA_DIR=\(configuration.dataDir): \(error)")
+        }
+        var core = Gateway.Configuration(region: configuration.region)
+        core.channelPrefix = configuration.channelPrefix
+        core.maxConnections = configuration.maxConnections
+        gateway = Gateway(
+            configuration: core,
+            policy: policy,
+            log: log,
+            bus: MemoryEventBus(),
+            rateLimits: MemoryRateLimitStore(clock: ContinuousClock()),
+            authenticator: authenticator,
+            logger: logger
+        )
+    }
+
+    private static func compilePolicy(_ configuration: ServerConfiguration) throws(ConfigurationProblem) -> CompiledPolicy {
+        let sources: [PolicySource]
+        do {
+            sources = try PolicyLoader.load([configuration.policyPath])
+        } catch {
+            throw ConfigurationProblem("POLICY_PATH: \(error.description)")
+        }
+        let compiler = PolicyCompiler(configuration: .init(defaultRegion: configuration.region, defaultRetentionDays: configuration.retentionDays))
+        do {
+            return try compiler.compile(sources)
+        } catch {
+            throw ConfigurationProblem("the policy at \(configuration.policyPath) is invalid:\n" + DiagnosticFormatter.text(error.errors))
+        }
+    }
+
+    private static func keySource(_ configuration: ServerConfiguration) throws -> Authenticator.KeySource {
+        if let secret = configuration.jwtSecret { return .hmac(secret: secret) }
+        if let path = configuration.jwtPublicKeyFile {
+            guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigurationProblem("JWT_PUBLIC_KEY_FILE=\(path) cannot be read")
+            }
+            return .publicKeyPEM(pem)
+        }
+        if let path = configuration.jwtJWKSFile {
+            guard let json = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigurationProblem("JWT_JWKS_FILE=\(path) cannot be read")
+            }
+            return .jwks(json: json)
+        }
+        throw ConfigurationProblem("no JWT key configured")
+    }
+
+    /// Runs until SIGTERM/SIGINT (or until the task is cancelled). `onRunning` receives the bound port.
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router(context: GatewayRequestContext.self)
+        let routes = HTTPRoutes(
+            gateway: gateway,
+            authenticator: authenticator,
+            metrics: MetricsEndpoint(),
+            maxBodyBytes: configuration.maxMessageBytes
+        )
+        routes.register(on: router)
+        let webSocketRouter = Router(context: GatewayRequestContext.self)
+        WebSocketRoute(gateway: gateway, authenticator: authenticator, maxMessageBytes: configuration.maxMessageBytes).register(on: webSocketRouter)
+        let ping = max(1, min(configuration.pingIntervalSeconds, max(1, configuration.idleTimeoutSeconds / 2)))
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter,
+                configuration: .init(
+                    ws: .init(maxFrameSize: configuration.maxMessageBytes, autoPing: .enabled(timePeriod: .seconds(ping)), closeTimeout: .seconds(5))
+                )
+            ),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "realtime-gateway"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: CoreService(gateway: gateway, log: log)),
+                    .init(service: app),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        running.group.withLock { $0 = group }
+        try await group.run()
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does: stop accepting, close sockets with 1001, drain, close the log.
+    public func shutdown() async {
+        await running.group.withLock { $0 }?.triggerGracefulShutdown()
+    }
+}
+
+/// The running service group, so ``GatewayApplication/shutdown()`` can reach it.
+final class RunningGroup: Sendable {
+    let group = Mutex<ServiceGroup?>(nil)
+}
+
+/// The gateway core as a lifecycle service: runs the pipeline and timers; on graceful shutdown closes
+/// every connection with 1001, drains queued publishes and closes the log.
+struct CoreService: Service {
+    let gateway: Gateway
+    let log: SQLiteEventLog
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await gateway.run()
+        } onGracefulShutdown: {
+            Task { await gateway.shutdown() }
+        }
+        try? await log.close()
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import GatewayModel
+import GatewaySession
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The HTTP endpoints of SPEC §2 (publish, batch publish, long-poll, health, metrics, the SDK).
+struct HTTPRoutes {
+    let gateway: Gateway
+    let authenticator: Authenticator
+    let metrics: MetricsEndpoint
+    let maxBodyBytes: Int
+
+    func register(on router: Router<GatewayRequestContext>) {
+        router.get("/api/realtime/health/") { _, _ in await health() }
+        router.get("/metrics") { _, _ in metrics.response() }
+        router.get("/realtime.js") { _, _ in SDKAsset.response() }
+        router.post("/api/realtime/publish/") { request, context in await publish(request, context) }
+        router.post("/api/realtime/publish/batch/") { request, context in await publishBatch(request, context) }
+        router.get("/api/realtime/poll/") { request, context in await poll(request, context) }
+    }
+
+    /// The bearer token of a request: the `Authorization` header, else `?token=`.
+    static func token(of request: Request) -> String? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
+        }
+        return request.uri.queryParameters.get("token")
+    }
+
+    /// The verified principal, or the 401 to answer with.
+    func principal(_ request: Request, _ context: GatewayRequestContext) async -> Checked<Principal> {
+        guard let token = Self.token(of: request) else {
+            return .refused(JSONResponse.error(401, code: "unauthorized", message: "a bearer token is required"))
+        }
+        do {
+            var principal = try await authenticator.verify(token).principal
+            principal.ip = context.clientIP
+            return .value(principal)
+        } catch {
+            return .refused(JSONResponse.error(401, code: "unauthorized", message: error.description))
+        }
+    }
+
+    /// The request's JSON body, or the 400/413 to answer with.
+    func body(_ request: Request) async -> Checked<JSONValue> {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            return .refused(JSONResponse.error(413, code: "payload_too_large", message: "the body is over \(maxBodyBytes) bytes"))
+        }
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) else {
+            return .refused(JSONResponse.error(400, code: "invalid_message", message: "the body is not valid JSON"))
+        }
+        return .value(value)
+    }
+
+    func health() async -> Response {
+        let cache = await gateway.isLogHealthy()
+        var json = JSONWriter()
+        json.raw(#"{"status":"#)
+        json.string(cache ? "healthy" : "unhealthy")
+        json.raw(#","components":{"event_bus":"healthy","cache":"#)
+        json.string(cache ? "healthy" : "unhealthy")
+        json.raw(#","policy":"healthy"},"policy_version":"#)
+        json.string(gateway.policyVersion)
+        json.raw(#","connections":"#)
+        json.integer(Int64(gateway.activeConnections))
+        json.raw(#","timestamp":"#)
+        json.string(Timestamp.now())
+        json.raw("}")
+        return JSONResponse.ok(json.text, status: cache ? .ok : .serviceUnavailable)
+    }
+
+    func publish(_ request: Request, _ context: GatewayRequestContext) async -> Response {
+        let principal: Principal
+        switch await self.principal(request, context) {
+        case .refused(let response): return response
+        case .value(let value): principal = value
+        }
+        let body: JSONValue
+        switch await self.body(request) {
+        case .refused(let response): return response
+        case .value(let value): body = value
+        }
+        return Self.response(await gateway.publish(principal, body: body))
+    }
+
+    func publishBatch(_ request: Request, _ context: GatewayRequestContext) async -> Response {
+        let principal: Principal
+        switch await self.principal(request, context) {
+        case .refused(let response): return response
+        case .value(let value): principal = value
+        }
+        let body: JSONValue
+        switch await self.body(request) {
+        case .refused(let response): return response
+        case .value(let value): body = value
+        }
+        guard case .object(let object) = body, case .array(let events)? = object["events"], object.count == 1 else {
+            return JSONResponse.error(400, code: "invalid_message", message: #"the body must be {"events":[...]}"#)
+        }
+        guard (1...Gateway.maximumBatch).contains(events.count) else {
+            return JSONResponse.error(400, code: "invalid_message", message: "a batch carries 1-\(Gateway.maximumBatch) events")
+        }
+        let results = await gateway.publishBatch(principal, events: events)
+        var json = JSONWriter(capacity: 64 * results.count)
+        json.raw(#"{"results":["#)
+        for (index, result) in results.enumerated() {
+            if index > 0 { json.raw(",") }
+            switch result {
+            case .accepted(let eventID, let cursor, let duplicate):
+                Self.accepted(&json, eventID: eventID, cursor: cursor, duplicate: duplicate)
+            case .refused(let status, let code, let message, _):
+                json.raw(#"{"status":"#)
+                json.integer(Int64(status))
+                json.raw(#","error":{"code":"#)
+                json.string(code)
+                json.raw(#","message":"#)
+                json.string(message)
+                json.raw("}}")
+            }
+        }
+        json.raw("]}")
+        return JSONResponse.ok(json.text, status: .accepted)
+    }
+
+    static func accepted(_ json: inout JSONWriter, eventID: String, cursor: String, duplicate: Bool) {
+        json.raw(#"{"event_id":"#)
+        json.string(eventID)
+        json.raw(#","cursor":"#)
+        json.string(cursor)
+        json.raw(#","duplicate":"#)
+        json.raw(duplicate ? "true" : "false")
+        json.raw("}")
+    }
+
+    static func response(_ result: Gateway.PublishResult) -> Response {
+        switch result {
+        case .accepted(let eventID, let cursor, let duplicate):
+            var json = JSONWriter()
+            accepted(&json, eventID: eventID, cursor: cursor, duplicate: duplicate)
+            return JSONResponse.ok(json.text, status: .accepted)
+        case .refused(let status, let code, let message, let rateLimit):
+            return JSONResponse.error(status, code: code, message: message, rateLimit: rateLimit)
+        }
+    }
+
+    func poll(_ request: Request, _ context: GatewayRequestContext) async -> Response {
+        let principal: Principal
+        switch await self.principal(request, context) {
+        case .refused(let response): return response
+        case .value(let value): principal = value
+        }
+        let query = request.uri.queryParameters
+        guard let topicList = query.get("topics"), !topicList.isEmpty else {
+            return JSONResponse.error(400, code: "invalid_message", message: "'topics' is required: a comma-separated list of patterns")
+        }
+        let topics = topicList.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard (1...ClientMessage.maximumTopics).contains(topics.count) else {
+            return JSONResponse.error(400, code: "invalid_message", message: "'topics' must name 1-\(ClientMessage.maximumTopics) patterns")
+        }
+        var timeout = 30.0
+        if let text = query.get("timeout") {
+            guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else {
+                return JSONResponse.error(400, code: "invalid_message", message: "'timeout' must be a number of seconds, 0 or more")
+            }
+            timeout = min(seconds, 60)
+        }
+        var limit = 100
+        if let text = query.get("limit") {
+            guard let number = Int(text), (1...gateway.configuration.maxPollLimit).contains(number) else {
+                return JSONResponse.error(
+                    400,
+                    code: "invalid_message",
+                    message: "'limit' must be a whole number from 1 to \(gateway.configuration.maxPollLimit)"
+                )
+            }
+            limit = number
+        }
+        let company = query.get("company_id").flatMap { $0.isEmpty ? nil : CompanyID($0) }
+        let cursor = query.get("cursor").flatMap { $0.isEmpty || $0 == "null" || $0 == "undefined" ? nil : $0 }
+        let result = await gateway.poll(
+            principal,
+            Gateway.PollRequest(topics: topics, cursor: cursor, timeout: .milliseconds(Int64(timeout * 1000)), limit: limit, companyID: company)
+        )
+        switch result {
+        case .refused(let status, let code, let message, let rateLimit):
+            return JSONResponse.error(status, code: code, message: message, rateLimit: rateLimit)
+        case .events(let events, let cursor, let hasMore):
+            var json = JSONWriter(capacity: 256 + events.reduce(0) { $0 + $1.utf8.count })
+            json.raw(#"{"events":["#)
+            for (index, envelope) in events.enumerated() {
+                if index > 0 { json.raw(",") }
+                json.raw(envelope)
+            }
+            json.raw(#"],"cursor":"#)
+            json.string(cursor)
+            json.raw(#","timestamp":"#)
+            json.string(Timestamp.now())
+            json.raw(#","has_more":"#)
+            json.raw(hasMore ? "true" : "false")
+            json.raw("}")
+            return JSONResponse.ok(json.text)
+        }
+    }
+}
+
+/// A checked input, or the error response that refuses the request.
+enum Checked<Value> {
+    case value(Value)
+    case refused(Response)
+}
+
+/// `/realtime.js`, read once from the module's resources.
+enum SDKAsset {
+    static let text: String = {
+        guard let url = Bundle.module.url(forResource: "realtime", withExtension: "js", subdirectory: "Web"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { return "console.error('realtime.js is missing from this build');" }
+        return text
+    }()
+
+    static func response() -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/javascript; charset=utf-8", .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}

@@ -1,0 +1,41 @@
+import GatewayModel
+import GatewaySession
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// JSON responses and the SPEC §2 error shape `{"error":{"code","message"}}`.
+enum JSONResponse {
+    static func ok(_ json: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        fields[.cacheControl] = "no-store"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    static func error(_ status: Int, code: String, message: String, rateLimit: RateLimitOutcome? = nil) -> Response {
+        var json = JSONWriter()
+        json.raw(#"{"error":{"code":"#)
+        json.string(code)
+        json.raw(#","message":"#)
+        json.string(message)
+        if let rateLimit {
+            json.raw(#","retry_after":"#)
+            json.integer(Int64(rateLimit.retryAfterSeconds.rounded(.up)))
+        }
+        json.raw("}}")
+        var headers: HTTPFields = [:]
+        if let rateLimit { headers = rateLimitHeaders(rateLimit) }
+        return ok(json.text, status: HTTPResponse.Status(code: status), headers: headers)
+    }
+
+    /// `Retry-After` and the `RateLimit-*` headers of SPEC §2.
+    static func rateLimitHeaders(_ outcome: RateLimitOutcome) -> HTTPFields {
+        var headers: HTTPFields = [:]
+        headers[.retryAfter] = String(max(1, Int(outcome.retryAfterSeconds.rounded(.up))))
+        headers[HTTPField.Name("RateLimit-Limit")!] = String(outcome.limit)
+        headers[HTTPField.Name("RateLimit-Remaining")!] = String(max(0, outcome.remaining))
+        headers[HTTPField.Name("RateLimit-Reset")!] = String(max(0, Int((Double(outcome.resetAfterNanos) / 1e9).rounded(.up))))
+        return headers
+    }
+}

@@ -1,0 +1,188 @@
+import CoreMetrics
+import EventBus
+import Foundation
+public import GatewayModel
+import JWTKit
+import Logging
+import NIOCore
+import PolicyEngine
+import PolicyLanguage
+import Synchronization
+
+/// Verifies bearer tokens (SPEC §2, §8): HS256 with a shared secret, RS256 or ES256 with a PEM public key,
+/// or the keys of a JWKS file. The token's `alg` must be the configured algorithm (for a JWKS, one of
+/// its keys'): `none` and algorithm confusion are refused before any signature is checked.
+/// `exp` is required; `nbf`, `iss` and `aud` are checked when present or configured.
+public final class Authenticator: Sendable {
+    /// Where the verification keys come from.
+    public enum KeySource: Sendable, Equatable {
+        /// HS256 with this secret (at least 32 bytes).
+        case hmac(secret: String)
+        /// RS256 or ES256 with the PEM public key in this text (the algorithm follows the key type).
+        case publicKeyPEM(String)
+        /// The keys of a JSON Web Key Set.
+        case jwks(json: String)
+    }
+
+    /// Why a token was refused; the message never contains the token.
+    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        /// A short reason, safe to log and to send (≤ 32 bytes where it becomes a close reason).
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// A verified token.
+    public struct Verified: Sendable {
+        /// Who the token names.
+        public var principal: Principal
+        /// When it expires, in milliseconds since 1970.
+        public var expiresAtMillis: Int64
+    }
+
+    private let keys: JWTKeyCollection
+    private let algorithms: Set<String>
+    private let issuer: String?
+    private let audience: String?
+
+    /// The minimum HS256 secret length.
+    public static let minimumSecretBytes = 32
+
+    /// Sets up verification.
+    /// - Throws: a `ConfigurationError` when the key material is unusable.
+    public init(keys source: KeySource, issuer: String? = nil, audience: String? = nil) async throws {
+        let keys = JWTKeyCollection()
+        switch source {
+        case .hmac(let secret):
+            guard secret.utf8.count >= Self.minimumSecretBytes else {
+                throw ConfigurationError("JWT_SECRET is \(secret.utf8.count) bytes; HS256 needs at least \(Self.minimumSecretBytes)")
+            }
+            await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+            algorithms = ["HS256"]
+        case .publicKeyPEM(let pem):
+            if let rsa = try? Insecure.RSA.PublicKey(pem: pem) {
+                await keys.add(rsa: rsa, digestAlgorithm: .sha256)
+                algorithms = ["RS256"]
+            } else if let ecdsa = try? ES256PublicKey(pem: pem) {
+                await keys.add(ecdsa: ecdsa)
+                algorithms = ["ES256"]
+            } else {
+                throw ConfigurationError("JWT_PUBLIC_KEY_FILE holds neither an RSA nor a P-256 public key in PEM form")
+            }
+        case .jwks(let json):
+            do {
+                let set = try JSONDecoder().decode(JWKS.self, from: Data(json.utf8))
+                try await keys.add(jwks: set)
+                let named = Set(set.keys.compactMap { $0.algorithm?.rawValue })
+                algorithms = named.isEmpty ? ["RS256", "ES256"] : named.subtracting(["none"])
+            } catch {
+                throw ConfigurationError("JWT_JWKS_FILE is not a usable JSON Web Key Set: \(error)")
+            }
+        }
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+    }
+
+    /// Verifies `token` at time `nowMillis`.
+    public func verify(_ token: String, nowMillis: Int64 = Timestamp.nowMillis()) async throws(Failure) -> Verified {
+        guard !token.isEmpty else { throw Failure("missing token") }
+        guard token.utf8.count <= 8192 else { throw Failure("token too large") }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let header = Self.decodeSegment(parts[0]),
+            let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any], let alg = object["alg"] as? String
+        else { throw Failure("malformed token") }
+        guard algorithms.contains(alg) else { throw Failure("algorithm not accepted") }
+        let claims: GatewayClaims
+        do {
+            claims = try await keys.verify(token, as: GatewayClaims.self)
+        } catch {
+            throw Failure("invalid token")
+        }
+        let now = Double(nowMillis) / 1000
+        guard claims.exp.value.timeIntervalSince1970 > now else { throw Failure("token expired") }
+        if let nbf = claims.nbf, nbf.value.timeIntervalSince1970 > now + 1 { throw Failure("token not yet valid") }
+        if let issuer, claims.iss?.value != issuer { throw Failure("wrong issuer") }
+        if let audience, !(claims.aud?.value.contains(audience) ?? false) { throw Failure("wrong audience") }
+        guard let userID = claims.userID ?? claims.sub?.value, !userID.isEmpty, userID.utf8.count <= 256 else {
+            throw Failure("token names no user")
+        }
+        var company: CompanyID?
+        if let text = claims.companyID {
+            guard CompanyID.isWellFormed(text) else { throw Failure("malformed company_id") }
+            company = CompanyID(text)
+        }
+        return Verified(
+            principal: Principal(userID: userID, companyID: company, roles: claims.roles ?? []),
+            expiresAtMillis: Int64(claims.exp.value.timeIntervalSince1970 * 1000)
+        )
+    }
+
+    private static func decodeSegment(_ segment: Substring) -> Data? {
+        var base64 = segment.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+}
+
+/// The claims the gateway reads: `sub`/`user_id`, `company_id` (string or number), `roles`, and the
+/// registered time, issuer and audience claims.
+struct GatewayClaims: JWTPayload {
+    var sub: SubjectClaim?
+    var userID: String?
+    var companyID: String?
+    var roles: [String]?
+    var exp: ExpirationClaim
+    var nbf: NotBeforeClaim?
+    var iss: IssuerClaim?
+    var aud: AudienceClaim?
+
+    enum CodingKeys: String, CodingKey {
+        case sub, roles, exp, nbf, iss, aud
+        case userID = "user_id"
+        case companyID = "company_id"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sub = try container.decodeIfPresent(SubjectClaim.self, forKey: .sub)
+        userID = try Self.identifier(container, .userID)
+        companyID = try Self.identifier(container, .companyID)
+        roles = try container.decodeIfPresent([String].self, forKey: .roles)
+        exp = try container.decode(ExpirationClaim.self, forKey: .exp)
+        nbf = try container.decodeIfPresent(NotBeforeClaim.self, forKey: .nbf)
+        iss = try container.decodeIfPresent(IssuerClaim.self, forKey: .iss)
+        aud = try container.decodeIfPresent(AudienceClaim.self, forKey: .aud)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(sub, forKey: .sub)
+        try container.encodeIfPresent(userID, forKey: .userID)
+        try container.encodeIfPresent(companyID, forKey: .companyID)
+        try container.encodeIfPresent(roles, forKey: .roles)
+        try container.encode(exp, forKey: .exp)
+        try container.encodeIfPresent(nbf, forKey: .nbf)
+        try container.encodeIfPresent(iss, forKey: .iss)
+        try container.encodeIfPresent(aud, forKey: .aud)
+    }
+
+    /// A string, or an integer written as a number (compared as its decimal text).
+    private static func identifier(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> String? {
+        if let text = try? container.decodeIfPresent(String.self, forKey: key) { return text }
+        if let number = try? container.decodeIfPresent(Int64.self, forKey: key) { return String(number) }
+        if container.contains(key), try container.decodeNil(forKey: key) == false {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "must be a string or an integer")
+        }
+        return nil
+    }
+
+    func verify(using algorithm: some JWTAlgorithm) throws {}
+}
+
+/// A configuration problem found at start-up (exit 2).
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and how to fix it.
+    public let description: String
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,130 @@
+import CoreMetrics
+import EventBus
+import Foundation
+import GatewayModel
+import Logging
+import NIOCore
+import PolicyEngine
+import PolicyLanguage
+import Synchronization
+
+extension Gateway {
+    /// Fan-out of one event that is in the log: the policy routes it once, then each subscriber of the
+    /// event's company whose subscription matches gets the delivery check; the event is encoded once
+    /// per distinct redaction variant and the same bytes are queued to every connection of that variant.
+    func fanOut(_ event: StoredEvent) {
+        pollWaiters.notify(event.companyID)
+        let subscribers = registry.subscribers(company: event.companyID, eventType: event.eventType)
+        guard !subscribers.isEmpty else { return }
+        let evaluator = self.evaluator
+        let route = evaluator.route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
+        var variants = EventVariants(event: event, policy: evaluator.policy)
+        var delivered = 0
+        for session in subscribers {
+            let verdict = evaluator.deliver(session.subject, route)
+            guard verdict.isAllowed else { continue }
+            guard let frame = variants.frame(redacting: verdict.redactionMask) else { continue }
+            session.offerLive(position: event.position, frame: frame)
+            delivered += 1
+        }
+        metrics.delivered.increment(by: Int64(delivered))
+        let latency = Timestamp.nowMillis() - event.createdAtMillis
+        metrics.deliveryLatency.recordMilliseconds(max(0, latency))
+    }
+
+    /// `cursor.update`: replays every stored event after the cursor that matches the connection's
+    /// subscriptions and that the policy lets it see, in log order, then hands over to live delivery
+    /// without a gap (see ``Session``).
+    func replay(_ session: Session, from cursor: String) async {
+        let start: Int64
+        do {
+            switch try await log.resolve(cursor: cursor) {
+            case .after(let position): start = position
+            case .expired:
+                session.outbox.enqueue(
+                    text: ServerMessage.error(code: "cursor_expired", message: "cursor is older than the retained history", now: Timestamp.now())
+                )
+                return
+            case .malformed:
+                session.outbox.enqueue(text: ServerMessage.error(code: "invalid_message", message: "'cursor' is not a cursor", now: Timestamp.now()))
+                return
+            }
+        } catch {
+            session.outbox.enqueue(text: ServerMessage.error(code: "internal", message: "the event log is unavailable", now: Timestamp.now()))
+            return
+        }
+        guard session.beginReplay() else {
+            session.outbox.enqueue(text: ServerMessage.error(code: "invalid_message", message: "a replay is already running", now: Timestamp.now()))
+            return
+        }
+        var position = start
+        var replayed = 0
+        do {
+            while true {
+                let page = try await log.read(after: position, company: session.companyID, limit: configuration.replayPageSize)
+                let evaluator = self.evaluator
+                let subject = session.subject
+                for event in page.events {
+                    position = event.position
+                    guard session.matches(event.eventType) else { continue }
+                    let route = evaluator.route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
+                    let verdict = evaluator.deliver(subject, route)
+                    guard verdict.isAllowed else { continue }
+                    var variants = EventVariants(event: event, policy: evaluator.policy)
+                    guard let frame = variants.frame(redacting: verdict.redactionMask) else { continue }
+                    session.queueReplayed(position: event.position, frame: frame)
+                    replayed += 1
+                }
+                if page.events.count == configuration.replayPageSize { continue }
+                // Read up to the snapshot's head: nothing of this company lies between.
+                position = max(position, page.head)
+                if session.outbox.isClosing { break }
+                if session.finishReplay(at: position, message: ServerMessage.cursorResumed(cursor: String(position), replayed: replayed)) {
+                    return
+                }
+            }
+            session.abortReplay()
+        } catch {
+            session.abortReplay()
+            logger.error("replay failed", metadata: ["event": "websocket.error", "connection_id": "\(session.id)", "error": "\(error)"])
+            session.outbox.enqueue(text: ServerMessage.error(code: "internal", message: "replay failed", now: Timestamp.now()))
+        }
+    }
+}
+
+/// The encodings of one event, one per redaction mask, built on first use.
+struct EventVariants {
+    let event: StoredEvent
+    let policy: CompiledPolicy
+    private var frames: [UInt64: ByteBuffer] = [:]
+    private var envelopes: [UInt64: String] = [:]
+    private var decoded: JSONValue?
+
+    init(event: StoredEvent, policy: CompiledPolicy) {
+        self.event = event
+        self.policy = policy
+    }
+
+    /// The envelope with the PII paths of `mask` replaced by `"[redacted]"`; `nil` only if the stored
+    /// envelope cannot be parsed (it always can: the gateway wrote it).
+    mutating func envelope(redacting mask: UInt64) -> String? {
+        if mask == 0 { return event.envelope }
+        if let envelope = envelopes[mask] { return envelope }
+        if decoded == nil { decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(event.envelope.utf8)) }
+        guard case .object(var envelope)? = decoded, let data = envelope["data"] else { return nil }
+        envelope["data"] = Redaction(paths: policy.piiPaths(in: mask)).apply(to: data)
+        var json = JSONWriter()
+        json.value(.object(envelope))
+        envelopes[mask] = json.text
+        return json.text
+    }
+
+    /// The `event` message for the variant `mask`, encoded once.
+    mutating func frame(redacting mask: UInt64) -> ByteBuffer? {
+        if let frame = frames[mask] { return frame }
+        guard let envelope = envelope(redacting: mask) else { return nil }
+        let frame = ByteBuffer(string: ServerMessage.event(envelope: envelope))
+        frames[mask] = frame
+        return frame
+    }
+}

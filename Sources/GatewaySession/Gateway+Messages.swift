@@ -1,0 +1,113 @@
+import CoreMetrics
+import EventBus
+import Foundation
+import GatewayModel
+import Logging
+import NIOCore
+import PolicyEngine
+import PolicyLanguage
+import Synchronization
+
+extension Gateway {
+    /// Handles one text frame from a client. Errors are answered with an `error` message and the
+    /// connection lives on, except after too many invalid messages in a row (4008).
+    public func handle(_ session: Session, text: String) async {
+        switch ClientMessage.parse(text) {
+        case .failure(let problem):
+            metrics.websocketErrors.increment()
+            session.outbox.enqueue(text: ServerMessage.error(code: problem.code, message: problem.message, now: Timestamp.now()))
+            let strikes = session.state.withLock { state -> Int in
+                state.invalidMessages += 1
+                return state.invalidMessages
+            }
+            if strikes >= configuration.maxInvalidMessages { session.outbox.close(code: 4008, reason: "too many invalid messages") }
+        case .success(let message):
+            session.state.withLock { $0.invalidMessages = 0 }
+            switch message {
+            case .subscribe(let topics): await subscribe(session, topics: topics)
+            case .unsubscribe(let topics): unsubscribe(session, topics: topics)
+            case .cursorUpdate(let cursor): await replay(session, from: cursor)
+            case .ping: session.outbox.enqueue(text: ServerMessage.pong(now: Timestamp.now()))
+            case .authRefresh(let token): await refresh(session, token: token)
+            }
+        }
+    }
+
+    /// Subscribes to every allowed topic, answering refused ones with one `error` each.
+    func subscribe(_ session: Session, topics: [String]) async {
+        let evaluator = self.evaluator
+        let subject = session.subject
+        var accepted: [(String, TopicPattern)] = []
+        var firstLimits: LimitPlan?
+        for topic in Array(Set(topics)).sorted() {
+            var trace: DecisionTrace? = nil
+            let decision = evaluator.subscribe(subject, topic: topic, trace: &trace)
+            metrics.decision(action: "subscribe", allowed: decision.isAllowed)
+            guard decision.isAllowed, let pattern = try? TopicPattern(topic) else {
+                metrics.subscriptionErrors.increment()
+                let message = decision.reason.wireCode == "invalid_topic" ? "Invalid topic" : "Forbidden topic"
+                session.outbox.enqueue(
+                    text: ServerMessage.error(code: decision.reason.wireCode, message: message, topic: topic, now: Timestamp.now())
+                )
+                continue
+            }
+            if firstLimits == nil { firstLimits = decision.limits }
+            accepted.append((topic, pattern))
+        }
+        guard !accepted.isEmpty else { return }
+        // One subscribe message counts once against the subscribe limits, and is refused whole.
+        if let limits = firstLimits, let refusal = await acquire(limits) {
+            metrics.subscriptionErrors.increment()
+            session.outbox.enqueue(
+                text: ServerMessage.error(code: "rate_limited", message: "Rate limited", retryAfter: refusal.retryAfterSeconds, now: Timestamp.now())
+            )
+            return
+        }
+        session.state.withLock { state in
+            for (text, pattern) in accepted { state.subscriptions[text] = pattern }
+        }
+        for (text, pattern) in accepted { registry.add(session, pattern: text, pattern) }
+        let names = accepted.map(\.0)
+        session.outbox.enqueue(text: ServerMessage.topics("subscription.confirmed", names, now: Timestamp.now()))
+        logger.info(
+            "subscription created",
+            metadata: ["event": "subscription.created", "connection_id": "\(session.id)", "topics": "\(names.joined(separator: ","))"]
+        )
+    }
+
+    /// Removes subscriptions; topics the connection did not hold are confirmed all the same.
+    func unsubscribe(_ session: Session, topics: [String]) {
+        let removed = session.state.withLock { state in topics.filter { state.subscriptions.removeValue(forKey: $0) != nil } }
+        registry.remove(session, patterns: removed)
+        session.outbox.enqueue(text: ServerMessage.topics("unsubscription.confirmed", topics, now: Timestamp.now()))
+        logger.info(
+            "subscription deleted",
+            metadata: ["event": "subscription.deleted", "connection_id": "\(session.id)", "topics": "\(removed.joined(separator: ","))"]
+        )
+    }
+
+    /// Replaces the token of a live connection: same user and company, a later expiry.
+    func refresh(_ session: Session, token: String) async {
+        guard let authenticator else {
+            session.outbox.enqueue(text: ServerMessage.error(code: "internal", message: "token refresh is not available", now: Timestamp.now()))
+            return
+        }
+        let verified: Authenticator.Verified
+        do {
+            verified = try await authenticator.verify(token)
+        } catch {
+            session.outbox.close(code: 4001, reason: String(error.description.prefix(32)))
+            return
+        }
+        guard verified.principal.userID == session.userID, verified.principal.companyID == session.companyID else {
+            session.outbox.close(code: 4001, reason: "token names another user")
+            return
+        }
+        let subject = evaluator.subject(for: verified.principal)
+        session.state.withLock { state in
+            state.subject = subject
+            state.expiresAtMillis = verified.expiresAtMillis
+        }
+        session.outbox.enqueue(text: ServerMessage.authRefreshed(expiresAt: Timestamp.rfc3339(millis: verified.expiresAtMillis)))
+    }
+}

@@ -1,0 +1,131 @@
+import CoreMetrics
+public import EventBus
+import Foundation
+public import GatewayModel
+public import Logging
+import NIOCore
+public import PolicyEngine
+public import PolicyLanguage
+import Synchronization
+
+/// The gateway's core, between the transports and the bus: sessions, publishing, polling, replay and
+/// fan-out, with every action decided by the policy engine. Data flows one way:
+/// transport → ``Gateway`` (session, policy, rate limits) → ``PublishPipeline`` → log → bus → fan-out → outboxes.
+public final class Gateway: Sendable {
+    /// Limits and identity of this node.
+    public struct Configuration: Sendable {
+        /// The node's region (`--region`, `DEFAULT_REGION`).
+        public var region: Region
+        /// `EVENT_BUS_CHANNEL_PREFIX`.
+        public var channelPrefix = "crm.events"
+        /// `MAX_CONNECTIONS`.
+        public var maxConnections = 10_000
+        /// Bytes a connection may have queued before it is dropped as a slow consumer.
+        public var outboxLimitBytes = 4 << 20
+        /// Consecutive invalid messages before close 4008.
+        public var maxInvalidMessages = 10
+        /// The most events one poll returns (SPEC §4: 1000).
+        public var maxPollLimit = 1000
+        /// Replay page size.
+        public var replayPageSize = 500
+
+        /// A configuration for a node in `region`.
+        public init(region: Region) { self.region = region }
+    }
+
+    public let configuration: Configuration
+    let evaluatorState: Mutex<PolicyEvaluator>
+    let log: any EventLog
+    let bus: any EventBusBackend
+    let rateLimits: any RateLimitStore
+    let logger: Logger
+    let metrics = GatewayMetrics()
+    let registry = SubscriberRegistry()
+    let pollWaiters = PollWaiters()
+    let ids = UUIDv7Generator()
+    let sessions = Mutex<[String: Session]>([:])
+    let connectionCount = Atomic<Int>(0)
+    let pipelineBox = Mutex<PublishPipeline?>(nil)
+    /// Verifies tokens for `auth.refresh`.
+    let authenticator: Authenticator?
+
+    /// Creates the core; call ``run()`` to start the publish pipeline and timers.
+    public init(
+        configuration: Configuration,
+        policy: CompiledPolicy,
+        log: any EventLog,
+        bus: any EventBusBackend,
+        rateLimits: any RateLimitStore,
+        authenticator: Authenticator?,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.evaluatorState = Mutex(PolicyEvaluator(policy: policy, nodeRegion: configuration.region))
+        self.log = log
+        self.bus = bus
+        self.rateLimits = rateLimits
+        self.logger = logger
+        self.authenticator = authenticator
+    }
+
+    /// The evaluator of the active policy.
+    public var evaluator: PolicyEvaluator { evaluatorState.withLock { $0 } }
+
+    /// The active policy's version.
+    public var policyVersion: String { evaluator.policy.version }
+
+    var pipeline: PublishPipeline {
+        pipelineBox.withLock { box in
+            if let box { return box }
+            let created = PublishPipeline(log: log) { [weak self] events in await self?.broadcast(events) }
+            box = created
+            return created
+        }
+    }
+
+    /// Subscribes this node to the bus, then runs the publish pipeline and the token-expiry sweep until
+    /// the task is cancelled or ``shutdown()`` is called.
+    public func run() async throws {
+        try await bus.subscribe([configuration.channelPrefix + ".>"]) { [weak self] event in self?.fanOut(event) }
+        let pipeline = self.pipeline
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await pipeline.run() }
+            group.addTask { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    self?.closeExpiredSessions()
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Stops accepting publishes, closes every connection with 1001 and lets the pipeline drain.
+    public func shutdown() async {
+        pipeline.stop()
+        for session in sessions.withLock({ Array($0.values) }) { session.outbox.close(code: 1001, reason: "server shutting down") }
+    }
+
+    /// Publishes appended events on the bus, in order.
+    private func broadcast(_ events: [StoredEvent]) async {
+        for event in events {
+            do {
+                try await bus.publish(channel: configuration.channelPrefix + "." + event.eventType, event: event)
+                metrics.published.increment()
+            } catch {
+                // The event is durable; nodes that missed it serve it by replay and polling.
+                logger.error("event bus publish failed", metadata: ["event": "websocket.error", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Whether the event log answers.
+    public func isLogHealthy() async -> Bool { (try? await log.head()) != nil }
+
+    /// How many WebSocket connections are open.
+    public var activeConnections: Int { connectionCount.load(ordering: .relaxed) }
+
+    /// How many (connection, pattern) subscriptions exist.
+    public var activeSubscriptions: Int { registry.subscriptionCount }
+}

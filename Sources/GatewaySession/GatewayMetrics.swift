@@ -1,0 +1,39 @@
+import CoreMetrics
+import EventBus
+import Foundation
+import GatewayModel
+import Logging
+import Metrics
+import NIOCore
+import PolicyEngine
+import PolicyLanguage
+import Synchronization
+
+/// The SPEC §9 metrics, created once; labelled series are created on first use and cached.
+final class GatewayMetrics: Sendable {
+    let connected = Counter(label: "websocket_connected_total")
+    let disconnected = Counter(label: "websocket_disconnected_total")
+    let active = Gauge(label: "websocket_active")
+    let published = Counter(label: "event_published_total")
+    let delivered = Counter(label: "event_delivered_total")
+    let dropped = Counter(label: "event_dropped_total")
+    let websocketErrors = Counter(label: "websocket_error_total")
+    let longpollErrors = Counter(label: "longpoll_error_total")
+    let subscriptionErrors = Counter(label: "subscription_error_total")
+    let rateLimitRefused = Counter(label: "ratelimit_refused_total")
+    let deliveryLatency = Metrics.Timer(label: "delivery_latency_seconds", preferredDisplayUnit: .seconds)
+    private let decisions = Mutex<[String: Counter]>([:])
+
+    /// Counts one policy decision.
+    func decision(action: String, allowed: Bool) {
+        let result = allowed ? "allow" : "deny"
+        let key = action + "|" + result
+        let counter = decisions.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let counter = Counter(label: "policy_decisions_total", dimensions: [("action", action), ("result", result)])
+            cache[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+}

@@ -1,0 +1,110 @@
+import CoreMetrics
+import EventBus
+import Foundation
+public import GatewayModel
+import Logging
+public import NIOCore
+public import PolicyEngine
+import PolicyLanguage
+import Synchronization
+
+/// One live WebSocket connection's state: who it is, what it subscribed to, where its stream is.
+///
+/// Live delivery and replay meet here: while a `cursor.update` replays history, live events are not
+/// queued but remembered as a high-water position; replay keeps reading the log until it has passed
+/// every live event that arrived, then switches to live under the same lock (``finishReplay(at:)``).
+/// Every event is queued at most once and in log order (``lastQueued``).
+public final class Session: Sendable {
+    struct State {
+        var subject: Subject
+        var expiresAtMillis: Int64
+        var subscriptions: [String: TopicPattern] = [:]
+        var replaying = false
+        var liveHighWater: Int64 = 0
+        var lastQueued: Int64 = 0
+        var invalidMessages = 0
+        var closed = false
+    }
+
+    /// The connection id sent in `connection.established`.
+    public let id: String
+    /// The outbound queue the transport drains.
+    public let outbox: Outbox
+    /// The token's company, fixed for the connection's life (a refreshed token must name the same).
+    public let companyID: CompanyID
+    /// The token's user.
+    public let userID: String
+    let state: Mutex<State>
+
+    init(id: String, subject: Subject, companyID: CompanyID, expiresAtMillis: Int64, outboxLimit: Int, startPosition: Int64) {
+        self.id = id
+        self.outbox = Outbox(limitBytes: outboxLimit)
+        self.companyID = companyID
+        self.userID = subject.principal.userID
+        var initial = State(subject: subject, expiresAtMillis: expiresAtMillis)
+        initial.lastQueued = startPosition
+        self.state = Mutex(initial)
+    }
+
+    /// The resolved principal (replaced on `auth.refresh` and policy reload).
+    public var subject: Subject { state.withLock { $0.subject } }
+
+    /// The patterns subscribed to.
+    public var subscriptions: [String] { state.withLock { Array($0.subscriptions.keys).sorted() } }
+
+    /// Whether any subscription matches `eventType`.
+    func matches(_ eventType: String) -> Bool {
+        state.withLock { state in state.subscriptions.values.contains { $0.matches(eventType) } }
+    }
+
+    /// Offers a live event. Queued unless the session is replaying (then only remembered) or has
+    /// already queued this position.
+    func offerLive(position: Int64, frame: ByteBuffer) {
+        let queue = state.withLock { state -> Bool in
+            if state.closed { return false }
+            if state.replaying {
+                state.liveHighWater = max(state.liveHighWater, position)
+                return false
+            }
+            guard position > state.lastQueued else { return false }
+            state.lastQueued = position
+            return true
+        }
+        if queue { outbox.enqueue(frame) }
+    }
+
+    /// Starts a replay; `false` when one is already running.
+    func beginReplay() -> Bool {
+        state.withLock { state in
+            guard !state.replaying else { return false }
+            state.replaying = true
+            state.liveHighWater = 0
+            return true
+        }
+    }
+
+    /// Queues a replayed event (already checked against subscriptions and policy).
+    func queueReplayed(position: Int64, frame: ByteBuffer) {
+        state.withLock { state in state.lastQueued = max(state.lastQueued, position) }
+        outbox.enqueue(frame)
+    }
+
+    /// Ends a replay that has read the log up to `position`, unless live events past it arrived
+    /// meanwhile (then returns `false`: read on). On success `message` is queued before any later live event.
+    func finishReplay(at position: Int64, message: String) -> Bool {
+        state.withLock { state in
+            guard state.liveHighWater <= position else { return false }
+            state.replaying = false
+            state.lastQueued = max(state.lastQueued, position)
+            outbox.enqueue(text: message)
+            return true
+        }
+    }
+
+    /// Abandons a replay (error or close).
+    func abortReplay() {
+        state.withLock { $0.replaying = false }
+    }
+
+    func markClosed() { state.withLock { $0.closed = true } }
+}
