@@ -133,9 +133,11 @@ public struct GatewayApplication: Sendable {
         )
         let group = ServiceGroup(
             configuration: .init(
+                // Shut down in reverse order: the core first (sockets closed with 1001, publishes drained),
+                // then the HTTP server.
                 services: [
-                    .init(service: CoreService(gateway: gateway, log: log)),
                     .init(service: app),
+                    .init(service: CoreService(gateway: gateway, log: log)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -163,10 +165,20 @@ struct CoreService: Service {
     let log: SQLiteEventLog
 
     func run() async throws {
+        let (shutdown, requested) = AsyncStream<Void>.makeStream()
         try await withGracefulShutdownHandler {
-            try await gateway.run()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await gateway.run() }
+                group.addTask {
+                    for await _ in shutdown { break }
+                    await gateway.shutdown()
+                }
+                // The pipeline returns once it has drained after shutdown; then stop the timers too.
+                try await group.next()
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
-            Task { await gateway.shutdown() }
+            requested.yield()
         }
         try? await log.close()
     }

@@ -101,10 +101,15 @@ public final class Gateway: Sendable {
         }
     }
 
-    /// Stops accepting publishes, closes every connection with 1001 and lets the pipeline drain.
-    public func shutdown() async {
-        pipeline.stop()
+    /// Closes every connection with 1001, waits (at most `grace`) until they are gone, then stops the
+    /// publish pipeline, which drains what was queued and makes ``run()`` return.
+    public func shutdown(grace: Duration = .seconds(5)) async {
         for session in sessions.withLock({ Array($0.values) }) { session.outbox.close(code: 1001, reason: "server shutting down") }
+        let deadline = ContinuousClock.now + grace
+        while sessions.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        pipeline.stop()
     }
 
     /// Publishes appended events on the bus, in order.

@@ -1,0 +1,226 @@
+import Foundation
+import GatewayServer
+import Testing
+
+/// Delivery over real sockets: redaction, tenant isolation, replay, the replay/live hand-over, idempotency.
+@Suite("Delivery", .serialized)
+struct DeliveryTests {
+    /// Opens a socket for `company` with `roles`, subscribed to `topics`.
+    func subscriber(
+        _ server: TestServer,
+        company: String = "123",
+        roles: [String] = ["sales"],
+        topics: [String] = ["deal.stage.*"]
+    ) async throws
+        -> TestSocket
+    {
+        let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: company, roles: roles))")
+        _ = try await socket.next(type: "connection.established")
+        try await socket.send(json: ["type": "subscribe", "topics": topics])
+        _ = try await socket.next(type: "subscription.confirmed")
+        return socket
+    }
+
+    /// The `data` of the next `event` message.
+    func nextEvent(_ socket: TestSocket) async throws -> [String: Any] {
+        try #require(try await socket.next(type: "event")["data"] as? [String: Any])
+    }
+
+    @Test("events arrive enriched with region, company and GDPR context; PII is redacted unless the role is pii_reader")
+    func enrichmentAndRedaction() async throws {
+        try await withServer { server in
+            let sales = try await subscriber(server)
+            let reader = try await subscriber(server, roles: ["sales", "pii_reader"])
+            let reply = try await TestHTTP.publish(
+                server,
+                token: await Tokens.service(),
+                type: "deal.stage.updated",
+                company: "123",
+                extra: ["deal_id": 456, "contact_id": "contact-7", "contact_email": "ada@example.com"]
+            )
+            #expect(reply.status == 202)
+            let redacted = try await nextEvent(sales)
+            let plain = try await nextEvent(reader)
+            #expect((redacted["data"] as? [String: Any])?["contact_email"] as? String == "[redacted]")
+            #expect((plain["data"] as? [String: Any])?["contact_email"] as? String == "ada@example.com")
+            #expect(redacted["event_id"] as? String == reply.json["event_id"] as? String)
+            let metadata = try #require(redacted["metadata"] as? [String: Any])
+            #expect(metadata["region"] as? String == "us-east-1")
+            #expect(metadata["company_id"] as? String == "123")
+            let gdpr = try #require(metadata["gdpr_context"] as? [String: Any])
+            #expect(gdpr["purpose"] as? String == "sales_pipeline")
+            #expect(gdpr["retention_days"] as? Int == 365)
+            #expect(gdpr["data_subject_id"] as? String == "contact-7")
+            #expect(gdpr["consent"] as? Bool == true)
+            await sales.close()
+            await reader.close()
+        }
+    }
+
+    @Test("two companies publishing interleaved never see each other's events")
+    func isolationUnderInterleavedPublishing() async throws {
+        try await withServer { server in
+            let service = await Tokens.service()
+            let first = try await subscriber(server, company: "123")
+            let second = try await subscriber(server, company: "999")
+            let count = 150
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for company in ["123", "999"] {
+                    group.addTask {
+                        for index in 0..<count {
+                            let reply = try await TestHTTP.publish(
+                                server,
+                                token: service,
+                                type: "deal.stage.updated",
+                                company: company,
+                                extra: ["n": index, "owner": company]
+                            )
+                            #expect(reply.status == 202)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for (socket, company) in [(first, "123"), (second, "999")] {
+                var numbers: [Int] = []
+                for _ in 0..<count {
+                    let data = try #require(try await nextEvent(socket)["data"] as? [String: Any])
+                    #expect(data["owner"] as? String == company)
+                    numbers.append(data["n"] as? Int ?? -1)
+                }
+                #expect(numbers == Array(0..<count), "company \(company) got its events in order")
+                try await socket.send(json: ["type": "ping"])
+                #expect(try await socket.next()["type"] as? String == "pong", "no stray event for \(company)")
+                await socket.close()
+            }
+        }
+    }
+
+    @Test("cursor.update replays more than a thousand missed events in log order, then continues live")
+    func replayThousandsInOrder() async throws {
+        try await withServer { server in
+            let service = await Tokens.service()
+            var events: [[String: Any]] = []
+            for index in 0..<1_200 {
+                events.append([
+                    "event_type": index % 3 == 0 ? "activity.task.completed" : "deal.stage.updated", "data": ["company_id": "123", "n": index],
+                ])
+            }
+            for chunk in stride(from: 0, to: events.count, by: 400) {
+                let reply = try await TestHTTP.post(
+                    server.http + "/api/realtime/publish/batch/",
+                    token: service,
+                    json: ["events": Array(events[chunk..<min(chunk + 400, events.count)])]
+                )
+                #expect(reply.status == 202)
+            }
+            // An event of another company in the middle of the log is never replayed.
+            _ = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "999", extra: ["n": -1])
+            let socket = try await subscriber(server, topics: ["deal.stage.*"])
+            try await socket.send(json: ["type": "cursor.update", "cursor": "0"])
+            var numbers: [Int] = []
+            while true {
+                let message = try await socket.next()
+                if message["type"] as? String == "cursor.resumed" {
+                    let data = try #require(message["data"] as? [String: Any])
+                    #expect(data["replayed"] as? Int == 800)
+                    #expect(Int(data["cursor"] as? String ?? "") ?? 0 >= 1_200)
+                    break
+                }
+                let data = try #require((message["data"] as? [String: Any])?["data"] as? [String: Any])
+                numbers.append(data["n"] as? Int ?? -1)
+            }
+            #expect(numbers == (0..<1_200).filter { $0 % 3 != 0 })
+            _ = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": 5000])
+            #expect((try await nextEvent(socket)["data"] as? [String: Any])?["n"] as? Int == 5000)
+            await socket.close()
+        }
+    }
+
+    @Test("the replay/live hand-over under concurrent publishing loses nothing and keeps order")
+    func handOverUnderConcurrentPublishing() async throws {
+        try await withServer { server in
+            let service = await Tokens.service()
+            let total = 600
+            for index in 0..<200 {
+                _ = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": index])
+            }
+            let socket = try await subscriber(server)
+            let publisher = Task {
+                for index in 200..<total {
+                    _ = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": index])
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            try await socket.send(json: ["type": "cursor.update", "cursor": "0"])
+            var seen: [Int] = []
+            var resumedAt: Int?
+            while Set(seen).count < total {
+                let message = try await socket.next(timeout: .seconds(30))
+                if message["type"] as? String == "cursor.resumed" {
+                    resumedAt = seen.count
+                    continue
+                }
+                guard message["type"] as? String == "event" else { continue }
+                let data = try #require((message["data"] as? [String: Any])?["data"] as? [String: Any])
+                seen.append(data["n"] as? Int ?? -1)
+            }
+            try await publisher.value
+            // The replay starts at 0 and, from there on, every event arrives exactly once and in order.
+            let start = try #require(seen.firstIndex(of: 0))
+            #expect(Array(seen[start...]) == Array(0..<total))
+            #expect(resumedAt != nil && resumedAt! > start)
+            await socket.close()
+        }
+    }
+
+    @Test("a repeated idempotency key returns the original event, marked duplicate, and is delivered once")
+    func idempotency() async throws {
+        try await withServer { server in
+            let service = await Tokens.service()
+            let socket = try await subscriber(server)
+            let first = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": 1], key: "op-1")
+            let again = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": 2], key: "op-1")
+            let otherCompany = try await TestHTTP.publish(
+                server,
+                token: service,
+                type: "deal.stage.updated",
+                company: "999",
+                extra: ["n": 3],
+                key: "op-1"
+            )
+            #expect(first.status == 202 && again.status == 202)
+            #expect(first.json["duplicate"] as? Bool == false)
+            #expect(again.json["duplicate"] as? Bool == true)
+            #expect(again.json["event_id"] as? String == first.json["event_id"] as? String)
+            #expect(again.json["cursor"] as? String == first.json["cursor"] as? String)
+            #expect(otherCompany.json["duplicate"] as? Bool == false, "keys are per company")
+            let event = try await nextEvent(socket)
+            #expect((event["metadata"] as? [String: Any])?["idempotency_key"] as? String == "op-1")
+            try await socket.send(json: ["type": "ping"])
+            #expect(try await socket.next()["type"] as? String == "pong", "the duplicate was not delivered again")
+            await socket.close()
+        }
+    }
+
+    @Test("an event_id is a valid cursor; an unknown one is cursor_expired")
+    func eventIDCursor() async throws {
+        try await withServer { server in
+            let service = await Tokens.service()
+            var ids: [String] = []
+            for index in 0..<5 {
+                let reply = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": index])
+                ids.append(reply.json["event_id"] as? String ?? "")
+            }
+            let socket = try await subscriber(server)
+            try await socket.send(json: ["type": "cursor.update", "cursor": ids[2]])
+            #expect((try await nextEvent(socket)["data"] as? [String: Any])?["n"] as? Int == 3)
+            #expect((try await nextEvent(socket)["data"] as? [String: Any])?["n"] as? Int == 4)
+            #expect((try await socket.next()["data"] as? [String: Any])?["replayed"] as? Int == 2)
+            try await socket.send(json: ["type": "cursor.update", "cursor": "0190a0f0-0000-7000-8000-000000000000"])
+            let expired = try await socket.next()
+            #expect((expired["data"] as? [String: Any])?["code"] as? String == "cursor_expired")
+            await socket.close()
+        }
+    }
+}

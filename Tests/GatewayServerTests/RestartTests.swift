@@ -1,0 +1,124 @@
+import Foundation
+import GatewayTesting
+import Synchronization
+import Testing
+
+/// The real binary as a subprocess: history and cursors survive `kill -9` right after a 202, and
+/// SIGTERM closes sockets with 1001.
+@Suite("Restart and shutdown", .serialized)
+struct RestartTests {
+    /// A running `realtime-gateway serve` process.
+    final class ServerProcess: Sendable {
+        static let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("realtime-gateway")
+
+        let process: Process
+        let port: Int
+        let output = Output()
+
+        /// Standard error, collected as it arrives.
+        final class Output: Sendable {
+            let text = Mutex("")
+        }
+
+        var http: String { "http://127.0.0.1:\(port)" }
+        var ws: String { "ws://127.0.0.1:\(port)" }
+
+        init(dataDir: String) async throws {
+            let process = Process()
+            process.executableURL = Self.binary
+            process.arguments = ["serve", "--port", "0", "--log-format", "json"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["JWT_SECRET"] = TestServer.secret
+            environment["POLICY_PATH"] = TestServer.policy
+            environment["DATA_DIR"] = dataDir
+            process.environment = environment
+            let pipe = Pipe()
+            process.standardError = pipe
+            process.standardOutput = FileHandle.nullDevice
+            let collected = output
+            pipe.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                collected.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+            try process.run()
+            self.process = process
+            let deadline = ContinuousClock.now + .seconds(30)
+            var found: Int?
+            while found == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                found = collected.text.withLock { text in
+                    text.split(separator: "\n").lazy.compactMap { line -> Int? in
+                        guard line.contains("\"server.started\""), let range = line.range(of: #""port":""#) else { return nil }
+                        return Int(line[range.upperBound...].prefix { $0.isNumber })
+                    }.first
+                }
+            }
+            guard let found else { throw TestFailure("server did not start: \(collected.text.withLock { $0 })") }
+            port = found
+        }
+
+        func kill(_ signal: Int32) {
+            Foundation.kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+        }
+    }
+
+    @Test("after kill -9 right after a 202, a restarted gateway replays and polls everything from the same data dir")
+    func killNineThenResume() async throws {
+        let dataDir = TestServer.temporaryDirectory()
+        let service = await Tokens.service()
+        let first = try await ServerProcess(dataDir: dataDir)
+        var ids: [String] = []
+        for index in 0..<50 {
+            let reply = try await TestHTTP.post(
+                first.http + "/api/realtime/publish/",
+                token: service,
+                json: ["event_type": "deal.stage.updated", "data": ["company_id": "123", "n": index]]
+            )
+            #expect(reply.status == 202)
+            ids.append(reply.json["event_id"] as? String ?? "")
+        }
+        first.kill(SIGKILL)
+
+        let second = try await ServerProcess(dataDir: dataDir)
+        defer { second.kill(SIGTERM) }
+        let user = await Tokens.hs256()
+        let poll = try await TestHTTP.get(second.http + "/api/realtime/poll/?topics=deal.stage.*&cursor=0&timeout=0", token: user)
+        let polled = (poll.json["events"] as? [[String: Any]] ?? []).compactMap { $0["event_id"] as? String }
+        #expect(polled == ids)
+
+        let socket = try await TestSocket(url: second.ws + "/ws?token=\(user)")
+        _ = try await socket.next(type: "connection.established")
+        try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+        _ = try await socket.next(type: "subscription.confirmed")
+        try await socket.send(json: ["type": "cursor.update", "cursor": ids[9]])
+        var replayed: [String] = []
+        while replayed.count < 40 {
+            let message = try await socket.next(type: "event")
+            replayed.append((message["data"] as? [String: Any])?["event_id"] as? String ?? "")
+        }
+        #expect(replayed == Array(ids[10...]))
+        // New events continue the log after the restart: their cursors are past the old ones.
+        let next = try await TestHTTP.post(
+            second.http + "/api/realtime/publish/",
+            token: service,
+            json: ["event_type": "deal.stage.updated", "data": ["company_id": "123", "n": 50]]
+        )
+        #expect(Int(next.json["cursor"] as? String ?? "") ?? 0 > 50)
+        await socket.close()
+    }
+
+    @Test("SIGTERM closes live sockets with 1001 and the process exits 0")
+    func gracefulShutdown() async throws {
+        let server = try await ServerProcess(dataDir: TestServer.temporaryDirectory())
+        let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256())")
+        _ = try await socket.next(type: "connection.established")
+        server.kill(SIGTERM)
+        #expect(try await socket.waitForClose().code == 1001)
+        #expect(server.process.terminationStatus == 0)
+        // The logs carry no token.
+        let logs = server.output.text.withLock { $0 }
+        #expect(!logs.contains("eyJ"))
+    }
+}
