@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: format lint, Swift tests (unit, property, fixtures, CLI as a subprocess), the default
-# policy's own validate + test run through the CLI, and the JSON Schema agreement check.
-# Ends with one plain line `N passed, N failed` summing all three.
+# The whole test suite: format lint, Swift tests (unit, property, fixtures, the CLI and the gateway over real
+# sockets), the default policy's own validate + test run through the CLI, the JSON Schema agreement check and
+# the headless-Chromium browser test. Ends with one plain line `N passed, N failed` summing all four.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
@@ -12,9 +12,15 @@ swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchm
 
 echo "== swift test"
 swift build --build-tests
-swift test --skip-build 2>&1 | tee "$log"
-swift_passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' "$log" | tail -1)
-if [ -z "$swift_passed" ]; then echo "swift test reported no passing run"; exit 1; fi
+# Library tests run in parallel; the gateway suites, which start servers in this process and drive them over
+# real sockets, run one test at a time so that CPU-heavy tests elsewhere cannot starve them on a 2-core machine.
+swift test --skip-build --skip GatewayServerTests 2>&1 | tee "$log"
+unit_passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' "$log" | tail -1)
+if [ -z "$unit_passed" ]; then echo "swift test reported no passing run"; exit 1; fi
+swift test --skip-build --filter GatewayServerTests --no-parallel 2>&1 | tee "$log"
+gateway_passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' "$log" | tail -1)
+if [ -z "$gateway_passed" ]; then echo "the gateway integration tests reported no passing run"; exit 1; fi
+swift_passed=$((unit_passed + gateway_passed))
 
 echo "== realtime-gateway policy validate policies"
 .build/debug/realtime-gateway policy validate policies
@@ -29,5 +35,10 @@ python3 Tests/schema/check_schema.py | tee "$log"
 schema_passed=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p')
 if [ -z "$schema_passed" ]; then echo "schema check did not pass"; exit 1; fi
 
-echo "== summary: swift tests $swift_passed, policy cases $policy_passed, schema files $schema_passed"
-echo "$((swift_passed + policy_passed + schema_passed)) passed, 0 failed"
+echo "== browser test (headless Chromium, reference clients and /realtime.js against the gateway on :8000)"
+bash scripts/browser-test.sh | tee "$log"
+browser_passed=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p')
+if [ -z "$browser_passed" ]; then echo "browser test did not pass"; exit 1; fi
+
+echo "== summary: swift tests $swift_passed, policy cases $policy_passed, schema files $schema_passed, browser checks $browser_passed"
+echo "$((swift_passed + policy_passed + schema_passed + browser_passed)) passed, 0 failed"

@@ -184,6 +184,11 @@ public final class SQLiteEventLog: EventLog {
     }
 
     public func close() async throws {
+        try closeNow()
+    }
+
+    /// Closes the database at once (checkpointing the WAL).
+    public func closeNow() throws {
         try pool.close()
     }
 }

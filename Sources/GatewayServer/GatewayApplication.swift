@@ -63,6 +63,7 @@ public struct GatewayApplication: Sendable {
         var core = Gateway.Configuration(region: configuration.region)
         core.channelPrefix = configuration.channelPrefix
         core.maxConnections = configuration.maxConnections
+        core.outboxLimitBytes = configuration.outboxLimitBytes
         gateway = Gateway(
             configuration: core,
             policy: policy,
@@ -137,13 +138,15 @@ public struct GatewayApplication: Sendable {
                 // then the HTTP server.
                 services: [
                     .init(service: app),
-                    .init(service: CoreService(gateway: gateway, log: log)),
+                    .init(service: CoreService(gateway: gateway)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         running.group.withLock { $0 = group }
+        // The log closes after every service has stopped: in-flight requests still read it.
+        defer { try? log.closeNow() }
         try await group.run()
     }
 
@@ -158,11 +161,10 @@ final class RunningGroup: Sendable {
     let group = Mutex<ServiceGroup?>(nil)
 }
 
-/// The gateway core as a lifecycle service: runs the pipeline and timers; on graceful shutdown closes
-/// every connection with 1001, drains queued publishes and closes the log.
+/// The gateway core as a lifecycle service: runs the pipeline and timers; on graceful shutdown wakes
+/// waiting polls, closes every connection with 1001 and drains queued publishes.
 struct CoreService: Service {
     let gateway: Gateway
-    let log: SQLiteEventLog
 
     func run() async throws {
         let (shutdown, requested) = AsyncStream<Void>.makeStream()
@@ -180,6 +182,5 @@ struct CoreService: Service {
         } onGracefulShutdown: {
             requested.yield()
         }
-        try? await log.close()
     }
 }

@@ -73,7 +73,7 @@ extension Gateway {
                 case .expired:
                     return .refused(status: 410, code: "cursor_expired", message: "cursor is older than the retained history", rateLimit: nil)
                 case .malformed:
-                    return .refused(status: 400, code: "invalid_message", message: "'cursor' is not a cursor", rateLimit: nil)
+                    return .refused(status: 400, code: "invalid_cursor", message: "'cursor' is not a cursor of this gateway", rateLimit: nil)
                 }
             } else {
                 position = try await log.head()
@@ -113,7 +113,9 @@ extension Gateway {
                 // Nothing of this company lies between the last event read and the snapshot's head.
                 position = max(position, page.head)
                 if !found.isEmpty { return .events(found, cursor: String(position), hasMore: false) }
-                if ContinuousClock.now >= deadline || Task.isCancelled { return .events([], cursor: String(position), hasMore: false) }
+                if ContinuousClock.now >= deadline || Task.isCancelled || shuttingDown.load(ordering: .acquiring) {
+                    return .events([], cursor: String(position), hasMore: false)
+                }
                 await pollWaiters.wait(for: company, after: generation, until: deadline)
             }
         } catch {

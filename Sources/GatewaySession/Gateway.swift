@@ -45,6 +45,8 @@ public final class Gateway: Sendable {
     let ids = UUIDv7Generator()
     let sessions = Mutex<[String: Session]>([:])
     let connectionCount = Atomic<Int>(0)
+    /// Set when shutdown begins: waiting polls answer at once instead of sleeping.
+    let shuttingDown = Atomic<Bool>(false)
     let pipelineBox = Mutex<PublishPipeline?>(nil)
     /// Verifies tokens for `auth.refresh`.
     let authenticator: Authenticator?
@@ -104,6 +106,8 @@ public final class Gateway: Sendable {
     /// Closes every connection with 1001, waits (at most `grace`) until they are gone, then stops the
     /// publish pipeline, which drains what was queued and makes ``run()`` return.
     public func shutdown(grace: Duration = .seconds(5)) async {
+        shuttingDown.store(true, ordering: .releasing)
+        pollWaiters.notifyAll()
         for session in sessions.withLock({ Array($0.values) }) { session.outbox.close(code: 1001, reason: "server shutting down") }
         let deadline = ContinuousClock.now + grace
         while sessions.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline, !Task.isCancelled {

@@ -8,7 +8,7 @@ import Testing
 @Suite("Restart and shutdown", .serialized)
 struct RestartTests {
     /// A running `realtime-gateway serve` process.
-    final class ServerProcess: Sendable {
+    final class ServerProcess: @unchecked Sendable {
         static let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("realtime-gateway")
 
@@ -58,9 +58,16 @@ struct RestartTests {
             port = found
         }
 
-        func kill(_ signal: Int32) {
+        /// Sends `signal` and waits for the exit on a thread of its own (never blocking the cooperative pool).
+        func kill(_ signal: Int32) async {
             Foundation.kill(process.processIdentifier, signal)
-            process.waitUntilExit()
+            let process = self.process
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread {
+                    process.waitUntilExit()
+                    continuation.resume()
+                }.start()
+            }
         }
     }
 
@@ -79,10 +86,9 @@ struct RestartTests {
             #expect(reply.status == 202)
             ids.append(reply.json["event_id"] as? String ?? "")
         }
-        first.kill(SIGKILL)
+        await first.kill(SIGKILL)
 
         let second = try await ServerProcess(dataDir: dataDir)
-        defer { second.kill(SIGTERM) }
         let user = await Tokens.hs256()
         let poll = try await TestHTTP.get(second.http + "/api/realtime/poll/?topics=deal.stage.*&cursor=0&timeout=0", token: user)
         let polled = (poll.json["events"] as? [[String: Any]] ?? []).compactMap { $0["event_id"] as? String }
@@ -107,15 +113,24 @@ struct RestartTests {
         )
         #expect(Int(next.json["cursor"] as? String ?? "") ?? 0 > 50)
         await socket.close()
+        await second.kill(SIGTERM)
     }
 
-    @Test("SIGTERM closes live sockets with 1001 and the process exits 0")
+    @Test("SIGTERM closes live sockets with 1001, answers waiting polls at once, and the process exits 0")
     func gracefulShutdown() async throws {
         let server = try await ServerProcess(dataDir: TestServer.temporaryDirectory())
-        let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256())")
+        let user = await Tokens.hs256()
+        let socket = try await TestSocket(url: server.ws + "/ws?token=\(user)")
         _ = try await socket.next(type: "connection.established")
-        server.kill(SIGTERM)
+        async let poll = TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=30", token: user)
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        await server.kill(SIGTERM)
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(try await socket.waitForClose().code == 1001)
+        let answered = try await poll
+        #expect(answered.status == 200)
+        #expect(answered.json["cursor"] is String)
         #expect(server.process.terminationStatus == 0)
         // The logs carry no token.
         let logs = server.output.text.withLock { $0 }

@@ -32,6 +32,10 @@ struct Gateway {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        // No command under test may run for long: a server that starts by mistake is stopped, and fails its test.
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
+        defer { watchdog.cancel() }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -224,5 +228,43 @@ struct CommandLineTests {
         #expect(exp - iat == 600)
         let mac = HMAC<SHA256>.authenticationCode(for: Data((parts[0] + "." + parts[1]).utf8), using: SymmetricKey(data: Data(secret.utf8)))
         #expect(Data(mac) == (try decode(parts[2])))
+    }
+}
+
+@Suite("serve configuration")
+struct ServeConfigurationTests {
+    @Test("serve refuses unusable configuration with exit 2 and a message naming the setting")
+    func refusals() throws {
+        let cases: [([String: String], String)] = [
+            ([:], "no JWT key configured"),
+            (["JWT_SECRET": "short"], "at least 32"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "kafka"], "kafka is not available in this build"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "carrier-pigeon"], "EVENT_BUS_BACKEND"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "PORT": "http"], "PORT"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "POLICY_PATH": "/nonexistent/policies"], "POLICY_PATH"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "JWT_PUBLIC_KEY_FILE": "/nonexistent.pem"], "JWT_SECRET, JWT_PUBLIC_KEY_FILE"),
+            (["JWT_PUBLIC_KEY_FILE": "/nonexistent.pem"], "JWT_PUBLIC_KEY_FILE"),
+        ]
+        for (environment, message) in cases {
+            var env = environment
+            env["DATA_DIR"] = NSTemporaryDirectory() + "serve-config-\(UUID().uuidString)"
+            let run = try Gateway.run(["serve"], environment: env)
+            #expect(run.status == 2, "\(environment)")
+            #expect(run.stderr.contains(message), "\(environment): \(run.stderr)")
+            #expect(!run.stderr.contains("Fatal error"), "\(environment)")
+        }
+    }
+
+    @Test("an invalid policy stops serve with exit 2 and the located diagnostics")
+    func invalidPolicy() throws {
+        let folder = NSTemporaryDirectory() + "serve-policy-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "version: 1\ntopicz: []\n".write(toFile: folder + "/p.yaml", atomically: true, encoding: .utf8)
+        let run = try Gateway.run(
+            ["serve", "--port", "0", "--policy", folder],
+            environment: ["JWT_SECRET": String(repeating: "s", count: 40), "DATA_DIR": folder + "/data"]
+        )
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("p.yaml:2:1: error"))
     }
 }

@@ -12,16 +12,20 @@ so it is same-origin with the gateway (the reference LongPollingClient fetches a
 
 Checks: the reference WebSocket client, the reference long-polling client and the SDK each receive
 the published events once and in order; the SDK, whose socket is dropped from the page, reconnects,
-resumes by cursor and ends with every event exactly once, in order; no event of another company
-reaches any of them. Needs: pip install selenium PyJWT; /usr/bin/chromium and /usr/bin/chromedriver.
+resumes by cursor and ends with every event exactly once, in order; a second SDK client whose
+WebSocket URL is a closed port falls back to long-polling the gateway, gets every event exactly once,
+in order, and keeps the cursor of every poll answer, also of an empty one; no event of another
+company reaches any of them. Needs: pip install selenium PyJWT; /usr/bin/chromium and /usr/bin/chromedriver.
 Exit 0 when every check passes, 1 when one fails, 2 on a usage or setup error.
 """
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -29,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PAGE = os.path.join(HERE, "reference-clients.html")
 COMPANY = "123"
 OTHER_COMPANY = "999"
+FALLBACK_AFTER = 3  # the fallback client's fallbackAfter option in the page
 
 
 def parse_args():
@@ -173,10 +178,10 @@ document.body.innerHTML = '';
 """
 
 
-def load_page(driver, args, token):
+def load_page(driver, args, token, extra_hash=None):
     with open(PAGE, encoding="utf-8") as f:
         html = f.read()
-    driver.get(args.base_url + args.origin_path + "#token=" + token)
+    driver.get(args.base_url + args.origin_path + "#" + urllib.parse.urlencode({"token": token, **(extra_hash or {})}))
     # Same origin as the gateway; the hash stays, and the global is a second way to hand over the token.
     # The page is written from a timer, after this WebDriver call has returned, so no driver waits on a
     # document that document.open() replaces.
@@ -216,6 +221,11 @@ def state(driver):
             sdkState: window.sdk ? window.sdk.state : null,
             sdkCursor: window.sdk ? window.sdk.cursor : null,
             sdkDuplicates: window.sdk ? window.sdk.stats.duplicates : null,
+            fb: pick((window.received || {}).fb || []),
+            fbState: window.sdkFallback ? window.sdkFallback.state : null,
+            fbCursor: window.sdkFallback ? window.sdkFallback.cursor : null,
+            fbStored: h.fb && h.fb.storageKey ? localStorage.getItem(h.fb.storageKey) : null,
+            fbDuplicates: window.sdkFallback ? window.sdkFallback.stats.duplicates : null,
             refWsReady: window.refWs && window.refWs.ws ? window.refWs.ws.readyState : null,
         };
     """)
@@ -245,6 +255,10 @@ def summary(s):
         "sdk": {"seqs": seqs(s["sdk"]), "state": s["sdkState"],
                 **{k: s["h"].get("sdk", {}).get(k) for k in ("states", "closes", "errors", "resumed")},
                 "messages": s["h"].get("sdk", {}).get("messages", [])[-10:]},
+        "fallback": {"seqs": seqs(s["fb"]), "state": s["fbState"], "cursor": s["fbCursor"],
+                     **{k: s["h"].get("fb", {}).get(k) for k in ("states", "closes", "wsAttempts")},
+                     "errors": s["h"].get("fb", {}).get("errors", [])[-5:],
+                     "polls": s["h"].get("fb", {}).get("polls", [])[-6:]},
     })
 
 
@@ -259,6 +273,23 @@ def own(events, run_id):
 def has_all(events, run_id, expected):
     got = set(seqs(own(events, run_id)))
     return all(n in got for n in expected)
+
+
+def free_port():
+    """A local TCP port nothing listens on (bound, then released): the fallback client's dead WebSocket."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answered(polls):
+    """(index, poll) of the fallback client's polls answered 200 whose body the page has read."""
+    return [(i, p) for i, p in enumerate(polls) if p["status"] == 200 and p["events"] is not None]
+
+
+def handovers(polls):
+    """(answer, next poll) pairs: each 200 answer and the poll the client sent right after it."""
+    return [(p, polls[i + 1]) for i, p in answered(polls) if i + 1 < len(polls)]
 
 
 # ---------------------------------------------------------------- the test
@@ -284,11 +315,14 @@ def verify_reference_copy(args, report):
 def run(args, report, driver):
     run_id = uuid.uuid4().hex[:12]
     user = mint(args, sub="4242", user_id=4242, company_id=COMPANY, roles=["sales"])
+    # The fallback client polls as another user of the company: its own poll rate limit.
+    fallback_user = mint(args, sub="4243", user_id=4243, company_id=COMPANY, roles=["sales"])
+    dead_ws = f"ws://127.0.0.1:{free_port()}/ws"
     publisher = Publisher(args.base_url, mint(args, sub="browser-test-publisher", user_id="svc-browser-test",
                                               roles=["service"]), run_id)
     t = args.timeout
 
-    how = load_page(driver, args, user)
+    how = load_page(driver, args, user, {"fbtoken": fallback_user, "deadws": dead_ws})
     print(f"info  test page loaded by {how} into {args.base_url + args.origin_path}")
     s = wait_until(driver, "the harness to start", lambda s: s["ready"], t)
     report.check("test page and /realtime.js loaded, harness started", s["ready"] and not s["pageErrors"],
@@ -301,6 +335,21 @@ def run(args, report, driver):
                  f"connection.established={json.dumps(established)[:200]} errors={s['h']['ws']['errors']}")
     s = wait_until(driver, "realtime.js client subscribed", lambda s: s["h"]["sdk"]["subscribed"], t)
     report.check("realtime.js client open and subscribed", s["sdkState"] == "open", f"state={s['sdkState']}")
+    # The fallback client's WebSocket never opens: it must be long-polling, with a first answer (so a
+    # cursor) in hand, before anything is published.
+    s = wait_until(driver, f"the fallback client to give up on {dead_ws} and long-poll the gateway",
+                   lambda s: s["fbState"] == "polling" and answered(s["h"]["fb"]["polls"]), t)
+    fb = s["h"]["fb"]
+    before = fb["states"][:fb["states"].index("polling")] if "polling" in fb["states"] else fb["states"]
+    report.check(f"fallback client: {FALLBACK_AFTER} failed WebSocket opens, then state 'polling'",
+                 fb["opens"] == 0 and "open" not in before and fb["closes"] == [1006] * FALLBACK_AFTER,
+                 f"states {fb['states']}, closes {fb['closes']}, opens {fb['opens']}, url {dead_ws}")
+    polls = fb["polls"]
+    wrong = [p for p in polls if p["origin"] != fb["pageOrigin"] or p["path"] != "/api/realtime/poll/"]
+    first = answered(polls)[0][1]
+    report.check("fallback client long-polls the gateway's own /api/realtime/poll/", not wrong,
+                 f"polled {wrong[:3]}, not {fb['pageOrigin']}/api/realtime/poll/" if wrong else
+                 f"{fb['pageOrigin']}; first answer: {first['events']} events, cursor {first['cursor']}")
     # The reference poller starts at the live head; give its first request time to reach the gateway.
     wait_until(driver, "the reference LongPollingClient's first poll", lambda s: s["h"]["poll"]["inflight"] >= 1, t)
     time.sleep(1.0)
@@ -313,7 +362,7 @@ def run(args, report, driver):
     publisher.publish("timeline.object.created")
     batch1 = list(publisher.expected)
     for key, name in (("ws", "reference RealtimeClient"), ("poll", "reference LongPollingClient"),
-                      ("sdk", "realtime.js client")):
+                      ("sdk", "realtime.js client"), ("fb", "realtime.js fallback client (long-polling)")):
         s = wait_until(driver, f"{name} to receive {batch1}", lambda s, k=key: has_all(s[k], run_id, batch1), t)
         report.check(f"{name} received the first {len(batch1)} events", True, f"seq {seqs(own(s[key], run_id))}")
 
@@ -345,13 +394,14 @@ def run(args, report, driver):
     else:
         report.check("gateway answered cursor.update with cursor.resumed", bool(resumed), f"cursor.resumed: {resumed}")
 
-    for key, name in (("ws", "reference RealtimeClient"), ("poll", "reference LongPollingClient")):
+    for key, name in (("ws", "reference RealtimeClient"), ("poll", "reference LongPollingClient"),
+                      ("fb", "realtime.js fallback client (long-polling)")):
         s = wait_until(driver, f"{name} to receive all {len(expected)} events",
                        lambda s, k=key: has_all(s[k], run_id, expected), t)
     time.sleep(1.0)  # let anything that should not arrive (duplicates, other tenants) show up
     s = state(driver)
     for key, name in (("ws", "reference RealtimeClient"), ("poll", "reference LongPollingClient"),
-                      ("sdk", "realtime.js client")):
+                      ("sdk", "realtime.js client"), ("fb", "realtime.js fallback client (long-polling)")):
         got = seqs([e for e in own(s[key], run_id) if e["company"] == COMPANY])
         report.check(f"{name} has every event exactly once, in order", got == expected,
                      f"expected {expected}, got {got}")
@@ -369,6 +419,38 @@ def run(args, report, driver):
     report.check("SDK cursor is the last event_id, kept in localStorage",
                  s["sdkCursor"] == last_sdk_id and stored and COMPANY in stored,
                  f"cursor={s['sdkCursor']} last event_id={last_sdk_id} localStorage key={stored}")
+
+    # An empty poll must still move the cursor on: publish for another company only. The log head moves,
+    # the fallback client's next answer has no events and that head as its cursor, and the client must
+    # keep it (memory and localStorage) and send it with its next poll.
+    head = str(publisher.publish(company=OTHER_COMPANY).get("cursor"))
+
+    def empty_answer_at(s):
+        polls = s["h"]["fb"]["polls"]
+        return next(((p, polls[i + 1]) for i, p in answered(polls)
+                     if p["events"] == 0 and p["cursor"] == head and p["sent"] != head and i + 1 < len(polls)), None)
+
+    s = wait_until(driver, f"a fallback poll answered with no events and the new log head {head} as cursor",
+                   empty_answer_at, t)
+    answer, after = empty_answer_at(s)
+    report.check("fallback client keeps the cursor of an empty poll answer (the log head)",
+                 after["sent"] == head and s["fbCursor"] == head and s["fbStored"] == head,
+                 f"poll with cursor {answer['sent']} answered events=[] cursor={answer['cursor']}; next poll sent "
+                 f"cursor={after['sent']}; SDK cursor {s['fbCursor']}, localStorage {s['fbStored']}")
+    polls = s["h"]["fb"]["polls"]
+    pairs = handovers(polls)
+    lost = [f"answer {a['seqs']} cursor {a['cursor']} -> next poll sent {n['sent']}" for a, n in pairs
+            if n["sent"] != a["cursor"]]
+    empties = sum(1 for a, _ in pairs if a["events"] == 0)
+    report.check("fallback client sent with every poll the cursor of the answer before it", pairs and not lost,
+                 "; ".join(lost[:5]) if lost else f"{len(pairs)} answers, {empties} of them empty")
+    odd = [(i, p["status"]) for i, p in enumerate(polls[:-1]) if p["status"] != 200]
+    report.check("every fallback poll answered 200", not odd, f"{len(polls)} polls" + (f"; not 200: {odd}" if odd else ""))
+    report.check("fallback client still long-polling while its WebSocket probes fail", s["fbState"] == "polling"
+                 and s["h"]["fb"]["opens"] == 0 and not s["h"]["fb"]["authErrors"],
+                 f"state {s['fbState']}, WebSocket opens tried {s['h']['fb']['wsAttempts']} "
+                 f"({FALLBACK_AFTER} before polling), duplicates dropped {s['fbDuplicates']}")
+
     report.check("page raised no JavaScript errors", not s["pageErrors"], "; ".join(s["pageErrors"]))
     print(f"info  SDK dropped {s['sdkDuplicates']} duplicate deliveries; states {s['h']['sdk']['states']}")
 

@@ -358,6 +358,24 @@
           this._emit('close', res.status, 'poll refused');
           return this._terminal(res.status);
         }
+        // 410 cursor_expired: the history after our cursor is gone. Drop the cursor and poll on from the live
+        // head, as the WebSocket path does; resending the same cursor would be refused forever.
+        if (res && res.status === 410 && this.cursor) {
+          this.cursor = null;
+          this._emit('error', { code: 'cursor_expired', status: 410, message: 'cursor is older than the retained history' });
+          continue;
+        }
+        // 400 invalid_cursor: a stored cursor the gateway cannot read (another deployment's, corrupted):
+        // drop it likewise instead of resending it forever.
+        if (res && res.status === 400 && this.cursor) {
+          let code = null;
+          try { code = ((await res.json()).error || {}).code; } catch (e) { code = null; }
+          if (code === 'invalid_cursor') {
+            this.cursor = null;
+            this._emit('error', { code: 'invalid_cursor', status: 400, message: 'the stored cursor is not valid here' });
+            continue;
+          }
+        }
         if (body) {
           failures = 0;
           (body.events || []).forEach((ev) => { if (live()) this._deliver(ev); });

@@ -33,6 +33,12 @@ final class PollWaiters: Sendable {
         for continuation in woken { continuation.resume() }
     }
 
+    /// Wakes every waiting poll of every company (shutdown): each answers with what it has.
+    func notifyAll() {
+        let companies = state.withLock { Array($0.waiters.keys) }
+        for company in companies { notify(company) }
+    }
+
     /// How many polls are waiting.
     var count: Int { state.withLock { $0.waiters.values.reduce(0) { $0 + $1.count } } }
 

@@ -15,6 +15,7 @@ final class TestSocket: Sendable {
         let inbox = Mutex<[String]>([])
         let closeFrame = Mutex<(code: UInt16, reason: String)?>(nil)
         let finished = Mutex<Bool>(false)
+        let paused = Mutex<Bool>(false)
     }
 
     private let shared: Shared
@@ -33,11 +34,17 @@ final class TestSocket: Sendable {
                 let frame = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
                     shared.writer.withLock { $0 = outbound }
                     readyContinuation.yield()
-                    for try await message in inbound.messages(maxSize: 1 << 24) {
+                    var messages = inbound.messages(maxSize: 1 << 24).makeAsyncIterator()
+                    while true {
+                        // While paused nothing is read, so TCP backs up to the server (and pings go unanswered).
+                        while shared.paused.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+                        guard let message = try await messages.next() else { break }
                         if case .text(let text) = message { shared.inbox.withLock { $0.append(text) } }
                     }
                 }
-                if let frame { shared.closeFrame.withLock { $0 = (UInt16(webSocketErrorCode: frame.closeCode), frame.reason ?? "") } }
+                // No close frame at all is what browsers report as 1006 (abnormal closure).
+                let code = frame.map { UInt16(webSocketErrorCode: $0.closeCode) } ?? 1006
+                shared.closeFrame.withLock { $0 = (code, frame?.reason ?? "") }
             } catch {
                 shared.closeFrame.withLock { current in if current == nil { current = (0, "\(error)") } }
             }
@@ -47,6 +54,9 @@ final class TestSocket: Sendable {
         var readyIterator = ready.makeAsyncIterator()
         _ = await readyIterator.next()
     }
+
+    /// Stops (or resumes) reading from the socket.
+    func pause(_ paused: Bool) { shared.paused.withLock { $0 = paused } }
 
     /// Sends a text frame.
     func send(_ text: String) async throws {

@@ -1,0 +1,108 @@
+import Foundation
+import GatewayModel
+import GatewaySession
+import GatewayTesting
+import JWTKit
+import Testing
+
+/// Token verification for every configured key kind, the registered claims and the refusals.
+@Suite("Authenticator")
+struct AuthenticatorTests {
+    static let keys = RepositoryPaths.root + "/Tests/GatewayServerTests/Fixtures/keys/"
+
+    func sign(_ claims: Tokens.Claims, with configure: (JWTKeyCollection) async throws -> Void, kid: String? = nil) async throws -> String {
+        let keys = JWTKeyCollection()
+        try await configure(keys)
+        return try await keys.sign(claims, kid: kid.map { JWKIdentifier(string: $0) })
+    }
+
+    func claims(company: String? = "123", issuer: String? = nil, audience: String? = nil) -> Tokens.Claims {
+        Tokens.Claims(
+            sub: "7",
+            user_id: nil,
+            company_id: company,
+            roles: ["sales"],
+            exp: ExpirationClaim(value: Date().addingTimeInterval(600)),
+            iss: issuer.map { IssuerClaim(value: $0) },
+            aud: audience.map { AudienceClaim(value: [$0]) }
+        )
+    }
+
+    @Test("RS256 with a PEM public key; an HS256 token keyed with that public key is refused (algorithm confusion)")
+    func rs256() async throws {
+        let privatePEM = try String(contentsOfFile: Self.keys + "rsa-private.pem", encoding: .utf8)
+        let publicPEM = try String(contentsOfFile: Self.keys + "rsa-public.pem", encoding: .utf8)
+        let authenticator = try await Authenticator(keys: .publicKeyPEM(publicPEM))
+        let token = try await sign(claims()) { try await $0.add(rsa: Insecure.RSA.PrivateKey(pem: privatePEM), digestAlgorithm: .sha256) }
+        let verified = try await authenticator.verify(token)
+        #expect(verified.principal.userID == "7")
+        #expect(verified.principal.companyID == CompanyID("123"))
+        let confused = try await sign(claims()) { await $0.add(hmac: HMACKey(from: publicPEM), digestAlgorithm: .sha256) }
+        await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(confused) }
+    }
+
+    @Test("ES256 with a PEM public key; a token of another key is refused")
+    func es256() async throws {
+        let key = ES256PrivateKey()
+        let authenticator = try await Authenticator(keys: .publicKeyPEM(key.publicKey.pemRepresentation))
+        let token = try await sign(claims()) { await $0.add(ecdsa: key) }
+        #expect(try await authenticator.verify(token).principal.roles == ["sales"])
+        let stranger = try await sign(claims()) { await $0.add(ecdsa: ES256PrivateKey()) }
+        await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(stranger) }
+    }
+
+    @Test("a JWKS file's keys verify tokens by kid")
+    func jwks() async throws {
+        let key = ES256PrivateKey()
+        let parameters = try #require(key.publicKey.parameters)
+        let json = """
+            {"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","kid":"k1","x":"\(parameters.x)","y":"\(parameters.y)"}]}
+            """
+        let authenticator = try await Authenticator(keys: .jwks(json: json))
+        let token = try await sign(claims(), with: { await $0.add(ecdsa: key, kid: "k1") }, kid: "k1")
+        #expect(try await authenticator.verify(token).principal.userID == "7")
+        let hs = await Tokens.hs256()
+        await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(hs) }
+    }
+
+    @Test("iss and aud are enforced when configured")
+    func issuerAndAudience() async throws {
+        let authenticator = try await Authenticator(keys: .hmac(secret: TestServer.secret), issuer: "crm", audience: "gateway")
+        let good = await Tokens.hs256(issuer: "crm", audience: "gateway")
+        #expect(try await authenticator.verify(good).principal.companyID == CompanyID("123"))
+        for token in [
+            await Tokens.hs256(), await Tokens.hs256(issuer: "other", audience: "gateway"), await Tokens.hs256(issuer: "crm", audience: "x"),
+        ] {
+            await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(token) }
+        }
+    }
+
+    @Test("numeric company and user ids are read as their decimal text; a token without exp is refused")
+    func claimShapes() async throws {
+        let authenticator = try await Authenticator(keys: .hmac(secret: TestServer.secret))
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: TestServer.secret), digestAlgorithm: .sha256)
+        struct Numeric: JWTPayload {
+            var user_id: Int
+            var company_id: Int
+            var exp: ExpirationClaim
+            func verify(using algorithm: some JWTAlgorithm) throws {}
+        }
+        struct Forever: JWTPayload {
+            var sub: String
+            func verify(using algorithm: some JWTAlgorithm) throws {}
+        }
+        let numeric = try await keys.sign(Numeric(user_id: 42, company_id: 123, exp: ExpirationClaim(value: Date().addingTimeInterval(60))))
+        let verified = try await authenticator.verify(numeric)
+        #expect(verified.principal.userID == "42" && verified.principal.companyID == CompanyID("123") && verified.principal.roles.isEmpty)
+        let forever = try await keys.sign(Forever(sub: "1"))
+        await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(forever) }
+    }
+
+    @Test("unusable key material is a configuration error")
+    func configurationErrors() async throws {
+        await #expect(throws: ConfigurationError.self) { try await Authenticator(keys: .hmac(secret: "short")) }
+        await #expect(throws: ConfigurationError.self) { try await Authenticator(keys: .publicKeyPEM("not a key")) }
+        await #expect(throws: ConfigurationError.self) { try await Authenticator(keys: .jwks(json: "{}")) }
+    }
+}

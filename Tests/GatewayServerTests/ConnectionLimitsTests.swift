@@ -1,0 +1,91 @@
+import Foundation
+import GatewayServer
+import Testing
+
+/// Limits on connections: connect rate limits, slow consumers and connections that stop answering.
+@Suite("Connection limits", .serialized)
+struct ConnectionLimitsTests {
+    @Test("connects over the policy's connect limit are closed with 4029")
+    func connectRateLimit() async throws {
+        try await withServer { server in
+            let token = await Tokens.hs256(user: "connect-limit", company: "555")
+            var open: [TestSocket] = []
+            for _ in 0..<2 {
+                let socket = try await TestSocket(url: server.ws + "/ws?token=\(token)")
+                _ = try await socket.next(type: "connection.established")
+                open.append(socket)
+            }
+            let refused = try await TestSocket(url: server.ws + "/ws?token=\(token)")
+            let close = try await refused.waitForClose()
+            #expect(close.code == 4029)
+            #expect(close.reason.hasPrefix("rate limited"))
+            for socket in open { await socket.close() }
+        }
+    }
+
+    @Test("a client that stops reading is dropped as a slow consumer (1008) while a reading client gets everything")
+    func slowConsumer() async throws {
+        let small: (inout ServerConfiguration) -> Void = {
+            $0.outboxLimitBytes = 256 << 10
+            $0.maxMessageBytes = 4 << 20
+            $0.pingIntervalSeconds = 3600
+            $0.idleTimeoutSeconds = 7200
+        }
+        try await withServer(small) { server in
+            let token = await Tokens.hs256()
+            func subscribed() async throws -> TestSocket {
+                let socket = try await TestSocket(url: server.ws + "/ws?token=\(token)")
+                _ = try await socket.next(type: "connection.established")
+                try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+                _ = try await socket.next(type: "subscription.confirmed")
+                return socket
+            }
+            let slow = try await subscribed()
+            let fast = try await subscribed()
+            slow.pause(true)
+            let service = await Tokens.service()
+            let padding = String(repeating: "p", count: 100_000)
+            let count = 200
+            for start in stride(from: 0, to: count, by: 20) {
+                let events = (start..<start + 20).map {
+                    ["event_type": "deal.stage.updated", "data": ["company_id": "123", "n": $0, "pad": padding]]
+                }
+                let reply = try await TestHTTP.post(server.http + "/api/realtime/publish/batch/", token: service, json: ["events": events])
+                #expect(reply.status == 202)
+            }
+            var received = 0
+            while received < count {
+                _ = try await fast.next(type: "event", timeout: .seconds(30))
+                received += 1
+            }
+            #expect(received == count)
+            slow.pause(false)
+            let close = try await slow.waitForClose(timeout: .seconds(30))
+            #expect(close.code == 1008)
+            #expect(close.reason == "slow consumer")
+            await fast.close()
+        }
+    }
+
+    @Test("a connection that answers no pings is closed after the ping interval")
+    func unansweredPings() async throws {
+        let quick: (inout ServerConfiguration) -> Void = {
+            $0.pingIntervalSeconds = 1
+            $0.idleTimeoutSeconds = 2
+        }
+        try await withServer(quick) { server in
+            let answering = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256())")
+            _ = try await answering.next(type: "connection.established")
+            let frozen = try RawWebSocket(port: server.port, path: "/ws?token=\(await Tokens.hs256())")
+            let started = Date()
+            let (bytes, ended) = await frozen.readUntilClosedOffPool(timeout: 10)
+            #expect(ended, "the server closed the frozen connection")
+            #expect(Date().timeIntervalSince(started) < 5)
+            #expect(RawWebSocket.closeCode(in: bytes) == 1001)
+            // The client that answers pings (WSClient does so automatically) is still there.
+            try await answering.send(json: ["type": "ping"])
+            #expect(try await answering.next(type: "pong")["type"] as? String == "pong")
+            await answering.close()
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A bare TCP client that performs the WebSocket handshake and then only listens: it never answers a
+/// ping, so it is what a dead or frozen peer looks like to the server.
+final class RawWebSocket: @unchecked Sendable {
+    private let descriptor: Int32
+
+    init(port: Int, path: String) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TestFailure("socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect() failed") }
+        let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let request =
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
+    }
+
+    deinit { close(descriptor) }
+
+    /// ``readUntilClosed(timeout:)`` on a thread of its own: blocking calls must not hold one of the few
+    /// threads of the cooperative pool, which the in-process server under test runs on.
+    func readUntilClosedOffPool(timeout: TimeInterval) async -> (bytes: [UInt8], ended: Bool) {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: self.readUntilClosed(timeout: timeout)) }
+            thread.start()
+        }
+    }
+
+    /// Reads until the server closes the connection (or `timeout` passes); returns every byte received
+    /// and whether the connection ended. Blocks.
+    func readUntilClosed(timeout: TimeInterval) -> (bytes: [UInt8], ended: Bool) {
+        var received: [UInt8] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while Date() < deadline {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { return (received, true) }
+            received += buffer[0..<count]
+        }
+        return (received, false)
+    }
+
+    /// The status code of the first close frame in `bytes` (server frames are unmasked).
+    static func closeCode(in bytes: [UInt8]) -> UInt16? {
+        guard let end = bytes.firstIndex(of: 0x0A).flatMap({ _ in findHeaderEnd(bytes) }) else { return nil }
+        var position = end
+        while position + 2 <= bytes.count {
+            let opcode = bytes[position] & 0x0F
+            var length = Int(bytes[position + 1] & 0x7F)
+            var header = 2
+            if length == 126 {
+                guard position + 4 <= bytes.count else { return nil }
+                length = Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
+                header = 4
+            } else if length == 127 {
+                return nil
+            }
+            if opcode == 0x8 {
+                guard length >= 2, position + header + 2 <= bytes.count else { return nil }
+                return UInt16(bytes[position + header]) << 8 | UInt16(bytes[position + header + 1])
+            }
+            position += header + length
+        }
+        return nil
+    }
+
+    private static func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
+        let marker: [UInt8] = [13, 10, 13, 10]
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4) where Array(bytes[index..<index + 4]) == marker { return index + 4 }
+        return nil
+    }
+}
