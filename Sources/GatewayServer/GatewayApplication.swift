@@ -64,6 +64,7 @@ public struct GatewayApplication: Sendable {
         core.channelPrefix = configuration.channelPrefix
         core.maxConnections = configuration.maxConnections
         core.outboxLimitBytes = configuration.outboxLimitBytes
+        core.gdprEnabled = configuration.gdprEnabled
         gateway = Gateway(
             configuration: core,
             policy: policy,

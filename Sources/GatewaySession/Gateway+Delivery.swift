@@ -20,16 +20,33 @@ extension Gateway {
         let route = evaluator.route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
         var variants = EventVariants(event: event, policy: evaluator.policy)
         var delivered = 0
+        var denied = 0
+        var dropped = 0
         for session in subscribers {
             let verdict = evaluator.deliver(session.subject, route)
-            guard verdict.isAllowed else { continue }
-            guard let frame = variants.frame(redacting: verdict.redactionMask) else { continue }
-            session.offerLive(position: event.position, frame: frame)
-            delivered += 1
+            guard verdict.isAllowed, let frame = variants.frame(redacting: verdict.redactionMask) else {
+                denied += 1
+                continue
+            }
+            switch session.offerLive(position: event.position, frame: frame) {
+            case .queued: delivered += 1
+            case .deferred: break
+            case .dropped: dropped += 1
+            }
         }
         metrics.delivered.increment(by: Int64(delivered))
+        if dropped > 0 { metrics.dropped.increment(by: Int64(dropped)) }
+        metrics.decision(action: "deliver", allowed: true, count: subscribers.count - denied)
+        if denied > 0 { metrics.decision(action: "deliver", allowed: false, count: denied) }
         let latency = Timestamp.nowMillis() - event.createdAtMillis
         metrics.deliveryLatency.recordMilliseconds(max(0, latency))
+        logger.debug(
+            "event delivered",
+            metadata: [
+                "event": "event.delivered", "event_id": "\(event.eventID)", "event_type": "\(event.eventType)",
+                "deliveries": "\(delivered)", "refused": "\(denied)", "dropped": "\(dropped)",
+            ]
+        )
     }
 
     /// `cursor.update`: replays every stored event after the cursor that matches the connection's

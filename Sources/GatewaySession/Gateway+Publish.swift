@@ -105,22 +105,25 @@ extension Gateway {
         json.string(idempotencyKey)
         json.raw(#","company_id":"#)
         json.string(enrichment.companyID.rawValue)
-        json.raw(#","gdpr_context":{"#)
-        var first = true
-        func field(_ name: String, _ write: (inout JSONWriter) -> Void) {
-            if !first { json.raw(",") }
-            first = false
-            json.string(name)
-            json.raw(":")
-            write(&json)
-        }
-        if let consent = gdpr.consent { field("consent") { $0.raw(consent ? "true" : "false") } }
-        if let purpose = gdpr.purpose { field("purpose") { $0.string(purpose) } }
         let retention = gdpr.retentionDays ?? 365
-        field("retention_days") { $0.integer(Int64(retention)) }
-        if let subjectID = gdpr.dataSubjectID { field("data_subject_id") { $0.string(subjectID) } }
-        if let basis = gdpr.legalBasis { field("legal_basis") { $0.string(basis) } }
-        json.raw("}}}")
+        if configuration.gdprEnabled {
+            json.raw(#","gdpr_context":{"#)
+            var first = true
+            func field(_ name: String, _ write: (inout JSONWriter) -> Void) {
+                if !first { json.raw(",") }
+                first = false
+                json.string(name)
+                json.raw(":")
+                write(&json)
+            }
+            if let consent = gdpr.consent { field("consent") { $0.raw(consent ? "true" : "false") } }
+            if let purpose = gdpr.purpose { field("purpose") { $0.string(purpose) } }
+            field("retention_days") { $0.integer(Int64(retention)) }
+            if let subjectID = gdpr.dataSubjectID { field("data_subject_id") { $0.string(subjectID) } }
+            if let basis = gdpr.legalBasis { field("legal_basis") { $0.string(basis) } }
+            json.raw("}")
+        }
+        json.raw("}}")
         let stored = StoredEvent(
             position: 0,
             eventID: eventID,

@@ -28,6 +28,9 @@ public final class Gateway: Sendable {
         public var maxPollLimit = 1000
         /// Replay page size.
         public var replayPageSize = 500
+        /// `GDPR_ENABLED`: when false, events carry no `gdpr_context` on the wire (the log still records
+        /// retention and data subject, so retention and erasure keep working).
+        public var gdprEnabled = true
 
         /// A configuration for a node in `region`.
         public init(region: Region) { self.region = region }

@@ -24,8 +24,8 @@ final class GatewayMetrics: Sendable {
     let deliveryLatency = Metrics.Timer(label: "delivery_latency_seconds", preferredDisplayUnit: .seconds)
     private let decisions = Mutex<[String: Counter]>([:])
 
-    /// Counts one policy decision.
-    func decision(action: String, allowed: Bool) {
+    /// Counts `count` policy decisions.
+    func decision(action: String, allowed: Bool, count: Int = 1) {
         let result = allowed ? "allow" : "deny"
         let key = action + "|" + result
         let counter = decisions.withLock { cache in
@@ -34,6 +34,6 @@ final class GatewayMetrics: Sendable {
             cache[key] = counter
             return counter
         }
-        counter.increment()
+        counter.increment(by: Int64(count))
     }
 }

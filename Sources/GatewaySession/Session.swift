@@ -57,9 +57,19 @@ public final class Session: Sendable {
         state.withLock { state in state.subscriptions.values.contains { $0.matches(eventType) } }
     }
 
+    /// What became of a live event offered to a session.
+    enum Offer {
+        /// Queued for the socket.
+        case queued
+        /// Not queued: a replay will send it, or it was queued before.
+        case deferred
+        /// Lost for this connection: the outbox overflowed (slow consumer) or is closing.
+        case dropped
+    }
+
     /// Offers a live event. Queued unless the session is replaying (then only remembered) or has
     /// already queued this position.
-    func offerLive(position: Int64, frame: ByteBuffer) {
+    func offerLive(position: Int64, frame: ByteBuffer) -> Offer {
         let queue = state.withLock { state -> Bool in
             if state.closed { return false }
             if state.replaying {
@@ -70,7 +80,8 @@ public final class Session: Sendable {
             state.lastQueued = position
             return true
         }
-        if queue { outbox.enqueue(frame) }
+        guard queue else { return .deferred }
+        return outbox.enqueue(frame) ? .queued : .dropped
     }
 
     /// Starts a replay; `false` when one is already running.

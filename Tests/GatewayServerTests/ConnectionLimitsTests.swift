@@ -63,6 +63,9 @@ struct ConnectionLimitsTests {
             let close = try await slow.waitForClose(timeout: .seconds(30))
             #expect(close.code == 1008)
             #expect(close.reason == "slow consumer")
+            let metrics = try await TestHTTP.get(server.http + "/metrics").text
+            let dropped = metrics.split(separator: "\n").first { $0.hasPrefix("event_dropped_total ") }
+            #expect((dropped.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0) > 0)
             await fast.close()
         }
     }

@@ -223,4 +223,45 @@ struct DeliveryTests {
             await socket.close()
         }
     }
+
+    @Test("with GDPR_ENABLED=false events carry no gdpr_context")
+    func gdprDisabled() async throws {
+        let off: (inout ServerConfiguration) -> Void = { $0.gdprEnabled = false }
+        try await withServer(off) { server in
+            let socket = try await subscriber(server)
+            _ = try await TestHTTP.publish(
+                server,
+                token: await Tokens.service(),
+                type: "deal.stage.updated",
+                company: "123",
+                extra: ["contact_id": "c-1"]
+            )
+            let metadata = try #require(try await nextEvent(socket)["metadata"] as? [String: Any])
+            #expect(metadata["gdpr_context"] == nil)
+            #expect(metadata["region"] as? String == "us-east-1")
+            await socket.close()
+        }
+    }
+
+    @Test("metrics count deliveries, refused deliveries and events dropped for a slow consumer")
+    func deliveryMetrics() async throws {
+        try await withServer { server in
+            func value(_ text: String, _ series: String) -> Double {
+                text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            }
+            let before = try await TestHTTP.get(server.http + "/metrics").text
+            let socket = try await subscriber(server)
+            for index in 0..<3 {
+                _ = try await TestHTTP.publish(server, token: await Tokens.service(), type: "deal.stage.updated", company: "123", extra: ["n": index])
+                _ = try await nextEvent(socket)
+            }
+            let after = try await TestHTTP.get(server.http + "/metrics").text
+            #expect(value(after, "event_delivered_total") - value(before, "event_delivered_total") >= 3)
+            #expect(value(after, "event_published_total") - value(before, "event_published_total") >= 3)
+            let allowed = #"policy_decisions_total{action="deliver",result="allow"}"#
+            #expect(value(after, allowed) - value(before, allowed) >= 3)
+            #expect(after.contains("delivery_latency_seconds_bucket"))
+            await socket.close()
+        }
+    }
 }
