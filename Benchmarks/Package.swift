@@ -9,10 +9,23 @@ let package = Package(
     dependencies: [
         .package(name: "realtime-gateway", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // The generated 1,000-pattern, 10,000-company policy and prepared requests.
         .target(name: "BenchmarkSupport", dependencies: [.product(name: "PolicyEngine", package: "realtime-gateway")]),
+        // End-to-end load against a running gateway binary: fan-out throughput, latency at a steady rate,
+        // memory per idle connection. Run: scripts/load-test.sh
+        .executableTarget(
+            name: "LoadGenerator",
+            dependencies: [
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
         // A plain loop over one decision kind, for `perf record` or `valgrind --tool=callgrind`.
         .executableTarget(name: "PolicyProfile", dependencies: ["BenchmarkSupport"]),
         .executableTarget(

@@ -5,9 +5,19 @@ public import GatewayModel
 /// The embedded event log: one SQLite database in WAL mode under `DATA_DIR`, through GRDB.
 ///
 /// Positions are `AUTOINCREMENT` row ids, so they increase in commit order and are never reused after a
-/// purge. `synchronous = FULL`: an append that returned survives `kill -9` and power loss. Appends are
-/// batched by the caller (one transaction, one fsync per batch); reads run concurrently on WAL snapshots.
+/// purge. Appends are batched by the caller (one transaction per batch); reads run concurrently on WAL
+/// snapshots. Durability is ``Durability``: an append that returned always survives a crash of the
+/// process (`kill -9`); with `.fsync` it also survives power loss, at the cost of one fsync per batch.
 public final class SQLiteEventLog: EventLog {
+    /// How far a returned append is guaranteed.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// `synchronous = NORMAL` in WAL mode: committed to the WAL file before the append returns, so a
+        /// process crash loses nothing; an OS crash or power loss may lose the last commits before a checkpoint.
+        case process
+        /// `synchronous = FULL`: the WAL is fsynced before the append returns.
+        case fsync
+    }
+
     private let pool: DatabasePool
     /// How long an idempotency key is remembered, in milliseconds.
     private let dedupWindowMillis: Int64
@@ -17,14 +27,21 @@ public final class SQLiteEventLog: EventLog {
     /// Opens (creating when needed) the log at `path`.
     /// - Parameters:
     ///   - path: the database file, e.g. `data/events.sqlite`.
+    ///   - durability: what a returned append survives.
     ///   - dedupWindowSeconds: how long an idempotency key is remembered (SPEC §5: 24 h).
     ///   - now: the clock, in milliseconds since 1970.
-    public init(path: String, dedupWindowSeconds: Int = 86_400, now: @escaping @Sendable () -> Int64 = SQLiteEventLog.wallClockMillis) throws {
+    public init(
+        path: String,
+        durability: Durability = .process,
+        dedupWindowSeconds: Int = 86_400,
+        now: @escaping @Sendable () -> Int64 = SQLiteEventLog.wallClockMillis
+    ) throws {
         var configuration = Configuration()
         configuration.label = "event-log"
         configuration.busyMode = .timeout(10)
+        let synchronous = durability == .fsync ? "FULL" : "NORMAL"
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         self.dedupWindowMillis = Int64(dedupWindowSeconds) * 1000

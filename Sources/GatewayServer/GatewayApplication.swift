@@ -4,6 +4,7 @@ import Foundation
 public import GatewayModel
 public import GatewaySession
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 public import Logging
 import NIOCore
@@ -56,7 +57,10 @@ public struct GatewayApplication: Sendable {
         }
         do {
             try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
-            log = try SQLiteEventLog(path: (configuration.dataDir as NSString).appendingPathComponent("events.sqlite"))
+            log = try SQLiteEventLog(
+                path: (configuration.dataDir as NSString).appendingPathComponent("events.sqlite"),
+                durability: configuration.eventLogDurability == "fsync" ? .fsync : .process
+            )
         } catch {
             throw ConfigurationProblem("cannot open the event log under DATA_DIR=\(configuration.dataDir): \(error)")
         }
@@ -121,14 +125,24 @@ public struct GatewayApplication: Sendable {
         let webSocketRouter = Router(context: GatewayRequestContext.self)
         WebSocketRoute(gateway: gateway, authenticator: authenticator, maxMessageBytes: configuration.maxMessageBytes).register(on: webSocketRouter)
         let ping = max(1, min(configuration.pingIntervalSeconds, max(1, configuration.idleTimeoutSeconds / 2)))
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let webSocketConfiguration = WebSocketServerConfiguration(
+            maxFrameSize: configuration.maxMessageBytes,
+            autoPing: .enabled(timePeriod: .seconds(ping)),
+            closeTimeout: .seconds(5)
+        )
+        let server = HTTPServerBuilder { responder in
+            FlushCoalescingChildChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder,
+                    webSocketResponder: webSocketResponder,
+                    configuration: webSocketConfiguration
+                )
+            )
+        }
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(
-                    ws: .init(maxFrameSize: configuration.maxMessageBytes, autoPing: .enabled(timePeriod: .seconds(ping)), closeTimeout: .seconds(5))
-                )
-            ),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "realtime-gateway"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger

@@ -244,6 +244,8 @@ struct ServeConfigurationTests {
             (["JWT_SECRET": String(repeating: "s", count: 40), "POLICY_PATH": "/nonexistent/policies"], "POLICY_PATH"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "JWT_PUBLIC_KEY_FILE": "/nonexistent.pem"], "JWT_SECRET, JWT_PUBLIC_KEY_FILE"),
             (["JWT_PUBLIC_KEY_FILE": "/nonexistent.pem"], "JWT_PUBLIC_KEY_FILE"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_LOG_DURABILITY": "maybe"], "EVENT_LOG_DURABILITY"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "OUTBOX_LIMIT_BYTES": "12"], "OUTBOX_LIMIT_BYTES"),
         ]
         for (environment, message) in cases {
             var env = environment

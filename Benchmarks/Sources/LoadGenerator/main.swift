@@ -1,0 +1,242 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdWSClient
+import JWTKit
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Usage: LoadGenerator MODE --url http://127.0.0.1:8000 --secret S [--pid P] [options]
+//   fanout  --subscribers 1000 --events 500        publish as fast as batches go; deliveries/s, nothing lost
+//   latency --subscribers 100 --rate 500 --seconds 10   steady events/s; publish->deliver percentiles
+//   idle    --connections 10000 --pid P            resident memory of the gateway per idle subscribed connection
+// Events are published over HTTP (batch endpoint) and received over real WebSockets, all on loopback.
+
+struct Options {
+    var mode = "fanout"
+    var url = "http://127.0.0.1:8000"
+    var secret = ""
+    var subscribers = 1000
+    var events = 500
+    var rate = 500
+    var seconds = 10
+    var pid: Int32 = 0
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.makeIterator()
+        mode = iterator.next() ?? mode
+        while let flag = iterator.next() {
+            let value = iterator.next() ?? ""
+            switch flag {
+            case "--url": url = value
+            case "--secret": secret = value
+            case "--subscribers", "--connections": subscribers = Int(value) ?? subscribers
+            case "--events": events = Int(value) ?? events
+            case "--rate": rate = Int(value) ?? rate
+            case "--seconds": seconds = Int(value) ?? seconds
+            case "--pid": pid = Int32(value) ?? 0
+            default: fatalError("unknown flag \(flag)")
+            }
+        }
+    }
+}
+
+/// Nanoseconds of the system-wide monotonic clock (comparable across processes on one machine).
+func monotonicNanos() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+}
+
+func residentKiB(of pid: Int32) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+    return 0
+}
+
+struct Claims: JWTPayload {
+    var sub: String
+    var company_id: String?
+    var roles: [String]
+    var exp: ExpirationClaim
+    func verify(using algorithm: some JWTAlgorithm) throws {}
+}
+
+func token(_ secret: String, user: String, company: String?, roles: [String]) async throws -> String {
+    let keys = JWTKeyCollection()
+    await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+    return try await keys.sign(Claims(sub: user, company_id: company, roles: roles, exp: ExpirationClaim(value: Date().addingTimeInterval(3600))))
+}
+
+/// What all subscribers share: delivery counts and latency samples.
+final class Tally: Sendable {
+    let delivered = Atomic<Int>(0)
+    let ready = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+    let latencies = Mutex<[Int64]>([])
+}
+
+/// Opens one subscribed connection; returns when the socket closes or `stop` is cancelled.
+func subscribe(url: String, token: String, tally: Tally, measureLatency: Bool) async {
+    var logger = Logger(label: "load")
+    logger.logLevel = .critical
+    let wsURL = url.replacingOccurrences(of: "http://", with: "ws://") + "/ws?token=" + token
+    do {
+        try await WebSocketClient.connect(url: wsURL, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
+            try await outbound.write(.text(#"{"type":"subscribe","topics":["deal.stage.*"]}"#))
+            var local: [Int64] = []
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message else { continue }
+                if text.hasPrefix(#"{"type":"event""#) {
+                    tally.delivered.wrappingAdd(1, ordering: .relaxed)
+                    if measureLatency, let range = text.range(of: #""t":"#) {
+                        let digits = text[range.upperBound...].prefix { $0.isNumber }
+                        if let sent = Int64(digits) { local.append(monotonicNanos() - sent) }
+                        if local.count >= 256 {
+                            let batch = local
+                            tally.latencies.withLock { $0.append(contentsOf: batch) }
+                            local.removeAll(keepingCapacity: true)
+                        }
+                    }
+                } else if text.hasPrefix(#"{"type":"subscription.confirmed""#) {
+                    tally.ready.wrappingAdd(1, ordering: .relaxed)
+                }
+            }
+            let rest = local
+            tally.latencies.withLock { $0.append(contentsOf: rest) }
+        }
+    } catch {
+        tally.failed.wrappingAdd(1, ordering: .relaxed)
+    }
+}
+
+/// Publishes `count` events in batches of at most `batch`; each event carries its send time in `data.t`.
+func publish(_ client: HTTPClient, url: String, token: String, count: Int, batch: Int, start: Int) async throws {
+    var sent = 0
+    while sent < count {
+        let size = min(batch, count - sent)
+        var body = #"{"events":["#
+        for index in 0..<size {
+            if index > 0 { body += "," }
+            body +=
+                #"{"event_type":"deal.stage.updated","data":{"company_id":"123","deal_id":\#(start + sent + index),"new_stage":"qualification","t":\#(monotonicNanos())}}"#
+        }
+        body += "]}"
+        var request = HTTPClientRequest(url: url + "/api/realtime/publish/batch/")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 1 << 24)
+        guard response.status == .accepted else { fatalError("publish answered \(response.status)") }
+        sent += size
+    }
+}
+
+func percentile(_ sorted: [Int64], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
+    return Double(sorted[max(0, index)]) / 1e6
+}
+
+func openSubscribers(_ options: Options, tally: Tally, measureLatency: Bool) async throws -> [Task<Void, Never>] {
+    var tasks: [Task<Void, Never>] = []
+    for index in 0..<options.subscribers {
+        let user = try await token(options.secret, user: "load-\(index)", company: "123", roles: ["sales", "pii_reader"])
+        tasks.append(Task { await subscribe(url: options.url, token: user, tally: tally, measureLatency: measureLatency) })
+        if index % 200 == 199 { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    let deadline = ContinuousClock.now + .seconds(120)
+    while tally.ready.load(ordering: .relaxed) + tally.failed.load(ordering: .relaxed) < options.subscribers {
+        guard ContinuousClock.now < deadline else { fatalError("subscribers not ready: \(tally.ready.load(ordering: .relaxed))") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    if tally.failed.load(ordering: .relaxed) > 0 { fatalError("\(tally.failed.load(ordering: .relaxed)) connections failed") }
+    return tasks
+}
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+let tally = Tally()
+let http = HTTPClient(eventLoopGroupProvider: .singleton)
+let publisher = try await token(options.secret, user: "load-publisher", company: nil, roles: ["service"])
+
+do {
+    switch options.mode {
+    case "fanout":
+        let subscribers = try await openSubscribers(options, tally: tally, measureLatency: false)
+        let target = options.events * options.subscribers
+        let started = monotonicNanos()
+        try await publish(http, url: options.url, token: publisher, count: options.events, batch: 100, start: 0)
+        let published = monotonicNanos()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while tally.delivered.load(ordering: .relaxed) < target, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .microseconds(500))
+        }
+        let finished = monotonicNanos()
+        let delivered = tally.delivered.load(ordering: .relaxed)
+        let seconds = Double(finished - started) / 1e9
+        print("fanout: \(options.subscribers) subscribers x \(options.events) events")
+        print("  delivered \(delivered) of \(target) (lost \(target - delivered))")
+        print(
+            "  publishing took \(String(format: "%.3f", Double(published - started) / 1e9)) s; last delivery after \(String(format: "%.3f", seconds)) s"
+        )
+        print("  throughput \(Int(Double(delivered) / seconds)) deliveries/s")
+    case "latency":
+        let subscribers = try await openSubscribers(options, tally: tally, measureLatency: true)
+        let tick = 10  // ms
+        let perTick = max(1, options.rate * tick / 1000)
+        let ticks = options.seconds * 1000 / tick
+        let started = ContinuousClock.now
+        for index in 0..<ticks {
+            try await publish(http, url: options.url, token: publisher, count: perTick, batch: perTick, start: index * perTick)
+            try await Task.sleep(until: started + .milliseconds(tick * (index + 1)), clock: .continuous)
+        }
+        let target = ticks * perTick * options.subscribers
+        let deadline = ContinuousClock.now + .seconds(30)
+        while tally.delivered.load(ordering: .relaxed) < target, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let delivered = tally.delivered.load(ordering: .relaxed)
+        // Close the sockets so every subscriber flushes its samples.
+        for task in subscribers { task.cancel() }
+        try await Task.sleep(for: .milliseconds(300))
+        let samples = tally.latencies.withLock { $0 }.sorted()
+        print(
+            "latency: \(options.subscribers) subscribers, \(ticks * perTick / options.seconds) events/s for \(options.seconds) s = \(ticks * perTick * options.subscribers / options.seconds) deliveries/s"
+        )
+        print("  delivered \(delivered) of \(target) (lost \(target - delivered)); \(samples.count) samples")
+        print(
+            String(
+                format: "  publish->deliver p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
+                percentile(samples, 0.5),
+                percentile(samples, 0.9),
+                percentile(samples, 0.99),
+                percentile(samples, 0.999),
+                percentile(samples, 1.0)
+            )
+        )
+    case "idle":
+        let before = residentKiB(of: options.pid)
+        let subscribers = try await openSubscribers(options, tally: tally, measureLatency: false)
+        try await Task.sleep(for: .seconds(2))
+        let after = residentKiB(of: options.pid)
+        print("idle: \(options.subscribers) subscribed connections")
+        print(
+            "  gateway resident \(before) KiB -> \(after) KiB: \(String(format: "%.2f", Double(after - before) / Double(options.subscribers))) KiB per connection"
+        )
+        _ = subscribers
+    default:
+        fatalError("mode is fanout, latency or idle")
+    }
+}
+try await http.shutdown()
+exit(0)
