@@ -67,7 +67,6 @@ public struct GatewayApplication: Sendable {
         var core = Gateway.Configuration(region: configuration.region)
         core.channelPrefix = configuration.channelPrefix
         core.maxConnections = configuration.maxConnections
-        core.outboxLimitBytes = configuration.outboxLimitBytes
         core.gdprEnabled = configuration.gdprEnabled
         gateway = Gateway(
             configuration: core,
@@ -123,7 +122,13 @@ public struct GatewayApplication: Sendable {
         )
         routes.register(on: router)
         let webSocketRouter = Router(context: GatewayRequestContext.self)
-        WebSocketRoute(gateway: gateway, authenticator: authenticator, maxMessageBytes: configuration.maxMessageBytes).register(on: webSocketRouter)
+        WebSocketRoute(
+            gateway: gateway,
+            authenticator: authenticator,
+            maxMessageBytes: configuration.maxMessageBytes,
+            outboxLimitBytes: configuration.outboxLimitBytes
+        )
+        .register(on: webSocketRouter)
         let ping = max(1, min(configuration.pingIntervalSeconds, max(1, configuration.idleTimeoutSeconds / 2)))
         let webSocketResponder = webSocketRouter.buildResponder()
         let webSocketConfiguration = WebSocketServerConfiguration(

@@ -19,8 +19,8 @@ extension Gateway {
 
     /// Admits a verified principal: the policy's connect decision (company enabled, node region), the
     /// connect rate limits and `MAX_CONNECTIONS`. On success the session is registered and its
-    /// `connection.established` is queued.
-    public func open(principal: Principal, expiresAtMillis: Int64) async -> Result<Session, Refusal> {
+    /// `connection.established` is queued. The session's frames go to `sink`.
+    public func open(principal: Principal, expiresAtMillis: Int64, sink: any FrameSink) async -> Result<Session, Refusal> {
         let evaluator = self.evaluator
         let subject = evaluator.subject(for: principal)
         var trace: DecisionTrace? = nil
@@ -52,7 +52,7 @@ extension Gateway {
             subject: subject,
             companyID: company,
             expiresAtMillis: expiresAtMillis,
-            outboxLimit: configuration.outboxLimitBytes,
+            sink: sink,
             startPosition: head
         )
         sessions.withLock { $0[session.id] = session }

@@ -20,8 +20,6 @@ public final class Gateway: Sendable {
         public var channelPrefix = "crm.events"
         /// `MAX_CONNECTIONS`.
         public var maxConnections = 10_000
-        /// Bytes a connection may have queued before it is dropped as a slow consumer.
-        public var outboxLimitBytes = 4 << 20
         /// Consecutive invalid messages before close 4008.
         public var maxInvalidMessages = 10
         /// The most events one poll returns (SPEC §4: 1000).

@@ -36,9 +36,9 @@ public final class Session: Sendable {
     public let userID: String
     let state: Mutex<State>
 
-    init(id: String, subject: Subject, companyID: CompanyID, expiresAtMillis: Int64, outboxLimit: Int, startPosition: Int64) {
+    init(id: String, subject: Subject, companyID: CompanyID, expiresAtMillis: Int64, sink: any FrameSink, startPosition: Int64) {
         self.id = id
-        self.outbox = Outbox(limitBytes: outboxLimit)
+        self.outbox = Outbox(sink: sink)
         self.companyID = companyID
         self.userID = subject.principal.userID
         var initial = State(subject: subject, expiresAtMillis: expiresAtMillis)

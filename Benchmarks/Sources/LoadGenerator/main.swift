@@ -147,20 +147,41 @@ func percentile(_ sorted: [Int64], _ p: Double) -> Double {
     return Double(sorted[max(0, index)]) / 1e6
 }
 
-func openSubscribers(_ options: Options, tally: Tally, measureLatency: Bool) async throws -> [Task<Void, Never>] {
-    var tasks: [Task<Void, Never>] = []
-    for index in 0..<options.subscribers {
-        let user = try await token(options.secret, user: "load-\(index)", company: "123", roles: ["sales", "pii_reader"])
-        tasks.append(Task { await subscribe(url: options.url, token: user, tally: tally, measureLatency: measureLatency) })
-        if index % 200 == 199 { try await Task.sleep(for: .milliseconds(50)) }
+/// Opens the subscribers on raw sockets served by one epoll thread; returns once all are confirmed, with
+/// the flag that stops the thread.
+final class Flag: Sendable {
+    let value = Atomic<Bool>(false)
+}
+
+/// The running subscriber thread: set `stop`, then wait for `finished`.
+struct SubscriberThread {
+    let stop = Flag()
+    let finished = Flag()
+
+    func shutdown() async {
+        stop.value.store(true, ordering: .releasing)
+        while !finished.value.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(10)) }
     }
+}
+
+func openSubscribers(_ options: Options, tally: Tally, measureLatency: Bool) async throws -> SubscriberThread {
+    var tokens: [String] = []
+    for index in 0..<options.subscribers {
+        tokens.append(try await token(options.secret, user: "load-\(index)", company: "123", roles: ["sales", "pii_reader"]))
+    }
+    let port = Int(options.url.split(separator: ":").last ?? "") ?? 8000
+    let subscribers = try RawSubscribers(port: port, tokens: tokens, tally: tally, measureLatency: measureLatency)
+    let thread = SubscriberThread()
+    Thread {
+        subscribers.run(stop: thread.stop)
+        thread.finished.value.store(true, ordering: .releasing)
+    }.start()
     let deadline = ContinuousClock.now + .seconds(120)
-    while tally.ready.load(ordering: .relaxed) + tally.failed.load(ordering: .relaxed) < options.subscribers {
+    while tally.ready.load(ordering: .relaxed) < options.subscribers {
         guard ContinuousClock.now < deadline else { fatalError("subscribers not ready: \(tally.ready.load(ordering: .relaxed))") }
         try await Task.sleep(for: .milliseconds(20))
     }
-    if tally.failed.load(ordering: .relaxed) > 0 { fatalError("\(tally.failed.load(ordering: .relaxed)) connections failed") }
-    return tasks
+    return thread
 }
 
 let options = Options(Array(CommandLine.arguments.dropFirst()))
@@ -206,9 +227,8 @@ do {
         }
         try await Task.sleep(for: .milliseconds(200))
         let delivered = tally.delivered.load(ordering: .relaxed)
-        // Close the sockets so every subscriber flushes its samples.
-        for task in subscribers { task.cancel() }
-        try await Task.sleep(for: .milliseconds(300))
+        // Stop the subscriber thread so it hands over its samples.
+        await subscribers.shutdown()
         let samples = tally.latencies.withLock { $0 }.sorted()
         print(
             "latency: \(options.subscribers) subscribers, \(ticks * perTick / options.seconds) events/s for \(options.seconds) s = \(ticks * perTick * options.subscribers / options.seconds) deliveries/s"

@@ -7,22 +7,29 @@ import NIOCore
 import NIOWebSocket
 
 /// `GET /ws`: every upgrade is accepted, so that a bad token is answered with close code 4001 the browser
-/// can see (SPEC §3). Then one task reads client messages into the ``Gateway`` while another drains the
-/// connection's ``Outbox`` to the socket.
+/// can see (SPEC §3). Then one task reads client messages into the ``Gateway`` while another waits for a
+/// close request; frames themselves go straight to the channel (``ChannelFrameSink``).
 struct WebSocketRoute {
     let gateway: Gateway
     let authenticator: Authenticator
     let maxMessageBytes: Int
+    let outboxLimitBytes: Int
 
     func register(on router: Router<GatewayRequestContext>) {
         router.ws("/ws") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            await run(inbound: inbound, outbound: outbound, request: context.request, ip: context.requestContext.clientIP)
+            await run(
+                inbound: inbound,
+                outbound: outbound,
+                request: context.request,
+                channel: context.requestContext.channel,
+                ip: context.requestContext.clientIP
+            )
         }
     }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, ip: String?) async {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, channel: any Channel, ip: String?) async {
         guard let token = HTTPRoutes.token(of: request) else {
             try? await outbound.close(.unknown(4001), reason: "missing token")
             return
@@ -42,7 +49,8 @@ struct WebSocketRoute {
             return
         }
         let session: Session
-        switch await gateway.open(principal: principal, expiresAtMillis: verified.expiresAtMillis) {
+        let sink = ChannelFrameSink(channel: channel, limitBytes: outboxLimitBytes)
+        switch await gateway.open(principal: principal, expiresAtMillis: verified.expiresAtMillis, sink: sink) {
         case .failure(let refusal):
             try? await outbound.close(Self.code(refusal.code), reason: refusal.reason)
             return
@@ -50,7 +58,10 @@ struct WebSocketRoute {
         }
         defer { gateway.close(session) }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await write(session.outbox, to: outbound) }
+            group.addTask {
+                let request = await session.outbox.closeRequested()
+                try? await outbound.close(Self.code(request.code), reason: request.reason)
+            }
             group.addTask {
                 do {
                     for try await message in inbound.messages(maxSize: maxMessageBytes) {
@@ -66,25 +77,6 @@ struct WebSocketRoute {
             }
             await group.next()
             group.cancelAll()
-        }
-    }
-
-    /// Drains the outbox until it asks to close.
-    private func write(_ outbox: Outbox, to outbound: WebSocketOutboundWriter) async {
-        while true {
-            switch await outbox.next() {
-            case .frames(let frames):
-                for frame in frames {
-                    do {
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
-                    } catch {
-                        return
-                    }
-                }
-            case .close(let code, let reason):
-                try? await outbound.close(Self.code(code), reason: reason)
-                return
-            }
         }
     }
 

@@ -1,115 +1,70 @@
-import CoreMetrics
-import EventBus
-import Foundation
-import GatewayModel
-import Logging
 public import NIOCore
-import PolicyEngine
-import PolicyLanguage
 import Synchronization
 
-/// The bounded outbound queue of one connection. Producers (fan-out, replay, replies) enqueue
-/// encoded frames without waiting; the connection's writer takes everything queued in one batch.
-/// A connection that lets more than ``limitBytes`` pile up is a slow consumer: its queue is dropped and
-/// the socket closed with 1008 "slow consumer" (transient: the client reconnects and resumes by cursor),
-/// so one slow client never holds memory or slows the others.
-public final class Outbox: Sendable {
-    /// What the writer should do next.
-    public enum Next: Sendable {
-        /// Write these text frames, in order.
-        case frames([ByteBuffer])
-        /// Close the socket with this code and reason (after writing what was queued before it).
-        case close(code: UInt16, reason: String)
-    }
+/// Where a connection's frames go: implemented by the transport (for WebSocket, straight into the NIO
+/// channel on its event loop, batched per loop). Callable from any thread.
+public protocol FrameSink: Sendable {
+    /// Queues one text frame; returns `false` when the connection already holds more than its limit
+    /// of unwritten bytes (a slow consumer).
+    func send(_ frame: ByteBuffer) -> Bool
+}
 
+/// The outbound side of one connection. Producers (fan-out, replay, replies) enqueue encoded frames
+/// without waiting and without waking any task: frames go to the ``FrameSink``. A connection whose
+/// unwritten bytes exceed its limit is a slow consumer: it is closed with 1008 "slow consumer" (transient:
+/// the client reconnects and resumes by cursor), so one slow client never holds memory or slows the others.
+/// Closing is a request the transport waits for with ``closeRequested()``.
+public final class Outbox: Sendable {
     private struct State {
-        var frames = CircularBuffer<ByteBuffer>(initialCapacity: 4)
-        var bytes = 0
-        var waiter: CheckedContinuation<Next, Never>?
         var closing: (code: UInt16, reason: String)?
-        var closeDelivered = false
+        var waiter: CheckedContinuation<(code: UInt16, reason: String), Never>?
     }
 
     private let state = Mutex(State())
-    /// The most bytes that may wait in the queue.
-    public let limitBytes: Int
+    private let sink: any FrameSink
 
-    /// An empty outbox.
-    public init(limitBytes: Int) { self.limitBytes = limitBytes }
+    /// An outbox writing to `sink`.
+    public init(sink: any FrameSink) { self.sink = sink }
 
-    /// Queues a text frame. Returns `false` when the outbox is closing, or when the frame would overflow
-    /// it; in that case the outbox closes with 1008 ("slow consumer").
+    /// Sends a text frame. Returns `false` when the outbox is closing, or when the connection is over its
+    /// limit; in that case the outbox closes with 1008 ("slow consumer").
     @discardableResult
     public func enqueue(_ frame: ByteBuffer) -> Bool {
-        let (accepted, waiter, next) = state.withLock { state -> (Bool, CheckedContinuation<Next, Never>?, Next?) in
-            guard state.closing == nil else { return (false, nil, nil) }
-            let accepted = state.bytes + frame.readableBytes <= limitBytes
-            if accepted {
-                state.frames.append(frame)
-                state.bytes += frame.readableBytes
-            } else {
-                state.closing = (1008, "slow consumer")
-                state.frames.removeAll()
-                state.bytes = 0
-            }
-            let (waiter, next) = Self.takeIfWaiting(&state)
-            return (accepted, waiter, next)
+        guard !isClosing else { return false }
+        guard sink.send(frame) else {
+            close(code: 1008, reason: "slow consumer")
+            return false
         }
-        if let waiter, let next { waiter.resume(returning: next) }
-        return accepted
+        return true
     }
 
-    /// Queues a text frame made from `text`.
+    /// Sends a text frame made from `text`.
     @discardableResult
     public func enqueue(text: String) -> Bool { enqueue(ByteBuffer(string: text)) }
 
-    /// Asks the writer to close the socket once the frames queued so far are written. The first close wins.
+    /// Asks the transport to close the socket with `code` and `reason` (at most 32 bytes). The first close wins.
     public func close(code: UInt16, reason: String) {
-        let (waiter, next) = state.withLock { state -> (CheckedContinuation<Next, Never>?, Next?) in
-            guard state.closing == nil else { return (nil, nil) }
+        let waiter = state.withLock { state -> CheckedContinuation<(code: UInt16, reason: String), Never>? in
+            guard state.closing == nil else { return nil }
             state.closing = (code, String(decoding: reason.utf8.prefix(32), as: UTF8.self))
-            return Self.takeIfWaiting(&state)
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        if let waiter, let next { waiter.resume(returning: next) }
+        if let waiter, let closing = state.withLock({ $0.closing }) { waiter.resume(returning: closing) }
     }
 
     /// Whether a close was requested (or forced by overflow).
     public var isClosing: Bool { state.withLock { $0.closing != nil } }
 
-    /// The number of bytes waiting.
-    public var queuedBytes: Int { state.withLock { $0.bytes } }
-
-    /// Waits for the next batch of frames, or the close request once every earlier frame was taken.
-    /// One writer only.
-    public func next() async -> Next {
+    /// Waits until a close is requested; returns its code and reason. One waiter only.
+    public func closeRequested() async -> (code: UInt16, reason: String) {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Next? in
-                if let next = Self.take(&state) { return next }
+            let ready = state.withLock { state -> (code: UInt16, reason: String)? in
+                if let closing = state.closing { return closing }
                 state.waiter = continuation
                 return nil
             }
             if let ready { continuation.resume(returning: ready) }
         }
-    }
-
-    private static func takeIfWaiting(_ state: inout State) -> (CheckedContinuation<Next, Never>?, Next?) {
-        guard let waiter = state.waiter, let next = take(&state) else { return (nil, nil) }
-        state.waiter = nil
-        return (waiter, next)
-    }
-
-    private static func take(_ state: inout State) -> Next? {
-        if !state.frames.isEmpty {
-            let frames = Array(state.frames)
-            state.frames.removeAll(keepingCapacity: true)
-            state.bytes = 0
-            return .frames(frames)
-        }
-        if let closing = state.closing, !state.closeDelivered {
-            state.closeDelivered = true
-            return .close(code: closing.code, reason: closing.reason)
-        }
-        if state.closeDelivered { return .close(code: state.closing!.code, reason: state.closing!.reason) }
-        return nil
     }
 }

@@ -1,0 +1,175 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Many subscribed WebSocket connections served by one thread with poll(2) and a minimal frame parser, so
+/// that the load generator spends as little CPU per received frame as possible (the gateway under test
+/// shares the machine). Each connection: TCP connect, HTTP upgrade, one masked `subscribe` frame; then
+/// every text frame starting with `{"type":"event"` counts, and its `"t":` field gives the latency.
+final class RawSubscribers: @unchecked Sendable {
+    private struct Connection {
+        var descriptor: Int32
+        var buffer: [UInt8] = []
+        var upgraded = false
+    }
+
+    private var connections: [Int32: Connection] = [:]
+    private var descriptors: [Int32] = []
+    private let tally: Tally
+    private let measureLatency: Bool
+    private var samples: [Int64] = []
+
+    init(port: Int, tokens: [String], tally: Tally, measureLatency: Bool) throws {
+        self.tally = tally
+        self.measureLatency = measureLatency
+        for token in tokens {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw LoadError("connect failed: \(errno)") }
+            var one: Int32 = 1
+            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let request =
+                "GET /ws?token=\(token) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            Self.writeAll(descriptor, Array(request.utf8))
+            Self.writeAll(descriptor, Self.maskedText(#"{"type":"subscribe","topics":["deal.stage.*"]}"#))
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            connections[descriptor] = Connection(descriptor: descriptor)
+            descriptors.append(descriptor)
+        }
+    }
+
+    /// Reads until `stop` is set; then hands the latency samples to the tally.
+    func run(stop: Flag) {
+        var polled = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while !stop.value.load(ordering: .relaxed) {
+            let count = poll(&polled, nfds_t(polled.count), 50)
+            guard count > 0 else { continue }
+            for index in polled.indices where polled[index].revents != 0 {
+                polled[index].revents = 0
+                let descriptor = polled[index].fd
+                while true {
+                    let read = recv(descriptor, &chunk, chunk.count, 0)
+                    if read <= 0 { break }
+                    connections[descriptor]!.buffer.append(contentsOf: chunk[0..<read])
+                    if read < chunk.count { break }
+                }
+                parse(descriptor)
+            }
+        }
+        let collected = samples
+        tally.latencies.withLock { $0.append(contentsOf: collected) }
+        for descriptor in connections.keys { close(descriptor) }
+    }
+
+    private func parse(_ descriptor: Int32) {
+        var connection = connections[descriptor]!
+        var position = 0
+        let bytes = connection.buffer
+        if !connection.upgraded {
+            guard let end = Self.headerEnd(bytes) else { return }
+            connection.upgraded = true
+            position = end
+        }
+        while bytes.count - position >= 2 {
+            let opcode = bytes[position] & 0x0F
+            var length = Int(bytes[position + 1] & 0x7F)
+            var header = 2
+            if length == 126 {
+                guard bytes.count - position >= 4 else { break }
+                length = Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
+                header = 4
+            } else if length == 127 {
+                guard bytes.count - position >= 10 else { break }
+                length = (0..<8).reduce(0) { $0 << 8 | Int(bytes[position + 2 + $1]) }
+                header = 10
+            }
+            guard bytes.count - position >= header + length else { break }
+            if opcode == 0x1 { text(bytes, from: position + header, length: length) }
+            if opcode == 0x9 {  // ping: answer with a masked pong of the same payload
+                Self.writeAll(descriptor, Self.masked(opcode: 0xA, Array(bytes[(position + header)..<(position + header + length)])))
+            }
+            position += header + length
+        }
+        connection.buffer = Array(bytes[position...])
+        connections[descriptor] = connection
+    }
+
+    private static let eventPrefix = Array(#"{"type":"event""#.utf8)
+    private static let confirmedPrefix = Array(#"{"type":"subscription.confirmed""#.utf8)
+    private static let timeKey = Array(#""t":"#.utf8)
+
+    private func text(_ bytes: [UInt8], from start: Int, length: Int) {
+        func hasPrefix(_ prefix: [UInt8]) -> Bool {
+            length >= prefix.count && bytes[start..<(start + prefix.count)].elementsEqual(prefix)
+        }
+        if hasPrefix(Self.eventPrefix) {
+            tally.delivered.wrappingAdd(1, ordering: .relaxed)
+            guard measureLatency else { return }
+            let end = start + length
+            var index = start
+            while index + Self.timeKey.count < end {
+                if bytes[index] == 0x22, bytes[index..<(index + Self.timeKey.count)].elementsEqual(Self.timeKey) {
+                    var value: Int64 = 0
+                    var digit = index + Self.timeKey.count
+                    while digit < end, bytes[digit] >= 0x30, bytes[digit] <= 0x39 {
+                        value = value * 10 + Int64(bytes[digit] - 0x30)
+                        digit += 1
+                    }
+                    samples.append(monotonicNanos() - value)
+                    return
+                }
+                index += 1
+            }
+        } else if hasPrefix(Self.confirmedPrefix) {
+            tally.ready.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    private static func headerEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+            return index + 4
+        }
+        return nil
+    }
+
+    static func maskedText(_ text: String) -> [UInt8] { masked(opcode: 0x1, Array(text.utf8)) }
+
+    static func masked(opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        var frame: [UInt8] = [0x80 | opcode]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        frame += mask
+        for (index, byte) in payload.enumerated() { frame.append(byte ^ mask[index % 4]) }
+        return frame
+    }
+
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}
+
+struct LoadError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,81 @@
+import GatewaySession
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// Writes a connection's frames straight into its NIO channel, bypassing per-connection tasks: frames are
+/// handed to the ``LoopWriter`` of the channel's event loop, which writes everything queued for all of its
+/// channels in one task and flushes each channel once. Fan-out to N connections on a loop therefore costs
+/// one hop to that loop, not N task wake-ups.
+///
+/// The channel's write-buffer high watermark is the connection's limit: once more than that is unwritten
+/// (the peer does not read), the channel is not writable and ``send(_:)`` refuses: a slow consumer.
+final class ChannelFrameSink: FrameSink {
+    let channel: any Channel
+    private let writer: LoopWriter
+
+    init(channel: any Channel, limitBytes: Int) {
+        self.channel = channel
+        self.writer = LoopWriter.for(channel.eventLoop)
+        channel.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: max(1, limitBytes / 2), high: limitBytes))
+            .whenFailure { _ in }
+    }
+
+    func send(_ frame: ByteBuffer) -> Bool {
+        guard channel.isWritable || !channel.isActive else { return false }
+        writer.enqueue(channel, WebSocketFrame(fin: true, opcode: .text, data: frame))
+        return true
+    }
+}
+
+/// One per event loop: collects frames for the loop's channels from any thread and writes them in a single
+/// task on the loop, flushing each channel once per batch.
+final class LoopWriter: Sendable {
+    private struct Pending {
+        var frames: [(channel: any Channel, frame: WebSocketFrame)] = []
+        var scheduled = false
+    }
+
+    private static let writers = NIOLockedValueBox<[ObjectIdentifier: LoopWriter]>([:])
+
+    /// The writer of `eventLoop`.
+    static func `for`(_ eventLoop: any EventLoop) -> LoopWriter {
+        writers.withLockedValue { writers in
+            let key = ObjectIdentifier(eventLoop)
+            if let writer = writers[key] { return writer }
+            let writer = LoopWriter(eventLoop: eventLoop)
+            writers[key] = writer
+            return writer
+        }
+    }
+
+    private let eventLoop: any EventLoop
+    private let pending = Mutex(Pending())
+
+    private init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    func enqueue(_ channel: any Channel, _ frame: WebSocketFrame) {
+        let schedule = pending.withLock { pending -> Bool in
+            pending.frames.append((channel, frame))
+            if pending.scheduled { return false }
+            pending.scheduled = true
+            return true
+        }
+        if schedule { eventLoop.execute { self.drain() } }
+    }
+
+    private func drain() {
+        let frames = pending.withLock { pending -> [(channel: any Channel, frame: WebSocketFrame)] in
+            pending.scheduled = false
+            defer { pending.frames.removeAll(keepingCapacity: true) }
+            return pending.frames
+        }
+        var written: [ObjectIdentifier: any Channel] = [:]
+        for (channel, frame) in frames {
+            channel.write(frame, promise: nil)
+            written[ObjectIdentifier(channel)] = channel
+        }
+        for channel in written.values { channel.flush() }
+    }
+}
