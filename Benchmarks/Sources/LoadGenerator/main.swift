@@ -1,8 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import HummingbirdWSClient
 import JWTKit
-import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -15,7 +13,8 @@ import Glibc
 //   fanout  --subscribers 1000 --events 500        publish as fast as batches go; deliveries/s, nothing lost
 //   latency --subscribers 100 --rate 500 --seconds 10   steady events/s; publish->deliver percentiles
 //   idle    --connections 10000 --pid P            resident memory of the gateway per idle subscribed connection
-// Events are published over HTTP (batch endpoint) and received over real WebSockets, all on loopback.
+// Events are published over HTTP (batch endpoint) and received over real WebSocket connections (raw sockets,
+// see RawSubscribers.swift), all on loopback.
 
 struct Options {
     var mode = "fanout"
@@ -83,40 +82,6 @@ final class Tally: Sendable {
     let latencies = Mutex<[Int64]>([])
 }
 
-/// Opens one subscribed connection; returns when the socket closes or `stop` is cancelled.
-func subscribe(url: String, token: String, tally: Tally, measureLatency: Bool) async {
-    var logger = Logger(label: "load")
-    logger.logLevel = .critical
-    let wsURL = url.replacingOccurrences(of: "http://", with: "ws://") + "/ws?token=" + token
-    do {
-        try await WebSocketClient.connect(url: wsURL, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
-            try await outbound.write(.text(#"{"type":"subscribe","topics":["deal.stage.*"]}"#))
-            var local: [Int64] = []
-            for try await message in inbound.messages(maxSize: 1 << 20) {
-                guard case .text(let text) = message else { continue }
-                if text.hasPrefix(#"{"type":"event""#) {
-                    tally.delivered.wrappingAdd(1, ordering: .relaxed)
-                    if measureLatency, let range = text.range(of: #""t":"#) {
-                        let digits = text[range.upperBound...].prefix { $0.isNumber }
-                        if let sent = Int64(digits) { local.append(monotonicNanos() - sent) }
-                        if local.count >= 256 {
-                            let batch = local
-                            tally.latencies.withLock { $0.append(contentsOf: batch) }
-                            local.removeAll(keepingCapacity: true)
-                        }
-                    }
-                } else if text.hasPrefix(#"{"type":"subscription.confirmed""#) {
-                    tally.ready.wrappingAdd(1, ordering: .relaxed)
-                }
-            }
-            let rest = local
-            tally.latencies.withLock { $0.append(contentsOf: rest) }
-        }
-    } catch {
-        tally.failed.wrappingAdd(1, ordering: .relaxed)
-    }
-}
-
 /// Publishes `count` events in batches of at most `batch`; each event carries its send time in `data.t`.
 func publish(_ client: HTTPClient, url: String, token: String, count: Int, batch: Int, start: Int) async throws {
     var sent = 0
@@ -147,7 +112,7 @@ func percentile(_ sorted: [Int64], _ p: Double) -> Double {
     return Double(sorted[max(0, index)]) / 1e6
 }
 
-/// Opens the subscribers on raw sockets served by one epoll thread; returns once all are confirmed, with
+/// Opens the subscribers on raw sockets served by one poll thread; returns once all are confirmed, with
 /// the flag that stops the thread.
 final class Flag: Sendable {
     let value = Atomic<Bool>(false)
@@ -192,7 +157,7 @@ let publisher = try await token(options.secret, user: "load-publisher", company:
 do {
     switch options.mode {
     case "fanout":
-        let subscribers = try await openSubscribers(options, tally: tally, measureLatency: false)
+        _ = try await openSubscribers(options, tally: tally, measureLatency: false)
         let target = options.events * options.subscribers
         let started = monotonicNanos()
         try await publish(http, url: options.url, token: publisher, count: options.events, batch: 100, start: 0)
@@ -258,5 +223,5 @@ do {
         fatalError("mode is fanout, latency or idle")
     }
 }
-try await http.shutdown()
+// The process ends here; open sockets and the HTTP client go with it.
 exit(0)
