@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "RealtimeGateway",
             dependencies: [
-                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus", "GatewayServer",
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus", "GatewaySession", "GatewayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],

@@ -75,30 +75,30 @@ struct HTTPRoutes {
         return JSONResponse.ok(json.text, status: cache ? .ok : .serviceUnavailable)
     }
 
+    /// The verified principal and the JSON body of a publish, or the response that refuses it.
+    func authenticatedBody(_ request: Request, _ context: GatewayRequestContext) async -> Checked<(Principal, JSONValue)> {
+        switch await principal(request, context) {
+        case .refused(let response): return .refused(response)
+        case .value(let principal):
+            switch await body(request) {
+            case .refused(let response): return .refused(response)
+            case .value(let body): return .value((principal, body))
+            }
+        }
+    }
+
     func publish(_ request: Request, _ context: GatewayRequestContext) async -> Response {
-        let principal: Principal
-        switch await self.principal(request, context) {
+        switch await authenticatedBody(request, context) {
         case .refused(let response): return response
-        case .value(let value): principal = value
+        case .value(let (principal, body)): return Self.response(await gateway.publish(principal, body: body))
         }
-        let body: JSONValue
-        switch await self.body(request) {
-        case .refused(let response): return response
-        case .value(let value): body = value
-        }
-        return Self.response(await gateway.publish(principal, body: body))
     }
 
     func publishBatch(_ request: Request, _ context: GatewayRequestContext) async -> Response {
-        let principal: Principal
-        switch await self.principal(request, context) {
+        let (principal, body): (Principal, JSONValue)
+        switch await authenticatedBody(request, context) {
         case .refused(let response): return response
-        case .value(let value): principal = value
-        }
-        let body: JSONValue
-        switch await self.body(request) {
-        case .refused(let response): return response
-        case .value(let value): body = value
+        case .value(let value): (principal, body) = value
         }
         guard case .object(let object) = body, case .array(let events)? = object["events"], object.count == 1 else {
             return JSONResponse.error(400, code: "invalid_message", message: #"the body must be {"events":[...]}"#)

@@ -1,8 +1,8 @@
 import CoreMetrics
 import EventBus
-import Foundation
+public import Foundation
 public import GatewayModel
-import JWTKit
+public import JWTKit
 import Logging
 import NIOCore
 import PolicyEngine
@@ -124,42 +124,72 @@ public final class Authenticator: Sendable {
     }
 }
 
-/// The claims the gateway reads: `sub`/`user_id`, `company_id` (string or number), `roles`, and the
-/// registered time, issuer and audience claims.
-struct GatewayClaims: JWTPayload {
-    var sub: SubjectClaim?
-    var userID: String?
-    var companyID: String?
-    var roles: [String]?
-    var exp: ExpirationClaim
-    var nbf: NotBeforeClaim?
-    var iss: IssuerClaim?
-    var aud: AudienceClaim?
+/// The claims the gateway reads and `token` / `serve --dev` write: `sub`/`user_id`, `company_id` (string or
+/// number), `roles`, and the registered time, issuer and audience claims.
+public struct GatewayClaims: JWTPayload {
+    public var sub: SubjectClaim?
+    public var userID: String?
+    public var companyID: String?
+    public var roles: [String]?
+    public var iat: IssuedAtClaim?
+    public var exp: ExpirationClaim
+    public var nbf: NotBeforeClaim?
+    public var iss: IssuerClaim?
+    public var aud: AudienceClaim?
 
     enum CodingKeys: String, CodingKey {
-        case sub, roles, exp, nbf, iss, aud
+        case sub, roles, iat, exp, nbf, iss, aud
         case userID = "user_id"
         case companyID = "company_id"
     }
 
-    init(from decoder: any Decoder) throws {
+    /// Claims for a development token of `user` (as `sub` and `user_id`).
+    public init(
+        user: String,
+        companyID: String?,
+        roles: [String],
+        issuedAt: Date,
+        expiresAt: Date,
+        issuer: String? = nil,
+        audience: String? = nil
+    ) {
+        sub = SubjectClaim(value: user)
+        userID = user
+        self.companyID = companyID
+        self.roles = roles
+        iat = IssuedAtClaim(value: issuedAt)
+        exp = ExpirationClaim(value: expiresAt)
+        nbf = nil
+        iss = issuer.map { IssuerClaim(value: $0) }
+        aud = audience.map { AudienceClaim(value: [$0]) }
+    }
+
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         sub = try container.decodeIfPresent(SubjectClaim.self, forKey: .sub)
         userID = try Self.identifier(container, .userID)
         companyID = try Self.identifier(container, .companyID)
         roles = try container.decodeIfPresent([String].self, forKey: .roles)
+        iat = try container.decodeIfPresent(IssuedAtClaim.self, forKey: .iat)
         exp = try container.decode(ExpirationClaim.self, forKey: .exp)
         nbf = try container.decodeIfPresent(NotBeforeClaim.self, forKey: .nbf)
         iss = try container.decodeIfPresent(IssuerClaim.self, forKey: .iss)
         aud = try container.decodeIfPresent(AudienceClaim.self, forKey: .aud)
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(sub, forKey: .sub)
-        try container.encodeIfPresent(userID, forKey: .userID)
+        // Numeric ids are written as numbers, as the reference's clients expect, but only when the
+        // number reads back as the same text ("0042" stays a string).
+        if let userID, let number = Int64(userID), String(number) == userID {
+            try container.encode(number, forKey: .userID)
+        } else {
+            try container.encodeIfPresent(userID, forKey: .userID)
+        }
         try container.encodeIfPresent(companyID, forKey: .companyID)
         try container.encodeIfPresent(roles, forKey: .roles)
+        try container.encodeIfPresent(iat, forKey: .iat)
         try container.encode(exp, forKey: .exp)
         try container.encodeIfPresent(nbf, forKey: .nbf)
         try container.encodeIfPresent(iss, forKey: .iss)
@@ -176,7 +206,8 @@ struct GatewayClaims: JWTPayload {
         return nil
     }
 
-    func verify(using algorithm: some JWTAlgorithm) throws {}
+    /// Time claims are checked by ``Authenticator`` against its own clock.
+    public func verify(using algorithm: some JWTAlgorithm) throws {}
 }
 
 /// A configuration problem found at start-up (exit 2).

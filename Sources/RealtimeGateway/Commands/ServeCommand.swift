@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GatewayModel
 import GatewayServer
+import GatewaySession
 import JWTKit
 import Logging
 
@@ -106,15 +107,14 @@ struct ServeCommand: AsyncParsableCommand {
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         func mint(user: String, company: String?, roles: [String]) async -> String {
             let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-            let claims = DevelopmentClaims(
-                sub: SubjectClaim(value: user),
-                userID: user,
+            let claims = GatewayClaims(
+                user: user,
                 companyID: company,
                 roles: roles,
-                iat: IssuedAtClaim(value: now),
-                exp: ExpirationClaim(value: now.addingTimeInterval(12 * 3600)),
-                iss: configuration.jwtIssuer.map { IssuerClaim(value: $0) },
-                aud: configuration.jwtAudience.map { AudienceClaim(value: [$0]) }
+                issuedAt: now,
+                expiresAt: now.addingTimeInterval(12 * 3600),
+                issuer: configuration.jwtIssuer,
+                audience: configuration.jwtAudience
             )
             return (try? await keys.sign(claims)) ?? ""
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatewayModel
+import GatewaySession
 import JWTKit
 
 /// `token`: mints a development JWT signed with HS256.
@@ -47,56 +48,17 @@ struct TokenCommand: AsyncParsableCommand {
             throw CLIFailure.usage("--company must be 1-128 printable ASCII characters without spaces")
         }
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let claims = DevelopmentClaims(
-            sub: SubjectClaim(value: user),
-            userID: user,
+        let claims = GatewayClaims(
+            user: user,
             companyID: company,
             roles: roles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
-            iat: IssuedAtClaim(value: now),
-            exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(ttl))),
-            iss: issuer.map { IssuerClaim(value: $0) },
-            aud: audience.map { AudienceClaim(value: [$0]) }
+            issuedAt: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(ttl)),
+            issuer: issuer,
+            audience: audience
         )
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         Output.line(try await keys.sign(claims))
     }
-}
-
-/// The claims the gateway reads (SPEC §6.1).
-struct DevelopmentClaims: JWTPayload {
-    var sub: SubjectClaim
-    var userID: String
-    var companyID: String?
-    var roles: [String]
-    var iat: IssuedAtClaim
-    var exp: ExpirationClaim
-    var iss: IssuerClaim?
-    var aud: AudienceClaim?
-
-    enum CodingKeys: String, CodingKey {
-        case sub, roles, iat, exp, iss, aud
-        case userID = "user_id"
-        case companyID = "company_id"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(sub, forKey: .sub)
-        // Numeric ids are written as numbers, as the reference's clients expect, but only when the
-        // number reads back as the same text ("0042" stays a string).
-        if let number = Int64(userID), String(number) == userID {
-            try container.encode(number, forKey: .userID)
-        } else {
-            try container.encode(userID, forKey: .userID)
-        }
-        try container.encodeIfPresent(companyID, forKey: .companyID)
-        try container.encode(roles, forKey: .roles)
-        try container.encode(iat, forKey: .iat)
-        try container.encode(exp, forKey: .exp)
-        try container.encodeIfPresent(iss, forKey: .iss)
-        try container.encodeIfPresent(aud, forKey: .aud)
-    }
-
-    func verify(using algorithm: some JWTAlgorithm) throws { try exp.verifyNotExpired() }
 }
