@@ -17,8 +17,12 @@ public protocol EventLog: Sendable {
     /// The position of the newest event (0 when empty).
     func head() async throws -> Int64
 
-    /// Resolves a client's cursor: a position, or an `event_id`.
-    func resolve(cursor: String) async throws -> CursorPosition
+    /// Resolves a client's cursor: a position, or an `event_id` of `company` (another company's event id
+    /// resolves as unknown, so ids reveal nothing across tenants).
+    func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition
+
+    /// Forgets idempotency keys older than the dedup window; returns how many.
+    func expireIdempotencyKeys() async throws -> Int
 
     /// Flushes and closes; later calls fail.
     func close() async throws

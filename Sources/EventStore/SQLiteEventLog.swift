@@ -171,7 +171,7 @@ public final class SQLiteEventLog: EventLog {
         try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
     }
 
-    public func resolve(cursor: String) async throws -> CursorPosition {
+    public func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition {
         if let position = Int64(cursor), position >= 0, String(position) == cursor {
             return try await pool.read { db in
                 let head = try Self.head(db)
@@ -183,14 +183,19 @@ public final class SQLiteEventLog: EventLog {
             return .malformed
         }
         return try await pool.read { db in
-            guard let position = try Int64.fetchOne(db, sql: "SELECT position FROM events WHERE event_id = ?", arguments: [cursor]) else {
+            guard
+                let position = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT position FROM events WHERE event_id = ? AND company_id = ?",
+                    arguments: [cursor, company.rawValue]
+                )
+            else {
                 return .expired
             }
             return .after(position)
         }
     }
 
-    /// Forgets idempotency keys older than the dedup window; returns how many.
     @discardableResult
     public func expireIdempotencyKeys() async throws -> Int {
         let oldest = now() - dedupWindowMillis

@@ -136,12 +136,14 @@ public struct GatewayApplication: Sendable {
             autoPing: .enabled(timePeriod: .seconds(ping)),
             closeTimeout: .seconds(5)
         )
+        // HTTP keep-alive connections idle this long are closed (longer than the longest poll, 60 s).
+        let httpIdle = TimeAmount.seconds(Int64(max(configuration.idleTimeoutSeconds, 90)))
         let server = HTTPServerBuilder { responder in
             FlushCoalescingChildChannel(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder,
                     webSocketResponder: webSocketResponder,
-                    configuration: webSocketConfiguration
+                    configuration: .init(http1: HTTP1Channel.Configuration(idleTimeout: httpIdle), ws: webSocketConfiguration)
                 )
             )
         }

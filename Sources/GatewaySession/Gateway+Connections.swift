@@ -21,6 +21,7 @@ extension Gateway {
     /// connect rate limits and `MAX_CONNECTIONS`. On success the session is registered and its
     /// `connection.established` is queued. The session's frames go to `sink`.
     public func open(principal: Principal, expiresAtMillis: Int64, sink: any FrameSink) async -> Result<Session, Refusal> {
+        guard !shuttingDown.load(ordering: .acquiring) else { return .failure(Refusal(code: 1001, reason: "server shutting down")) }
         let evaluator = self.evaluator
         let subject = evaluator.subject(for: principal)
         var trace: DecisionTrace? = nil

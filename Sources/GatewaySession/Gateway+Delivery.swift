@@ -55,7 +55,7 @@ extension Gateway {
     func replay(_ session: Session, from cursor: String) async {
         let start: Int64
         do {
-            switch try await log.resolve(cursor: cursor) {
+            switch try await log.resolve(cursor: cursor, company: session.companyID) {
             case .after(let position): start = position
             case .expired:
                 session.outbox.enqueue(
@@ -78,6 +78,8 @@ extension Gateway {
         var replayed = 0
         do {
             while true {
+                // Paced by the reader: a client far behind is replayed as fast as it reads, never dropped for it.
+                guard !Task.isCancelled, await session.outbox.waitUntilWritable() else { break }
                 let page = try await log.read(after: position, company: session.companyID, limit: configuration.replayPageSize)
                 let evaluator = self.evaluator
                 let subject = session.subject
@@ -89,9 +91,15 @@ extension Gateway {
                     guard verdict.isAllowed else { continue }
                     var variants = EventVariants(event: event, policy: evaluator.policy)
                     guard let frame = variants.frame(redacting: verdict.redactionMask) else { continue }
+                    guard await session.outbox.waitUntilWritable() else {
+                        // Not reading for 30 s (or closing): give up the replay; the client resumes by cursor later.
+                        session.outbox.close(code: 1008, reason: "slow consumer")
+                        break
+                    }
                     session.queueReplayed(position: event.position, frame: frame)
                     replayed += 1
                 }
+                if session.outbox.isClosing { break }
                 if page.events.count == configuration.replayPageSize { continue }
                 // Read up to the snapshot's head: nothing of this company lies between.
                 position = max(position, page.head)

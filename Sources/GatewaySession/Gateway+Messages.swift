@@ -39,7 +39,21 @@ extension Gateway {
         let subject = session.subject
         var accepted: [(String, TopicPattern)] = []
         var firstLimits: LimitPlan?
-        for topic in Array(Set(topics)).sorted() {
+        let held = session.state.withLock { $0.subscriptions.count }
+        var seen = Set<String>()
+        for topic in topics where seen.insert(topic).inserted {
+            if held + accepted.count >= configuration.maxSubscriptionsPerConnection {
+                metrics.subscriptionErrors.increment()
+                session.outbox.enqueue(
+                    text: ServerMessage.error(
+                        code: "forbidden",
+                        message: "a connection may hold at most \(configuration.maxSubscriptionsPerConnection) subscriptions",
+                        topic: topic,
+                        now: Timestamp.now()
+                    )
+                )
+                continue
+            }
             var trace: DecisionTrace? = nil
             let decision = evaluator.subscribe(subject, topic: topic, trace: &trace)
             metrics.decision(action: "subscribe", allowed: decision.isAllowed)
@@ -103,7 +117,9 @@ extension Gateway {
             session.outbox.close(code: 4001, reason: "token names another user")
             return
         }
-        let subject = evaluator.subject(for: verified.principal)
+        var principal = verified.principal
+        principal.ip = session.subject.principal.ip
+        let subject = evaluator.subject(for: principal)
         session.state.withLock { state in
             state.subject = subject
             state.expiresAtMillis = verified.expiresAtMillis

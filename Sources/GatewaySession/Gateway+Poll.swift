@@ -68,7 +68,7 @@ extension Gateway {
         var position: Int64
         do {
             if let cursor = request.cursor {
-                switch try await log.resolve(cursor: cursor) {
+                switch try await log.resolve(cursor: cursor, company: company) {
                 case .after(let after): position = after
                 case .expired:
                     return .refused(status: 410, code: "cursor_expired", message: "cursor is older than the retained history", rateLimit: nil)

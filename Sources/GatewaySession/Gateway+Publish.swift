@@ -17,11 +17,19 @@ extension Gateway {
         case refused(status: Int, code: String, message: String, rateLimit: RateLimitOutcome?)
     }
 
+    static let shuttingDownRefusal = PublishResult.refused(
+        status: 503,
+        code: "unavailable",
+        message: "the gateway is shutting down; retry on another node with the same idempotency_key",
+        rateLimit: nil
+    )
+
     /// The most events one batch publish may carry.
     public static let maximumBatch = 1000
 
     /// Publishes one event given as the JSON body of `POST /api/realtime/publish/` (already parsed).
     public func publish(_ principal: Principal, body: JSONValue) async -> PublishResult {
+        if shuttingDown.load(ordering: .acquiring) { return Self.shuttingDownRefusal }
         switch prepare(principal, body: body) {
         case .failure(let refusal): return refusal.result
         case .success(let prepared):
@@ -35,6 +43,7 @@ extension Gateway {
     /// Publishes a batch (`{"events":[...]}`): each event is decided on its own; the accepted ones are
     /// appended together, in the order given. Returns one result per event.
     public func publishBatch(_ principal: Principal, events: [JSONValue]) async -> [PublishResult] {
+        if shuttingDown.load(ordering: .acquiring) { return events.map { _ in Self.shuttingDownRefusal } }
         var results = [PublishResult?](repeating: nil, count: events.count)
         var accepted: [(Int, PreparedEvent)] = []
         for (index, body) in events.enumerated() {

@@ -24,6 +24,8 @@ public final class Gateway: Sendable {
         public var maxInvalidMessages = 10
         /// The most events one poll returns (SPEC §4: 1000).
         public var maxPollLimit = 1000
+        /// The most patterns one connection may hold.
+        public var maxSubscriptionsPerConnection = 200
         /// Replay page size.
         public var replayPageSize = 500
         /// `GDPR_ENABLED`: when false, events carry no `gdpr_context` on the wire (the log still records
@@ -94,9 +96,13 @@ public final class Gateway: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await pipeline.run() }
             group.addTask { [weak self] in
+                var tick = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     self?.closeExpiredSessions()
+                    tick += 1
+                    // Hourly: idempotency keys past the dedup window.
+                    if tick % 3600 == 0 { _ = try? await self?.log.expireIdempotencyKeys() }
                 }
             }
             await group.next()

@@ -264,4 +264,42 @@ struct DeliveryTests {
             await socket.close()
         }
     }
+
+    @Test("an event_id of another company is not a cursor here (cursor_expired), so ids reveal nothing across tenants")
+    func foreignEventIDCursor() async throws {
+        try await withServer { server in
+            let foreign = try await TestHTTP.publish(server, token: await Tokens.service(), type: "deal.stage.updated", company: "999")
+            let id = try #require(foreign.json["event_id"] as? String)
+            let socket = try await subscriber(server)
+            try await socket.send(json: ["type": "cursor.update", "cursor": id])
+            #expect((try await socket.next()["data"] as? [String: Any])?["code"] as? String == "cursor_expired")
+            let poll = try await TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0&cursor=\(id)", token: await Tokens.hs256())
+            #expect(poll.status == 410)
+            await socket.close()
+        }
+    }
+
+    @Test("a connection holds at most 200 subscriptions; the rest are refused one by one")
+    func subscriptionCap() async throws {
+        try await withServer { server in
+            let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256())")
+            _ = try await socket.next(type: "connection.established")
+            for chunk in 0..<3 {
+                let topics = (0..<100).map { "deal.stage.t\(chunk * 100 + $0)" }
+                try await socket.send(json: ["type": "subscribe", "topics": topics])
+            }
+            var confirmed = 0
+            var refused = 0
+            while confirmed + refused < 300 {
+                let message = try await socket.next()
+                if message["type"] as? String == "subscription.confirmed" {
+                    confirmed += ((message["data"] as? [String: Any])?["topics"] as? [String])?.count ?? 0
+                } else if (message["data"] as? [String: Any])?["code"] as? String == "forbidden" {
+                    refused += 1
+                }
+            }
+            #expect(confirmed == 200 && refused == 100)
+            await socket.close()
+        }
+    }
 }

@@ -132,6 +132,11 @@ struct HTTPEndpointTests {
             let woken = try await waited
             #expect((woken.json["events"] as? [[String: Any]])?.count == 1)
             #expect(ContinuousClock.now - started < .seconds(10))
+            // A timeout far shorter than a timer tick still returns (the wait never outlives its deadline).
+            for _ in 0..<20 {
+                let tiny = try await TestHTTP.get(poll + "&timeout=0.001&cursor=\(woken.json["cursor"] as? String ?? "")", token: user)
+                #expect(tiny.status == 200)
+            }
             // An empty wait returns the cursor after the timeout.
             let quiet = try await TestHTTP.get(poll + "&timeout=1&cursor=\(woken.json["cursor"] as? String ?? "")", token: user)
             #expect((quiet.json["events"] as? [Any])?.isEmpty == true && quiet.json["cursor"] is String)

@@ -177,9 +177,16 @@
       switch (msg.type) {
         case 'connection.established': this.connectionInfo = data; break;
         case 'event': this._deliver(data); break;
-        case 'cursor.resumed': this._emit('resumed', data); break;
+        case 'cursor.resumed':
+          this._resuming = false;
+          if (this._lastId) this.cursor = this._lastId;
+          this._emit('resumed', data);
+          break;
         case 'error':
-          if (data.code === 'cursor_expired') this.cursor = null; // history is gone; continue live
+          if (data.code === 'cursor_expired' || (this._resuming && data.code === 'invalid_message' && !data.topic)) {
+            this._resuming = false; // the resume failed: history is gone; continue live
+            this.cursor = this._lastId || null;
+          }
           if (data.code === 'rate_limited' && data.retry_after) this._retryAfterMs = data.retry_after * 1000;
           this._emit('error', data);
           break;
@@ -202,7 +209,8 @@
         this._seenIds.add(id);
         this._seenOrder.push(id);
         if (this._seenOrder.length > this.options.dedupeSize) this._seenIds.delete(this._seenOrder.shift());
-        this.cursor = id;
+        this._lastId = id;
+        if (!this._resuming) this.cursor = id;
       }
       this.stats.events++;
       this._emit('event', event);
@@ -254,6 +262,9 @@
       this._setState('open');
       if (this.topics.length) this.send({ type: 'subscribe', topics: this.topics });
       const cursor = this.cursor;
+      // Until cursor.resumed arrives, live events may overtake the replay; the stored cursor stays where
+      // the resume started, so a drop in between cannot skip the events still being replayed.
+      this._resuming = !!cursor;
       if (cursor) this.send({ type: 'cursor.update', cursor: cursor });
       this._clearTimer('ping');
       this._timers.ping = setInterval(() => this.send({ type: 'ping' }), this.options.pingInterval);

@@ -27,6 +27,23 @@ final class ChannelFrameSink: FrameSink {
         writer.enqueue(channel, WebSocketFrame(fin: true, opcode: .text, data: frame))
         return true
     }
+
+    /// Queues a close frame after everything queued so far, whatever the channel's writability.
+    func sendClose(code: UInt16, reason: String) {
+        var payload = ByteBufferAllocator().buffer(capacity: 2 + reason.utf8.count)
+        payload.writeInteger(code)
+        payload.writeString(reason)
+        writer.enqueue(channel, WebSocketFrame(fin: true, opcode: .connectionClose, data: payload))
+    }
+
+    func waitUntilWritable(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while channel.isActive && !channel.isWritable {
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return channel.isActive
+    }
 }
 
 /// One per event loop: collects frames for the loop's channels from any thread and writes them in a single

@@ -19,7 +19,7 @@ struct WebSocketRoute {
         router.ws("/ws") { _, _ in
             .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            await run(
+            try await run(
                 inbound: inbound,
                 outbound: outbound,
                 request: context.request,
@@ -29,7 +29,7 @@ struct WebSocketRoute {
         }
     }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, channel: any Channel, ip: String?) async {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, channel: any Channel, ip: String?) async throws {
         guard let token = HTTPRoutes.token(of: request) else {
             try? await outbound.close(.unknown(4001), reason: "missing token")
             return
@@ -57,27 +57,49 @@ struct WebSocketRoute {
         case .success(let opened): session = opened
         }
         defer { gateway.close(session) }
-        await withTaskGroup(of: Void.self) { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 let request = await session.outbox.closeRequested()
-                try? await outbound.close(Self.code(request.code), reason: request.reason)
+                await close(channel: channel, sink: sink, outbound: outbound, code: request.code, reason: request.reason)
             }
             group.addTask {
-                do {
-                    for try await message in inbound.messages(maxSize: maxMessageBytes) {
-                        switch message {
-                        case .text(let text): await gateway.handle(session, text: text)
-                        case .binary: await gateway.handle(session, text: "")
-                        }
+                for try await message in inbound.messages(maxSize: maxMessageBytes) {
+                    switch message {
+                    case .text(let text): await gateway.handle(session, text: text)
+                    case .binary: await gateway.handle(session, text: "")
                     }
-                } catch {
-                    // Oversized or malformed frames end the stream; WSCore has sent the close code.
                 }
+                // The client closed (or a frame was refused: swift-websocket answers with its code on rethrow).
                 session.outbox.close(code: 1000, reason: "")
             }
-            await group.next()
-            group.cancelAll()
+            defer { group.cancelAll() }
+            try await group.next()
         }
+    }
+
+    /// Closes with a close frame. A slow consumer is not reading, so the frame goes straight into the channel
+    /// after what is queued, and the connection is cut two seconds later whatever the peer does; other closes
+    /// take the normal handshake but are cut after five seconds if the peer does not answer.
+    private func close(channel: any Channel, sink: ChannelFrameSink, outbound: WebSocketOutboundWriter, code: UInt16, reason: String) async {
+        if code == 1008 {
+            sink.sendClose(code: code, reason: reason)
+            try? await Task.sleep(for: .seconds(2))
+            channel.close(promise: nil)
+            return
+        }
+        let closed = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                (try? await outbound.close(Self.code(code), reason: reason)) != nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !closed { channel.close(promise: nil) }
     }
 
     static func code(_ value: UInt16) -> WebSocketErrorCode {

@@ -99,7 +99,10 @@ public final class Authenticator: Sendable {
             throw Failure("invalid token")
         }
         let now = Double(nowMillis) / 1000
-        guard claims.exp.value.timeIntervalSince1970 > now else { throw Failure("token expired") }
+        let expiry = claims.exp.value.timeIntervalSince1970
+        guard expiry > now else { throw Failure("token expired") }
+        // Far-future expiries (a "never expires" token) are held to 100 years, so milliseconds never overflow.
+        let expiresAtMillis = Int64(min(expiry, now + 100 * 365 * 86_400) * 1000)
         if let nbf = claims.nbf, nbf.value.timeIntervalSince1970 > now + 1 { throw Failure("token not yet valid") }
         if let issuer, claims.iss?.value != issuer { throw Failure("wrong issuer") }
         if let audience, !(claims.aud?.value.contains(audience) ?? false) { throw Failure("wrong audience") }
@@ -113,7 +116,7 @@ public final class Authenticator: Sendable {
         }
         return Verified(
             principal: Principal(userID: userID, companyID: company, roles: claims.roles ?? []),
-            expiresAtMillis: Int64(claims.exp.value.timeIntervalSince1970 * 1000)
+            expiresAtMillis: expiresAtMillis
         )
     }
 

@@ -7,6 +7,11 @@ public protocol FrameSink: Sendable {
     /// Queues one text frame; returns `false` when the connection already holds more than its limit
     /// of unwritten bytes (a slow consumer).
     func send(_ frame: ByteBuffer) -> Bool
+
+    /// Waits (at most `timeout`) until the connection can take more frames; `false` when it did not.
+    /// Producers that can wait (a replay) call it so that a reader behind by more than the limit is paced
+    /// rather than dropped.
+    func waitUntilWritable(timeout: Duration) async -> Bool
 }
 
 /// The outbound side of one connection. Producers (fan-out, replay, replies) enqueue encoded frames
@@ -36,6 +41,12 @@ public final class Outbox: Sendable {
             return false
         }
         return true
+    }
+
+    /// Waits until the connection can take more frames (see ``FrameSink/waitUntilWritable(timeout:)``).
+    public func waitUntilWritable(timeout: Duration = .seconds(30)) async -> Bool {
+        guard !isClosing else { return false }
+        return await sink.waitUntilWritable(timeout: timeout)
     }
 
     /// Sends a text frame made from `text`.

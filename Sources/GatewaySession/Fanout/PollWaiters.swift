@@ -55,7 +55,9 @@ final class PollWaiters: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
-                    if (state.generations[company] ?? 0) != generation { return true }
+                    // An event arrived since the caller looked, or the deadline passed (the timer may have
+                    // fired before this registration, and would then never resume it).
+                    if (state.generations[company] ?? 0) != generation || ContinuousClock.now >= deadline { return true }
                     state.waiters[company, default: [:]][id] = continuation
                     return false
                 }
