@@ -273,7 +273,10 @@ struct DeliveryTests {
             let socket = try await subscriber(server)
             try await socket.send(json: ["type": "cursor.update", "cursor": id])
             #expect((try await socket.next()["data"] as? [String: Any])?["code"] as? String == "cursor_expired")
-            let poll = try await TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0&cursor=\(id)", token: await Tokens.hs256())
+            let poll = try await TestHTTP.get(
+                server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0&cursor=\(id)",
+                token: await Tokens.hs256()
+            )
             #expect(poll.status == 410)
             await socket.close()
         }
