@@ -107,7 +107,9 @@ extension Gateway {
                 logger.info(
                     "rate limit refused",
                     metadata: [
-                        "event": "ratelimit.refused", "limit": "\(check.key)", "shadow": "\(check.limit.shadow)",
+                        // The limit, never the counted subject: user ids and addresses stay out of the log.
+                        "event": "ratelimit.refused", "action": "\(check.key.action.rawValue)", "scope": "\(check.key.scope.rawValue)",
+                        "company_id": "\(check.key.company)", "plan": "\(check.limit.plan)", "shadow": "\(check.limit.shadow)",
                     ]
                 )
             }
