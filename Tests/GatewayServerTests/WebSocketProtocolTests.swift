@@ -1,5 +1,6 @@
 import Foundation
 import GatewayServer
+import GatewaySession
 import Testing
 
 /// The WebSocket protocol of SPEC §3 over real sockets: every message type, error code and close code.
@@ -173,6 +174,10 @@ struct WebSocketProtocolTests {
             _ = try await socket.next(type: "connection.established")
             try await socket.send(#"{"type":"ping","pad":""# + String(repeating: "x", count: 8000) + #""}"#)
             #expect(try await socket.waitForClose().code == 1009)
+            // The server side is released too: no session or connection slot is left behind.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while server.gateway.activeConnections > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(server.gateway.activeConnections == 0)
         }
     }
 

@@ -63,13 +63,20 @@ struct WebSocketRoute {
                 await close(channel: channel, sink: sink, outbound: outbound, code: request.code, reason: request.reason)
             }
             group.addTask {
-                for try await message in inbound.messages(maxSize: maxMessageBytes) {
-                    switch message {
-                    case .text(let text): await gateway.handle(session, text: text)
-                    case .binary: await gateway.handle(session, text: "")
+                do {
+                    for try await message in inbound.messages(maxSize: maxMessageBytes) {
+                        switch message {
+                        case .text(let text): await gateway.handle(session, text: text)
+                        case .binary: await gateway.handle(session, text: "")
+                        }
                     }
+                } catch {
+                    // A frame was refused (too large, invalid UTF-8): swift-websocket closes with its code once
+                    // this rethrows; release the close waiter without a close of our own.
+                    session.outbox.close(code: Self.transportCloses, reason: "")
+                    throw error
                 }
-                // The client closed (or a frame was refused: swift-websocket answers with its code on rethrow).
+                // The client closed.
                 session.outbox.close(code: 1000, reason: "")
             }
             defer { group.cancelAll() }
@@ -81,6 +88,7 @@ struct WebSocketRoute {
     /// after what is queued, and the connection is cut two seconds later whatever the peer does; other closes
     /// take the normal handshake but are cut after five seconds if the peer does not answer.
     private func close(channel: any Channel, sink: ChannelFrameSink, outbound: WebSocketOutboundWriter, code: UInt16, reason: String) async {
+        if code == Self.transportCloses { return }
         if code == 1008 {
             sink.sendClose(code: code, reason: reason)
             try? await Task.sleep(for: .seconds(2))
@@ -101,6 +109,9 @@ struct WebSocketRoute {
         }
         if !closed { channel.close(promise: nil) }
     }
+
+    /// A close request meaning "the WebSocket layer is closing by itself".
+    static let transportCloses: UInt16 = 0
 
     static func code(_ value: UInt16) -> WebSocketErrorCode {
         switch value {

@@ -110,7 +110,7 @@ final class TestSocket: Sendable {
     var closed: (code: UInt16, reason: String)? { shared.closeFrame.withLock { $0 } }
 
     /// Waits until the connection ends; returns the server's close code.
-    func waitForClose(timeout: Duration = .seconds(10)) async throws -> (code: UInt16, reason: String) {
+    func waitForClose(timeout: Duration = .seconds(20)) async throws -> (code: UInt16, reason: String) {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if shared.finished.withLock({ $0 }), let frame = closed { return frame }
