@@ -1,4 +1,5 @@
 import CoreMetrics
+import Dispatch
 import EventBus
 import Foundation
 import GatewayModel
@@ -9,9 +10,19 @@ import PolicyLanguage
 import Synchronization
 
 extension Gateway {
+    /// The per-connection message limit (``Configuration/maxMessagesPerSecond``, burst twice that).
+    var messageRate: GCRA {
+        GCRA(limit: configuration.maxMessagesPerSecond, periodNanos: 1_000_000_000, burst: 2 * configuration.maxMessagesPerSecond)
+    }
+
     /// Handles one text frame from a client. Errors are answered with an `error` message and the
     /// connection lives on, except after too many invalid messages in a row (4008).
     public func handle(_ session: Session, text: String) async {
+        guard session.admitMessage(messageRate, now: Int64(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds)) else {
+            metrics.websocketErrors.increment()
+            session.outbox.close(code: 4029, reason: "message rate exceeded")
+            return
+        }
         switch ClientMessage.parse(text) {
         case .failure(let problem):
             metrics.websocketErrors.increment()

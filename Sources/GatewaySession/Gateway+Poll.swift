@@ -83,8 +83,11 @@ extension Gateway {
             return .refused(status: 503, code: "unavailable", message: "the event log is unavailable", rateLimit: nil)
         }
         let deadline = ContinuousClock.now + request.timeout
-        let pageSize = max(request.limit + 1, 100)
+        // Rows read per query, and the envelope bytes one answer may carry: a poll never holds more than a
+        // few megabytes, whatever `limit` and the event sizes (the rest waits behind `has_more`).
+        let pageSize = 200
         var found: [String] = []
+        var foundBytes = 0
         do {
             while true {
                 let generation = pollWaiters.generation(of: company)
@@ -96,12 +99,16 @@ extension Gateway {
                         let route = evaluator.route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
                         let verdict = evaluator.deliver(subject, route)
                         if verdict.isAllowed {
-                            if found.count == request.limit {
+                            if found.count == request.limit || (!found.isEmpty && foundBytes + event.envelope.utf8.count > configuration.maxPollBytes)
+                            {
                                 hasMore = true
                                 break
                             }
                             var variants = EventVariants(event: event, policy: evaluator.policy)
-                            if let envelope = variants.envelope(redacting: verdict.redactionMask) { found.append(envelope) }
+                            if let envelope = variants.envelope(redacting: verdict.redactionMask) {
+                                found.append(envelope)
+                                foundBytes += envelope.utf8.count
+                            }
                         }
                     }
                     // Past every event examined, delivered or not.

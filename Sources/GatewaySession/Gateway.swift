@@ -26,8 +26,12 @@ public final class Gateway: Sendable {
         public var maxPollLimit = 1000
         /// The most patterns one connection may hold.
         public var maxSubscriptionsPerConnection = 200
-        /// Replay page size.
-        public var replayPageSize = 500
+        /// Replay page size (rows read per query; a replay is paced by the reader on top of that).
+        public var replayPageSize = 100
+        /// The most envelope bytes one poll answer carries (at least one event, whatever its size).
+        public var maxPollBytes = 8 << 20
+        /// Client messages a connection may send per second (burst twice that) before it is closed with 4029.
+        public var maxMessagesPerSecond = 50
         /// `GDPR_ENABLED`: when false, events carry no `gdpr_context` on the wire (the log still records
         /// retention and data subject, so retention and erasure keep working).
         public var gdprEnabled = true

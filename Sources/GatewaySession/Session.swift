@@ -23,6 +23,7 @@ public final class Session: Sendable {
         var liveHighWater: Int64 = 0
         var lastQueued: Int64 = 0
         var invalidMessages = 0
+        var messageRate: GCRA.State?
         var closed = false
     }
 
@@ -118,4 +119,13 @@ public final class Session: Sendable {
     }
 
     func markClosed() { state.withLock { $0.closed = true } }
+
+    /// Counts one client message against `limit`; `false` when the connection sends faster than it allows.
+    func admitMessage(_ limit: GCRA, now: Int64) -> Bool {
+        state.withLock { state in
+            let (outcome, next) = limit.acquire(state.messageRate, now: now)
+            state.messageRate = next
+            return outcome.allowed
+        }
+    }
 }

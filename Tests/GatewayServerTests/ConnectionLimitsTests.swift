@@ -91,4 +91,16 @@ struct ConnectionLimitsTests {
             await answering.close()
         }
     }
+
+    @Test("a connection flooding messages is closed with 4029")
+    func messageFlood() async throws {
+        try await withServer { server in
+            let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256())")
+            _ = try await socket.next(type: "connection.established")
+            for _ in 0..<400 { try? await socket.send(#"{"type":"ping"}"#) }
+            let close = try await socket.waitForClose()
+            #expect(close.code == 4029)
+            #expect(close.reason == "message rate exceeded")
+        }
+    }
 }

@@ -155,6 +155,37 @@ struct HTTPEndpointTests {
         }
     }
 
+    @Test("a poll answer carries at most about 8 MiB of events; the rest follows behind has_more")
+    func pollByteBudget() async throws {
+        try await withServer { server in
+            let service = await Tokens.service()
+            let user = await Tokens.hs256()
+            let padding = String(repeating: "x", count: 600_000)
+            let start = try await TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0", token: user)
+            let cursor = try #require(start.json["cursor"] as? String)
+            for index in 0..<20 {
+                let reply = try await TestHTTP.publish(
+                    server,
+                    token: service,
+                    type: "deal.stage.updated",
+                    company: "123",
+                    extra: ["n": index, "pad": padding]
+                )
+                #expect(reply.status == 202)
+            }
+            let url = server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0&limit=100&cursor="
+            let first = try await TestHTTP.get(url + cursor, token: user)
+            let firstEvents = try #require(first.json["events"] as? [[String: Any]])
+            #expect(first.json["has_more"] as? Bool == true)
+            #expect(firstEvents.count >= 1 && firstEvents.count < 20)
+            #expect(first.text.utf8.count < (8 << 20) + 700_000)
+            let rest = try await TestHTTP.get(url + (first.json["cursor"] as? String ?? ""), token: user)
+            let restEvents = try #require(rest.json["events"] as? [[String: Any]])
+            let numbers = (firstEvents + restEvents).compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
+            #expect(numbers == Array(0..<20))
+        }
+    }
+
     @Test("a poll is rate limited with 429 and headers")
     func pollRateLimit() async throws {
         try await withServer { server in
