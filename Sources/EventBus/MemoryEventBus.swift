@@ -45,13 +45,10 @@ public final class MemoryEventBus: EventBusBackend {
 public enum EventBusError: Error, Sendable, CustomStringConvertible {
     /// The bus was closed.
     case closed
-    /// The backend named in configuration is not available in this build.
-    case unavailable(String)
 
     public var description: String {
         switch self {
         case .closed: "the event bus is closed"
-        case .unavailable(let message): message
         }
     }
 }

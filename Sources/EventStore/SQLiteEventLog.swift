@@ -34,7 +34,7 @@ public final class SQLiteEventLog: EventLog {
         path: String,
         durability: Durability = .process,
         dedupWindowSeconds: Int = 86_400,
-        now: @escaping @Sendable () -> Int64 = SQLiteEventLog.wallClockMillis
+        now: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }
     ) throws {
         var configuration = Configuration()
         configuration.label = "event-log"
@@ -47,13 +47,6 @@ public final class SQLiteEventLog: EventLog {
         self.dedupWindowMillis = Int64(dedupWindowSeconds) * 1000
         self.now = now
         try Self.migrator.migrate(pool)
-    }
-
-    /// The wall clock in milliseconds since 1970.
-    @Sendable public static func wallClockMillis() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
     private static var migrator: DatabaseMigrator {
@@ -214,9 +207,3 @@ public final class SQLiteEventLog: EventLog {
         try pool.close()
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

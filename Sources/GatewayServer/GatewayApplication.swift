@@ -59,7 +59,7 @@ public struct GatewayApplication: Sendable {
             try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
             log = try SQLiteEventLog(
                 path: (configuration.dataDir as NSString).appendingPathComponent("events.sqlite"),
-                durability: configuration.eventLogDurability == "fsync" ? .fsync : .process
+                durability: configuration.eventLogDurability
             )
         } catch {
             throw ConfigurationProblem("cannot open the event log under DATA_DIR=\(configuration.dataDir): \(error)")

@@ -17,7 +17,7 @@ extension Gateway {
         let subscribers = registry.subscribers(company: event.companyID, eventType: event.eventType)
         guard !subscribers.isEmpty else { return }
         let evaluator = self.evaluator
-        let route = evaluator.route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
+        let route = evaluator.route(event)
         var variants = EventVariants(event: event, policy: evaluator.policy)
         var delivered = 0
         var denied = 0
@@ -86,11 +86,9 @@ extension Gateway {
                 for event in page.events {
                     position = event.position
                     guard session.matches(event.eventType) else { continue }
-                    let route = evaluator.route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
-                    let verdict = evaluator.deliver(subject, route)
-                    guard verdict.isAllowed else { continue }
+                    guard let mask = evaluator.redactionMask(for: event, to: subject) else { continue }
                     var variants = EventVariants(event: event, policy: evaluator.policy)
-                    guard let frame = variants.frame(redacting: verdict.redactionMask) else { continue }
+                    guard let frame = variants.frame(redacting: mask) else { continue }
                     guard await session.outbox.waitUntilWritable() else {
                         // Not reading for 30 s (or closing): give up the replay; the client resumes by cursor later.
                         session.outbox.close(code: 1008, reason: "slow consumer")
@@ -114,6 +112,20 @@ extension Gateway {
             logger.error("replay failed", metadata: ["event": "websocket.error", "connection_id": "\(session.id)", "error": "\(error)"])
             session.outbox.enqueue(text: ServerMessage.error(code: "internal", message: "replay failed", now: Timestamp.now()))
         }
+    }
+}
+
+extension PolicyEvaluator {
+    /// Looks a stored event up once for all of its deliveries.
+    func route(_ event: StoredEvent) -> DeliveryRoute {
+        route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
+    }
+
+    /// The delivery check of a stored event for one reader (replay, polling): its redaction mask when the
+    /// reader may see it, `nil` when not.
+    func redactionMask(for event: StoredEvent, to subject: Subject) -> UInt64? {
+        let verdict = deliver(subject, route(event))
+        return verdict.isAllowed ? verdict.redactionMask : nil
     }
 }
 

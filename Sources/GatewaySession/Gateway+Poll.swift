@@ -96,16 +96,14 @@ extension Gateway {
                 var hasMore = false
                 for event in page.events {
                     if patterns.contains(where: { $0.matches(event.eventType) }) {
-                        let route = evaluator.route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
-                        let verdict = evaluator.deliver(subject, route)
-                        if verdict.isAllowed {
+                        if let mask = evaluator.redactionMask(for: event, to: subject) {
                             if found.count == request.limit || (!found.isEmpty && foundBytes + event.envelope.utf8.count > configuration.maxPollBytes)
                             {
                                 hasMore = true
                                 break
                             }
                             var variants = EventVariants(event: event, policy: evaluator.policy)
-                            if let envelope = variants.envelope(redacting: verdict.redactionMask) {
+                            if let envelope = variants.envelope(redacting: mask) {
                                 found.append(envelope)
                                 foundBytes += envelope.utf8.count
                             }

@@ -146,6 +146,4 @@ public final class Gateway: Sendable {
     /// How many WebSocket connections are open.
     public var activeConnections: Int { connectionCount.load(ordering: .relaxed) }
 
-    /// How many (connection, pattern) subscriptions exist.
-    public var activeSubscriptions: Int { registry.subscriptionCount }
 }

@@ -98,7 +98,7 @@ final class PublishPipeline: Sendable {
                 return batch
             }
             if let taken { return taken }
-            let stopped = await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
                     if !state.pending.isEmpty || state.stopped { return true }
                     state.waiter = continuation
@@ -106,7 +106,6 @@ final class PublishPipeline: Sendable {
                 }
                 if resumeNow { continuation.resume() }
             }
-            _ = stopped
             if state.withLock({ $0.stopped && $0.pending.isEmpty }) { return nil }
         }
     }

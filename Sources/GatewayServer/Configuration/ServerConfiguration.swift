@@ -1,3 +1,4 @@
+public import EventStore
 import Foundation
 public import GatewayModel
 
@@ -37,7 +38,7 @@ public struct ServerConfiguration: Sendable {
     /// `OUTBOX_LIMIT_BYTES` (not in the reference): bytes queued for one connection before it is dropped as a slow consumer.
     public var outboxLimitBytes = 4 << 20
     /// `EVENT_LOG_DURABILITY` (not in the reference): `process` (default) or `fsync`.
-    public var eventLogDurability = "process"
+    public var eventLogDurability: SQLiteEventLog.Durability = .process
     public var logFormat: LogFormat = .json
     public var logLevel = "info"
     /// `--dev`: embedded defaults, an ephemeral secret, a printed token.
@@ -93,10 +94,10 @@ public struct ServerConfiguration: Sendable {
         if let bytes = try integer("MAX_MESSAGE_BYTES", 1024...(64 << 20)) { maxMessageBytes = bytes }
         if let bytes = try integer("OUTBOX_LIMIT_BYTES", 4096...(1 << 30)) { outboxLimitBytes = bytes }
         if let text = value("EVENT_LOG_DURABILITY") {
-            guard ["process", "fsync"].contains(text.lowercased()) else {
+            guard let durability = SQLiteEventLog.Durability(rawValue: text.lowercased()) else {
                 throw ConfigurationProblem("EVENT_LOG_DURABILITY=\(text.prefix(40)) is not process or fsync")
             }
-            eventLogDurability = text.lowercased()
+            eventLogDurability = durability
         }
         if let text = value("LOG_FORMAT") {
             guard let format = LogFormat(rawValue: text.lowercased()) else {

@@ -55,13 +55,14 @@ public final class Outbox: Sendable {
 
     /// Asks the transport to close the socket with `code` and `reason` (at most 32 bytes). The first close wins.
     public func close(code: UInt16, reason: String) {
+        let closing = (code: code, reason: String(decoding: reason.utf8.prefix(32), as: UTF8.self))
         let waiter = state.withLock { state -> CheckedContinuation<(code: UInt16, reason: String), Never>? in
             guard state.closing == nil else { return nil }
-            state.closing = (code, String(decoding: reason.utf8.prefix(32), as: UTF8.self))
+            state.closing = closing
             defer { state.waiter = nil }
             return state.waiter
         }
-        if let waiter, let closing = state.withLock({ $0.closing }) { waiter.resume(returning: closing) }
+        waiter?.resume(returning: closing)
     }
 
     /// Whether a close was requested (or forced by overflow).

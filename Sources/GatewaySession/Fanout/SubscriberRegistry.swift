@@ -66,9 +66,4 @@ final class SubscriberRegistry: Sendable {
             return sessions
         }
     }
-
-    /// How many (session, pattern) subscriptions exist.
-    var subscriptionCount: Int {
-        rooms.withLock { rooms in rooms.values.reduce(0) { $0 + $1.patterns.values.reduce(0) { $0 + $1.sessions.count } } }
-    }
 }

@@ -1,7 +1,7 @@
 import CoreMetrics
 import EventBus
 import Foundation
-import GatewayModel
+public import GatewayModel
 import Logging
 import NIOCore
 import PolicyEngine
