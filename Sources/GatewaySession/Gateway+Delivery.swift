@@ -118,7 +118,7 @@ extension Gateway {
 extension PolicyEvaluator {
     /// Looks a stored event up once for all of its deliveries.
     func route(_ event: StoredEvent) -> DeliveryRoute {
-        route(DeliveryIntent(eventType: event.eventType, companyID: event.companyID, region: event.region))
+        route(eventType: event.eventType, companyID: event.companyID)
     }
 
     /// The delivery check of a stored event for one reader (replay, polling): its redaction mask when the

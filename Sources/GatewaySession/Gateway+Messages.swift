@@ -65,18 +65,17 @@ extension Gateway {
                 )
                 continue
             }
-            var trace: DecisionTrace? = nil
-            let decision = evaluator.subscribe(subject, topic: topic, trace: &trace)
-            metrics.decision(action: "subscribe", allowed: decision.isAllowed)
-            guard decision.isAllowed, let pattern = try? TopicPattern(topic) else {
+            let verdict = evaluator.subscribe(subject, topic: topic)
+            metrics.decision(action: "subscribe", allowed: verdict.isAllowed)
+            guard verdict.isAllowed, let pattern = try? TopicPattern(topic) else {
                 metrics.subscriptionErrors.increment()
-                let message = decision.reason.wireCode == "invalid_topic" ? "Invalid topic" : "Forbidden topic"
+                let message = verdict.reason.wireCode == "invalid_topic" ? "Invalid topic" : "Forbidden topic"
                 session.outbox.enqueue(
-                    text: ServerMessage.error(code: decision.reason.wireCode, message: message, topic: topic, now: Timestamp.now())
+                    text: ServerMessage.error(code: verdict.reason.wireCode, message: message, topic: topic, now: Timestamp.now())
                 )
                 continue
             }
-            if firstLimits == nil { firstLimits = decision.limits }
+            if firstLimits == nil { firstLimits = evaluator.limits(for: subject, action: .subscribe) }
             accepted.append((topic, pattern))
         }
         guard !accepted.isEmpty else { return }

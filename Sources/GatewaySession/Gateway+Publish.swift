@@ -85,16 +85,19 @@ extension Gateway {
         }
         let evaluator = self.evaluator
         let subject = evaluator.subject(for: principal)
-        var trace: DecisionTrace? = nil
-        let decision = evaluator.publish(subject, request.intent, trace: &trace)
-        metrics.decision(action: "publish", allowed: decision.isAllowed)
-        guard decision.isAllowed, let enrichment = decision.enrichment else {
+        let verdict = evaluator.publish(subject, request.intent)
+        metrics.decision(action: "publish", allowed: verdict.isAllowed)
+        guard verdict.isAllowed else {
             logger.info(
                 "publish refused by policy",
-                metadata: ["event": "event.published", "result": "refused", "reason": "\(decision.reason.rawValue)"]
+                metadata: ["event": "event.published", "result": "refused", "reason": "\(verdict.reason.rawValue)"]
             )
+            // The refusal's message comes from the explained decision; refusals are the rare path.
+            var trace: DecisionTrace? = nil
+            let decision = evaluator.publish(subject, request.intent, trace: &trace)
             return .failure(PublishRefusal(status: decision.reason.httpStatus, code: decision.reason.rawValue, message: decision.message))
         }
+        let enrichment = evaluator.enrich(request.intent, verdict)
         let millis = Timestamp.nowMillis()
         let eventID = ids.next(millis: millis)
         let gdpr = enrichment.gdpr
@@ -144,7 +147,9 @@ extension Gateway {
             createdAtMillis: millis,
             envelope: json.text
         )
-        return .success(PreparedEvent(event: NewEvent(event: stored, idempotencyKey: idempotencyKey), limits: decision.limits))
+        return .success(
+            PreparedEvent(event: NewEvent(event: stored, idempotencyKey: idempotencyKey), limits: evaluator.limits(forPublishing: verdict, by: subject))
+        )
     }
 
     /// Appends prepared events through the pipeline (durable before this returns).

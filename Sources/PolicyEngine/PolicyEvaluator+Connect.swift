@@ -54,6 +54,12 @@ extension PolicyEvaluator {
         return true
     }
 
+    /// Why ``checkTenant(_:action:trace:)`` failed.
+    func tenantReason(_ subject: Subject) -> ReasonCode {
+        guard let tenant = subject.tenant, subject.principal.companyID != nil else { return .companyMissing }
+        return tenant.enabled ? .regionNotServed : .companyDisabled
+    }
+
     /// The denial for a failed ``checkTenant(_:action:trace:)``.
     func tenantDenial(_ subject: Subject, action: PolicyAction) -> Decision {
         guard let tenant = subject.tenant, let company = subject.principal.companyID else {

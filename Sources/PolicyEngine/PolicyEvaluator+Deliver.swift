@@ -24,8 +24,6 @@ public struct DeliveryVerdict: Sendable, Hashable {
 public struct DeliveryRoute: Sendable {
     /// The event's company.
     public let companyID: CompanyID
-    /// The event's type.
-    public let eventType: String
     /// `.allowed` when the type is whitelisted; otherwise why nobody may receive it.
     public let reason: ReasonCode
     /// Why the type is malformed, when it is.
@@ -39,14 +37,18 @@ public struct DeliveryRoute: Sendable {
 extension PolicyEvaluator {
     /// Looks an event up once for all of its deliveries.
     public func route(_ event: DeliveryIntent) -> DeliveryRoute {
+        route(eventType: event.eventType, companyID: event.companyID)
+    }
+
+    /// Looks an event of type `eventType` and company `companyID` up once for all of its deliveries.
+    public func route(eventType: String, companyID: CompanyID) -> DeliveryRoute {
         var matches = RuleMatches()
-        let problem = policy.trie.rules(covering: event.eventType, allowWildcards: false, into: &matches)
+        let problem = policy.trie.rules(covering: eventType, allowWildcards: false, into: &matches)
         var redaction: UInt64 = 0
         for position in 0..<matches.count { redaction |= policy.grants[matches[position]].piiMask }
         let reason: ReasonCode = problem != nil ? .topicMalformed : matches.isEmpty ? .topicNotWhitelisted : .allowed
         return DeliveryRoute(
-            companyID: event.companyID,
-            eventType: event.eventType,
+            companyID: companyID,
             reason: reason,
             problem: problem,
             matches: matches,
@@ -58,17 +60,18 @@ extension PolicyEvaluator {
     /// subscriber's role on the event's topic, then the PII redaction mask. Allocation-free.
     public func deliver(_ subject: Subject, _ route: DeliveryRoute) -> DeliveryVerdict {
         var trace: DecisionTrace? = nil
-        return deliver(subject, route, trace: &trace)
+        return deliver(subject, route, eventType: "", trace: &trace)
     }
 
     /// Deliver, looking the event up for this one subscriber (``route(_:)`` and then the check).
     public func deliver(_ subject: Subject, _ event: DeliveryIntent) -> DeliveryVerdict {
         var trace: DecisionTrace? = nil
-        return deliver(subject, route(event), trace: &trace)
+        return deliver(subject, route(event), eventType: event.eventType, trace: &trace)
     }
 
-    /// The delivery checks, recording each step when `trace` is not `nil`.
-    public func deliver(_ subject: Subject, _ route: DeliveryRoute, trace: inout DecisionTrace?) -> DeliveryVerdict {
+    /// The delivery checks, recording each step when `trace` is not `nil` (`eventType` is only
+    /// read for the trace).
+    func deliver(_ subject: Subject, _ route: DeliveryRoute, eventType: String, trace: inout DecisionTrace?) -> DeliveryVerdict {
         guard subject.tenant != nil, subject.principal.companyID == route.companyID else {
             trace?.add(
                 "company",
@@ -109,7 +112,7 @@ extension PolicyEvaluator {
             if let problem = route.problem {
                 trace?.add("whitelist", passed: false, "event type \(problem)")
             } else {
-                trace?.add("whitelist", passed: false, "no whitelisted pattern matches '\(route.eventType)'")
+                trace?.add("whitelist", passed: false, "no whitelisted pattern matches '\(eventType)'")
             }
             return .deny(route.reason)
         }
@@ -133,7 +136,7 @@ extension PolicyEvaluator {
             trace?.add(
                 "roles",
                 passed: true,
-                "'\(route.eventType)' matches '\(rule.pattern)', which allows \(rule.subscribe.summary)",
+                "'\(eventType)' matches '\(rule.pattern)', which allows \(rule.subscribe.summary)",
                 at: rule.location
             )
         }

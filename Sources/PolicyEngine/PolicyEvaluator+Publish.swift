@@ -1,106 +1,188 @@
-import GatewayModel
+public import GatewayModel
 import PolicyLanguage
 
+/// The publish answer as plain values: the verdict and what enriching the event needs. The gate
+/// decides with ``PolicyEvaluator/publish(_:_:)-(Subject,PublishIntent)``, then builds the
+/// event's enrichment once with ``PolicyEvaluator/enrich(_:_:)`` when it writes the event.
+public struct PublishVerdict: Sendable {
+    /// Why; `.allowed` when the event may be published.
+    public var reason: ReasonCode
+    /// The rule whose publish grant admitted the publisher; on a role refusal the most specific
+    /// matching rule; otherwise -1.
+    public var ruleIndex: Int32
+    /// The matching rule with the highest specificity: its GDPR declarations enrich the event.
+    var gdprRule: Int32
+    /// The event's company (`data.company_id`); empty when refused before it was read.
+    public var companyID: CompanyID
+    /// The company's position in the tenant table; -1 for the default tenant.
+    var tenantIndex: Int32
+    /// The region the publisher asked for (and the tenant allows), if any.
+    var requestedRegion: Region?
+    /// Why the event type is malformed, when it is.
+    var problem: TopicSyntaxProblem?
+
+    /// Whether the event may be published (subject to the limits).
+    @inlinable public var isAllowed: Bool { reason == .allowed }
+
+    static func deny(_ reason: ReasonCode, rule: Int32 = -1, company: CompanyID = CompanyID(""), tenant: Int32 = -1) -> PublishVerdict {
+        PublishVerdict(reason: reason, ruleIndex: rule, gdprRule: -1, companyID: company, tenantIndex: tenant, requestedRegion: nil, problem: nil)
+    }
+}
+
 extension PolicyEvaluator {
-    /// Publish: the event type must match a whitelisted pattern whose `publish` grant admits the
-    /// principal; the company comes from `data.company_id` and must be the token's (or any, for a
-    /// service token without company); the company must be enabled, the region allowed and served.
-    /// Returns the enrichment: company, region and GDPR context with provenance (SPEC §6.5, §6.6).
+    /// Publish, the hot-path form: the verdict as plain values, without enrichment or messages.
+    public func publish(_ subject: Subject, _ intent: PublishIntent) -> PublishVerdict {
+        var trace: DecisionTrace? = nil
+        return publishVerdict(subject, intent, trace: &trace)
+    }
+
+    /// Publish as a full ``Decision``: the verdict, its message and location, and for an allowed
+    /// event the enrichment and the `publish` limits.
     public func publish(_ subject: Subject, _ intent: PublishIntent, trace: inout DecisionTrace?) -> Decision {
+        let verdict = publishVerdict(subject, intent, trace: &trace)
+        guard verdict.isAllowed else { return denial(for: verdict, subject, intent) }
+        let enrichment = enrich(intent, verdict)
+        if trace != nil { recordEnrichment(enrichment, into: &trace) }
+        var decision = Decision.allow(.publish, rule: Int(verdict.ruleIndex), limits: limits(forPublishing: verdict, by: subject))
+        decision.enrichment = enrichment
+        return decision
+    }
+
+    /// The `publish` limits of the event's company, counted against the publisher.
+    public func limits(forPublishing verdict: PublishVerdict, by subject: Subject) -> LimitPlan {
+        guard let plan = policy.tenants.tenant(at: verdict.tenantIndex).planIndex else { return .none }
+        return LimitPlan(limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal], subject: subject, company: verdict.companyID.rawValue)
+    }
+
+    /// The publish checks (SPEC §6.2, §6.5): the event type must match a whitelisted pattern whose
+    /// `publish` grant admits the principal; the company comes from `data.company_id` and must be
+    /// the token's (or any, for a service token without company); the company must be enabled, the
+    /// region allowed and served. Records each step when `trace` is not `nil`.
+    func publishVerdict(_ subject: Subject, _ intent: PublishIntent, trace: inout DecisionTrace?) -> PublishVerdict {
         var matches = RuleMatches()
         if let problem = policy.trie.rules(covering: intent.eventType, allowWildcards: false, into: &matches) {
             trace?.add("whitelist", passed: false, "event type '\(intent.eventType)' \(problem)")
-            return .deny(.publish, .topicMalformed, "event type \(problem)")
+            var verdict = PublishVerdict.deny(.topicMalformed)
+            verdict.problem = problem
+            return verdict
         }
         guard !matches.isEmpty else {
             trace?.add("whitelist", passed: false, "no whitelisted pattern matches '\(intent.eventType)'")
-            return .deny(.publish, .topicNotWhitelisted, "event type is not whitelisted")
+            return .deny(.topicNotWhitelisted)
         }
-        let best = mostSpecific(matches)
-        var granting: CompiledTopicRule?
+        let best = matches.mostSpecific
+        var granting = -1
         for position in 0..<matches.count where policy.grants[matches[position]].admitsPublisher(subject.roles) {
-            granting = policy.rules[matches[position]]
+            granting = matches[position]
             break
         }
-        guard let granting else {
-            let rule = policy.rules[best]
-            trace?.add("whitelist", passed: true, "'\(intent.eventType)' matches '\(rule.pattern)'", at: rule.location)
-            trace?.add(
-                "roles",
-                passed: false,
-                "publish grant allows \(rule.publish.summary); principal has [\(subject.principal.roles.joined(separator: ", "))]",
-                at: rule.publish.location ?? rule.location
-            )
-            return .deny(
-                .publish,
-                .roleNotAllowed,
-                "role may not publish this event type",
-                rule: rule.index,
-                at: rule.publish.location ?? rule.location
-            )
+        guard granting >= 0 else {
+            if trace != nil {
+                let rule = policy.rules[best]
+                trace?.add("whitelist", passed: true, "'\(intent.eventType)' matches '\(rule.pattern)'", at: rule.location)
+                trace?.add(
+                    "roles",
+                    passed: false,
+                    "publish grant allows \(rule.publish.summary); principal has [\(subject.principal.roles.joined(separator: ", "))]",
+                    at: rule.publish.location ?? rule.location
+                )
+            }
+            return .deny(.roleNotAllowed, rule: Int32(best))
         }
-        trace?.add("whitelist", passed: true, "'\(intent.eventType)' matches '\(granting.pattern)'", at: granting.location)
-        trace?.add("roles", passed: true, "publish grant allows \(granting.publish.summary)", at: granting.publish.location ?? granting.location)
+        if trace != nil {
+            let rule = policy.rules[granting]
+            trace?.add("whitelist", passed: true, "'\(intent.eventType)' matches '\(rule.pattern)'", at: rule.location)
+            trace?.add("roles", passed: true, "publish grant allows \(rule.publish.summary)", at: rule.publish.location ?? rule.location)
+        }
 
-        guard let companyText = intent.data.objectValue?["company_id"]?.identifierString, CompanyID.isWellFormed(companyText) else {
+        guard let companyText = intent.companyText, CompanyID.isWellFormed(companyText) else {
             trace?.add("company", passed: false, "the event has no usable data.company_id")
-            return .deny(
-                .publish,
-                .companyMissing,
-                "data.company_id is required: a string of 1-128 printable ASCII characters, or an integer below 2^53"
-            )
+            return .deny(.companyMissing)
         }
         if let problem = Self.problem(in: intent.gdpr) {
             trace?.add("gdpr", passed: false, problem)
-            return .deny(.publish, .gdprInvalid, problem)
+            return .deny(.gdprInvalid)
         }
         let company = CompanyID(companyText)
         if let own = subject.principal.companyID {
             guard own == company else {
                 trace?.add("company", passed: false, "token of company '\(own)' may not publish for company '\(company)'")
-                return .deny(.publish, .companyMismatch, "a token may only publish for its own company")
+                return .deny(.companyMismatch, company: company)
             }
         } else if !subject.isService {
             trace?.add("company", passed: false, "token names no company and is not a service token")
-            return .deny(.publish, .companyMismatch, "a token without company must hold the service role")
+            return .deny(.companyMismatch, company: company)
         }
-        let tenant = policy.tenants.tenant(for: companyText)
-        trace?.add(
-            "company",
-            passed: true,
-            "company '\(company)' (\(policy.tenants.isListed(companyText) ? "listed" : "default tenant"))",
-            at: tenant.location
-        )
-        guard tenant.enabled else {
-            trace?.add("tenant", passed: false, "company '\(company)' is disabled", at: tenant.enabledLocation ?? tenant.location)
-            return .deny(.publish, .companyDisabled, "company is disabled", at: tenant.enabledLocation ?? tenant.location)
+        let tenantIndex = policy.tenants.position(of: companyText)
+        let tenant = policy.tenants.summary(at: tenantIndex)
+        if trace != nil {
+            let entry = policy.tenants.tenant(at: tenantIndex)
+            trace?.add("company", passed: true, "company '\(company)' (\(tenantIndex >= 0 ? "listed" : "default tenant"))", at: entry.location)
+            if !tenant.enabled { trace?.add("tenant", passed: false, "company '\(company)' is disabled", at: entry.enabledLocation ?? entry.location) }
         }
-
-        let region: Region
-        let regionSource: FieldSource
+        guard tenant.enabled else { return .deny(.companyDisabled, company: company, tenant: tenantIndex) }
+        var requested: Region?
         if let asked = intent.region {
-            guard tenant.allows(Region(asked)) else {
+            let entry = policy.tenants.tenant(at: tenantIndex)
+            guard entry.allows(Region(asked)) else {
                 trace?.add(
                     "region",
                     passed: false,
-                    "region '\(asked)' is not in allowed_regions [\(tenant.allowedRegions.map(\.rawValue).joined(separator: ", "))]",
-                    at: tenant.regionLocation
+                    "region '\(asked)' is not in allowed_regions [\(entry.allowedRegions.map(\.rawValue).joined(separator: ", "))]",
+                    at: entry.regionLocation
                 )
-                return .deny(.publish, .regionNotAllowed, "region is not allowed for this company", at: tenant.regionLocation)
+                return .deny(.regionNotAllowed, company: company, tenant: tenantIndex)
             }
-            region = Region(asked)
-            regionSource = .publisher
-        } else {
-            region = tenant.homeRegion
-            regionSource = .tenant(tenant.regionLocation)
+            requested = Region(asked)
         }
         guard serves(tenant.allowedRegionSet) else {
             trace?.add(
                 "region",
                 passed: false,
                 "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(company)'s data",
-                at: tenant.regionLocation
+                at: policy.tenants.tenant(at: tenantIndex).regionLocation
             )
+            return .deny(.regionNotServed, company: company, tenant: tenantIndex)
+        }
+        if trace != nil {
+            let entry = policy.tenants.tenant(at: tenantIndex)
+            let source = requested == nil ? FieldSource.tenant(entry.regionLocation) : .publisher
+            trace?.add("region", passed: true, "event region '\(requested ?? entry.homeRegion)' (\(source))")
+        }
+        return PublishVerdict(
+            reason: .allowed,
+            ruleIndex: Int32(granting),
+            gdprRule: Int32(best),
+            companyID: company,
+            tenantIndex: tenantIndex,
+            requestedRegion: requested,
+            problem: nil
+        )
+    }
+
+    /// A refused publish as a ``Decision``: its message for the publisher and the rule or setting that refused.
+    func denial(for verdict: PublishVerdict, _ subject: Subject, _ intent: PublishIntent) -> Decision {
+        let tenant = policy.tenants.tenant(at: verdict.tenantIndex)
+        switch verdict.reason {
+        case .topicMalformed: return .deny(.publish, .topicMalformed, "event type \(verdict.problem ?? .empty)")
+        case .topicNotWhitelisted: return .deny(.publish, .topicNotWhitelisted, "event type is not whitelisted")
+        case .roleNotAllowed:
+            let rule = policy.rules[Int(verdict.ruleIndex)]
+            return .deny(.publish, .roleNotAllowed, "role may not publish this event type", rule: rule.index, at: rule.publish.location ?? rule.location)
+        case .companyMissing:
+            return .deny(
+                .publish,
+                .companyMissing,
+                "data.company_id is required: a string of 1-128 printable ASCII characters, or an integer below 2^53"
+            )
+        case .gdprInvalid: return .deny(.publish, .gdprInvalid, Self.problem(in: intent.gdpr) ?? "gdpr_context is invalid")
+        case .companyMismatch:
+            return subject.principal.companyID == nil
+                ? .deny(.publish, .companyMismatch, "a token without company must hold the service role")
+                : .deny(.publish, .companyMismatch, "a token may only publish for its own company")
+        case .companyDisabled: return .deny(.publish, .companyDisabled, "company is disabled", at: tenant.enabledLocation ?? tenant.location)
+        case .regionNotAllowed: return .deny(.publish, .regionNotAllowed, "region is not allowed for this company", at: tenant.regionLocation)
+        default:
             return .deny(
                 .publish,
                 .regionNotServed,
@@ -108,20 +190,6 @@ extension PolicyEvaluator {
                 at: tenant.regionLocation
             )
         }
-        trace?.add("region", passed: true, "event region '\(region)' (\(regionSource))")
-
-        let enrichment = enrich(intent, company: company, region: region, regionSource: regionSource, rule: policy.rules[best])
-        if trace != nil { recordEnrichment(enrichment, into: &trace) }
-        var decision = Decision.allow(.publish, rule: granting.index, limits: .none)
-        decision.enrichment = enrichment
-        if let plan = tenant.planIndex {
-            decision.limits = LimitPlan(
-                limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal],
-                subject: subject,
-                company: companyText
-            )
-        }
-        return decision
     }
 
     /// What is wrong with publisher-given GDPR fields, held to the same bounds as policy values.
@@ -138,20 +206,15 @@ extension PolicyEvaluator {
         return nil
     }
 
-    /// The matching rule with the highest specificity; the first written wins a tie.
-    func mostSpecific(_ matches: RuleMatches) -> Int {
-        var best = matches[0]
-        for position in 1..<max(matches.count, 1) {
-            let candidate = matches[position]
-            let a = policy.grants[candidate].specificity
-            let b = policy.grants[best].specificity
-            if a > b || (a == b && candidate < best) { best = candidate }
-        }
-        return best
-    }
-
-    /// Merges GDPR fields: publisher over topic rule over `defaults.gdpr` over configuration.
-    func enrich(_ intent: PublishIntent, company: CompanyID, region: Region, regionSource: FieldSource, rule: CompiledTopicRule) -> Enrichment {
+    /// The enrichment of an allowed publish: company, region and the GDPR context merged publisher
+    /// over topic rule over `defaults.gdpr` over configuration, with the provenance of each field.
+    /// Built once per event, when the gate writes it.
+    public func enrich(_ intent: PublishIntent, _ verdict: PublishVerdict) -> Enrichment {
+        let tenant = policy.tenants.tenant(at: verdict.tenantIndex)
+        let region = verdict.requestedRegion ?? tenant.homeRegion
+        let regionSource: FieldSource = verdict.requestedRegion == nil ? .tenant(tenant.regionLocation) : .publisher
+        let rule = policy.rules[Int(verdict.gdprRule)]
+        let company = verdict.companyID
         let given = intent.gdpr ?? GDPRContext()
         let topic = rule.gdpr
         let defaults = policy.defaultGDPR

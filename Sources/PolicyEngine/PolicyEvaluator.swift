@@ -58,7 +58,7 @@ public struct PolicyEvaluator: Sendable {
         case .connect: decision = connect(subject, trace: &trace)
         case .subscribe(_, let topic): decision = subscribe(subject, topic: topic, trace: &trace)
         case .publish(_, let intent): decision = publish(subject, intent, trace: &trace)
-        case .deliver(_, let intent): decision = self.decision(for: deliver(subject, route(intent), trace: &trace), subject, intent)
+        case .deliver(_, let intent): decision = self.decision(for: deliver(subject, route(intent), eventType: intent.eventType, trace: &trace), subject, intent)
         case .poll(_, let topics): decision = poll(subject, topics: topics, trace: &trace)
         }
         if explain {

@@ -10,7 +10,10 @@ public struct PublishIntent: Sendable {
     /// `event_type`.
     public var eventType: String
     /// `data`; its `company_id` names the event's company.
-    public var data: JSONValue
+    public var data: JSONValue { didSet { companyText = Self.companyText(in: data) } }
+    /// `data.company_id` as text (a string, or an integer below 2^53), read once when `data` is set,
+    /// which is when the request is parsed: deciding does not look into `data` again.
+    public private(set) var companyText: String?
     /// The region the publisher asks for, if any.
     public var region: String?
     /// GDPR fields the publisher sets; they win over the policy's.
@@ -20,8 +23,14 @@ public struct PublishIntent: Sendable {
     public init(eventType: String, data: JSONValue, region: String? = nil, gdpr: GDPRContext? = nil) {
         self.eventType = eventType
         self.data = data
+        self.companyText = Self.companyText(in: data)
         self.region = region
         self.gdpr = gdpr
+    }
+
+    static func companyText(in data: JSONValue) -> String? {
+        guard case .object(let members) = data else { return nil }
+        return members["company_id"]?.identifierString
     }
 }
 

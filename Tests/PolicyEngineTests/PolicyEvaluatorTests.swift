@@ -100,3 +100,60 @@ struct PolicyEvaluatorTests {
         #expect(roles.location == SourceLocation(file: repositoryRoot + "/policies/default.yaml", line: 33, column: 16))
     }
 }
+
+@Suite("Hot-path verdicts")
+struct HotPathVerdictTests {
+    /// Principals of every kind the default policy tells apart, on nodes of three regions.
+    let principals: [Principal] = [
+        Principal(userID: "1", companyID: "123", roles: ["sales"]),
+        Principal(userID: "2", companyID: "123", roles: ["viewer"]),
+        Principal(userID: "3", companyID: "456", roles: ["sales", "pii_reader"]),
+        Principal(userID: "4", companyID: "789", roles: ["sales"]),
+        Principal(userID: "5", companyID: "1000", roles: ["admin"]),
+        Principal(userID: "6", companyID: "bad id", roles: ["sales"]),
+        Principal(userID: "svc", companyID: nil, roles: ["service"]),
+        Principal(userID: "svc", companyID: "123", roles: ["service"]),
+        Principal(userID: "7", companyID: nil, roles: ["sales"]),
+    ]
+    let topics = [
+        "deal.stage.*", "deal.stage.updated", "deal.*", "timeline.object.created", "activity.*", "activity.task.completed",
+        "contact.email.sent", "account.status.changed", "account.*", "unknown.topic", "deal..x", "*", "deal.stage.*.*",
+    ]
+
+    @Test("subscribe and publish verdicts agree with the explained decisions, reason and rule")
+    func agreeWithDecisions() throws {
+        let policy = try defaultPolicy()
+        for region in [nil, Region("us-east-1"), Region("eu-west-1")] {
+            let evaluator = PolicyEvaluator(policy: policy, nodeRegion: region)
+            for principal in principals {
+                let subject = evaluator.subject(for: principal)
+                for topic in topics {
+                    var trace: DecisionTrace? = DecisionTrace()
+                    let decision = evaluator.subscribe(subject, topic: topic, trace: &trace)
+                    let verdict = evaluator.subscribe(subject, topic: topic)
+                    #expect(verdict.reason == decision.reason, "subscribe \(topic) by \(principal)")
+                    if decision.isAllowed { #expect(Int(verdict.ruleIndex) == decision.ruleIndex) }
+                    #expect(trace?.steps.isEmpty == false)
+                }
+                for eventType in topics {
+                    for company in [JSONValue.string("123"), .number(456), .string("789"), .string("1000"), .string(""), .null] {
+                        for asked in [nil, "eu-west-1", "us-east-1"] {
+                            let intent = PublishIntent(eventType: eventType, data: .object(["company_id": company]), region: asked)
+                            var trace: DecisionTrace? = nil
+                            let decision = evaluator.publish(subject, intent, trace: &trace)
+                            let verdict = evaluator.publish(subject, intent)
+                            #expect(verdict.reason == decision.reason, "publish \(eventType) for \(company) by \(principal)")
+                            guard verdict.isAllowed else { continue }
+                            #expect(Int(verdict.ruleIndex) == decision.ruleIndex)
+                            let enrichment = evaluator.enrich(intent, verdict)
+                            #expect(enrichment.companyID == decision.enrichment?.companyID)
+                            #expect(enrichment.region == decision.enrichment?.region)
+                            #expect(enrichment.gdpr == decision.enrichment?.gdpr)
+                            #expect(enrichment.provenance == decision.enrichment?.provenance)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -15,7 +15,14 @@ struct TopicTrieTests {
 
     func found(_ policy: CompiledPolicy, _ topic: String, wildcards: Bool) throws -> Set<String> {
         let matches = try policy.trie.rules(covering: topic, allowWildcards: wildcards).get()
-        return Set((0..<matches.count).map { policy.rules[matches[$0]].pattern.text })
+        let rules = (0..<matches.count).map { matches[$0] }
+        // The most specific match: highest specificity, the first written on a tie.
+        let best = rules.min { a, b in
+            let (x, y) = (policy.rules[a].specificity, policy.rules[b].specificity)
+            return x != y ? x > y : a < b
+        }
+        #expect(matches.mostSpecific == (best ?? -1), "most specific rule for \(topic)")
+        return Set(rules.map { policy.rules[$0].pattern.text })
     }
 
     @Test("lookups agree with a scan of every pattern, for event types and subscription patterns")
@@ -63,6 +70,39 @@ struct TopicTrieTests {
         #expect(try found(policy, "a.b.c.d", wildcards: false) == Set(patterns))
     }
 
+    @Test("matches come in walk order: literal subtrees before inner `*`, shallower trailing `*` first")
+    func matchOrder() throws {
+        let policy = try policy(["*.b.c", "a.*.c", "a.b.c", "a.b.*", "a.*"])
+        let matches = try policy.trie.rules(covering: "a.b.c", allowWildcards: false).get()
+        let order = (0..<matches.count).map { policy.rules[matches[$0]].pattern.text }
+        #expect(order == ["a.*", "a.b.*", "a.b.c", "a.*.c", "*.b.c"])
+        let covering = try policy.trie.rules(covering: "a.b.*", allowWildcards: true).get()
+        #expect((0..<covering.count).map { policy.rules[covering[$0]].pattern.text } == ["a.*", "a.b.*"])
+    }
+
+    @Test("a whitelist whose automaton would be too large is matched by walking the trie, with the same answers")
+    func automatonBound() throws {
+        // Eight positions, each either one of four literals or `*`: every prefix of a topic is a state of its own.
+        var patterns: [String] = []
+        for position in 0..<8 {
+            for value in 0..<4 {
+                patterns.append((0..<8).map { $0 == position ? "v\(value)" : "*" }.joined(separator: "."))
+            }
+        }
+        let policy = try policy(patterns)
+        #expect(policy.trie.automatonSize.complete == false)
+        var generator = SplitMix64(seed: 11)
+        for _ in 0..<200 {
+            let segments = (0..<8).map { _ in ["v0", "v1", "v2", "v3", "zz", "*"][Int(generator.next() % 6)] }
+            let eventType = segments.map { $0 == "*" ? "x" : $0 }.joined(separator: ".")
+            let expected = Set(policy.rules.filter { $0.pattern.matches(eventType) }.map(\.pattern.text))
+            #expect(try found(policy, eventType, wildcards: false) == expected, "event type \(eventType)")
+            let subscription = try TopicPattern(segments.joined(separator: "."))
+            let covering = Set(policy.rules.filter { $0.pattern.covers(subscription) }.map(\.pattern.text))
+            #expect(try found(policy, subscription.text, wildcards: true) == covering, "pattern \(subscription)")
+        }
+    }
+
     @Test("segments of every length, including exact multiples of 8 bytes, are told apart")
     func longSegments() throws {
         let lengths = [1, 7, 8, 9, 15, 16, 17, 24, 40]
@@ -93,5 +133,26 @@ struct TopicTrieTests {
                 }
             }
         }
+    }
+}
+
+@Suite("Company index")
+struct CompanyIndexTests {
+    @Test("listed companies of every id length are found at their position; near misses are not")
+    func lookups() throws {
+        let lengths = [1, 2, 7, 8, 9, 15, 16, 17, 31, 64, 128]
+        let ids = lengths.flatMap { length in ["a", "b"].map { String(repeating: "7", count: length - 1) + $0 } } + ["acme-corp", "ACME-corp"]
+        let text = "version: 1\ntopics:\n  - pattern: \"a.*\"\ntenants:\n  companies:\n" + ids.map { "    \"\($0)\": { enabled: true }\n" }.joined()
+        let policy = try PolicyCompiler().compile([PolicySource(path: "t.yaml", text: text)])
+        for id in ids {
+            let position = policy.tenants.position(of: id)
+            #expect(position >= 0 && policy.tenants.tenants[Int(position)].companyID?.rawValue == id, "\(id)")
+            #expect(policy.tenants.position(of: id + "x") == -1, "\(id) with one more byte")
+            #expect(policy.tenants.position(of: String(id.dropLast()) + "c") == -1, "\(id) with its last byte changed")
+            #expect(policy.tenants.position(of: "x" + id.dropFirst()) == -1, "\(id) with its first byte changed")
+        }
+        #expect(policy.tenants.position(of: "") == -1)
+        #expect(policy.tenants.position(of: "acme-corp ") == -1)
+        #expect(policy.tenants.isListed("ACME-corp") && !policy.tenants.isListed("acme-Corp"))
     }
 }

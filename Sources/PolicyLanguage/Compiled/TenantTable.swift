@@ -58,8 +58,24 @@ public final class Tenant: Sendable {
     public func allows(_ region: Region) -> Bool { allowedRegions.contains(region) }
 }
 
+/// The part of a tenant that publishing and connecting check, as plain values.
+public struct TenantSummary: Sendable, Hashable {
+    /// Whether the company may connect and publish.
+    public let enabled: Bool
+    /// The tenant's allowed regions as bits.
+    public let allowedRegionSet: RegionSet
+    /// The plan's index in ``CompiledPolicy/plans``, or -1.
+    public let planIndex: Int32
+
+    init(_ tenant: Tenant) {
+        enabled = tenant.enabled
+        allowedRegionSet = tenant.allowedRegionSet
+        planIndex = Int32(tenant.planIndex ?? -1)
+    }
+}
+
 /// Companies by id, falling back to the default tenant for companies the policy does not list.
-public struct TenantTable: Sendable {
+public final class TenantTable: Sendable {
     /// The most distinct regions one policy may name (they are bits of a 64-bit set).
     public static let regionCapacity = 64
 
@@ -67,7 +83,11 @@ public struct TenantTable: Sendable {
     public let defaultTenant: Tenant
     /// Every listed company.
     public let tenants: [Tenant]
-    private let indexByCompany: [String: Int]
+    /// What the hot path reads of each listed company, as plain values, in ``tenants`` order.
+    public let summaries: [TenantSummary]
+    /// What the hot path reads of the default tenant.
+    public let defaultSummary: TenantSummary
+    private let indexByCompany: CompanyIndex
     /// Every region the policy names, by bit.
     public let regionNames: [Region]
     private let regionBits: [Region: UInt64]
@@ -75,9 +95,9 @@ public struct TenantTable: Sendable {
     init(defaultTenant: Tenant, tenants: [Tenant], regionNames: [Region]) {
         self.defaultTenant = defaultTenant
         self.tenants = tenants
-        var index: [String: Int] = [:]
-        for (position, tenant) in tenants.enumerated() { if let id = tenant.companyID { index[id.rawValue] = position } }
-        self.indexByCompany = index
+        self.summaries = tenants.map(TenantSummary.init)
+        self.defaultSummary = TenantSummary(defaultTenant)
+        self.indexByCompany = CompanyIndex(tenants.map { $0.companyID?.rawValue ?? "" })
         self.regionNames = regionNames
         self.regionBits = Self.bits(of: regionNames)
     }
@@ -91,15 +111,23 @@ public struct TenantTable: Sendable {
 
     /// The tenant of `company` (its own entry, or the default tenant).
     @inlinable public func tenant(for company: String) -> Tenant {
-        if let index = index(of: company) { return tenants[index] }
-        return defaultTenant
+        let index = position(of: company)
+        return index >= 0 ? tenants[Int(index)] : defaultTenant
     }
 
-    /// The position of a listed company in ``tenants``.
-    public func index(of company: String) -> Int? { indexByCompany[company] }
+    /// The position of a listed company in ``tenants``, or -1 for a company on the default tenant.
+    public func position(of company: String) -> Int32 { indexByCompany.position(of: company) }
+
+    /// The tenant at `position` (from ``position(of:)``; -1 is the default tenant).
+    @inlinable public func tenant(at position: Int32) -> Tenant { position >= 0 ? tenants[Int(position)] : defaultTenant }
+
+    /// The summary of the tenant at `position` (from ``position(of:)``; -1 is the default tenant).
+    @inlinable public func summary(at position: Int32) -> TenantSummary {
+        position >= 0 ? summaries[Int(position)] : defaultSummary
+    }
 
     /// Whether the policy lists `company` explicitly.
-    public func isListed(_ company: String) -> Bool { indexByCompany[company] != nil }
+    public func isListed(_ company: String) -> Bool { position(of: company) >= 0 }
 
     /// The bit of `region`, or 0 when no tenant allows it.
     public func bit(of region: Region) -> UInt64 { regionBits[region] ?? 0 }

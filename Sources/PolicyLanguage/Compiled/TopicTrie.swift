@@ -7,6 +7,9 @@ public struct RuleMatches: Sendable {
     private var overflow: [Int32]? = nil
     /// How many rules matched.
     public private(set) var count = 0
+    /// The matched rule whose pattern has the highest specificity (the first written on a tie),
+    /// or -1 when none matched: its GDPR declarations enrich a published event.
+    public internal(set) var mostSpecific = -1
 
     /// No matches.
     public init() {}
@@ -45,9 +48,43 @@ public struct RuleMatches: Sendable {
     public var isEmpty: Bool { count == 0 }
 }
 
-/// The whitelist as a trie over interned segments. Finding the rules that cover a topic or pattern
-/// walks at most a few nodes per segment, whatever the number of rules; it does not allocate.
-public struct TopicTrie: Sendable {
+/// The whitelist as a trie over interned segments, determinised into a ``TopicAutomaton``.
+/// Finding the rules that cover a topic or pattern is one probe per segment, whatever the number
+/// of rules; it does not allocate. A reference type: deciding reaches the tables through one
+/// pointer instead of copying (and reference-counting) each of them.
+public final class TopicTrie: Sendable {
+    private let tables: TrieTables
+
+    /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
+    init(patterns: [TopicPattern]) { tables = TrieTables(patterns: patterns) }
+
+    /// The number of trie nodes.
+    public var nodeCount: Int { tables.nodes.count }
+
+    /// The number of states of the determinised trie, and whether all of them were built (when not,
+    /// topics that reach the missing ones are matched by walking the trie).
+    public var automatonSize: (states: Int, complete: Bool) { (tables.automaton.states.count, tables.automaton.isComplete) }
+
+    /// The rules whose patterns cover `topic`: a concrete event type, or, with `allowWildcards`, a
+    /// subscription pattern (covered means every event type it matches is matched by the rule).
+    /// - Returns: the matches, or the syntax problem when `topic` is malformed.
+    public func rules(covering topic: String, allowWildcards: Bool) -> Result<RuleMatches, TopicSyntaxProblem> {
+        var matches = RuleMatches()
+        if let problem = rules(covering: topic, allowWildcards: allowWildcards, into: &matches) { return .failure(problem) }
+        return .success(matches)
+    }
+
+    /// The hot-path form of ``rules(covering:allowWildcards:)``: appends to `matches` and returns
+    /// the syntax problem, if any. One pass over the bytes validates, splits and hashes the segments.
+    public func rules(covering topic: String, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
+        let found = topic.utf8.withContiguousStorageIfAvailable { tables.lookup($0, allowWildcards: allowWildcards, into: &matches) }
+        if let found { return found }
+        return Array(topic.utf8).withUnsafeBufferPointer { tables.lookup($0, allowWildcards: allowWildcards, into: &matches) }
+    }
+}
+
+/// The trie's tables, built once.
+struct TrieTables: Sendable {
     /// A node as plain values, so walking the trie retains nothing: its rule lists are ranges of ``ruleRefs``.
     struct Node: Sendable {
         /// The child for an inner `*`, or -1.
@@ -64,16 +101,23 @@ public struct TopicTrie: Sendable {
     private static let oneWildcard: Int32 = -2
     private static let restWildcard: Int32 = -3
 
-    private var nodes: [Node] = [Node()]
+    private(set) var nodes: [Node] = [Node()]
     private var ruleRefs: [Int32] = []
     private var segments: SegmentTable
     private var edges = EdgeTable()
+    /// The literal edges of each node, kept until the automaton is built.
+    private var children: [[(segment: Int32, child: Int32)]] = [[]]
+    private(set) var automaton: TopicAutomaton
+    /// Each rule's pattern specificity, by rule.
+    private let specificities: [Int32]
 
     /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
     init(patterns: [TopicPattern]) {
         // Grown as segments are interned, so the table stays as small (and as cache-resident) as the
         // number of distinct segments allows: patterns share most of theirs.
         segments = SegmentTable()
+        automaton = TopicAutomaton(nodes: [], ruleRefs: [], children: [], specificities: [])
+        specificities = patterns.map { Int32($0.specificity) }
         var rest: [Int32: [Int32]] = [:]
         var exact: [Int32: [Int32]] = [:]
         for (rule, pattern) in patterns.enumerated() {
@@ -90,10 +134,9 @@ public struct TopicTrie: Sendable {
             nodes[index].exactCount = Int32(exactRules.count)
             ruleRefs.append(contentsOf: exactRules)
         }
+        automaton = TopicAutomaton(nodes: nodes, ruleRefs: ruleRefs, children: children, specificities: specificities)
+        children = []
     }
-
-    /// The number of trie nodes.
-    public var nodeCount: Int { nodes.count }
 
     /// Adds the path of `pattern`; returns its last node and whether the pattern ends in a trailing `*`.
     private mutating func insert(_ pattern: TopicPattern) -> (Int32, Bool) {
@@ -105,6 +148,7 @@ public struct TopicTrie: Sendable {
             case .one:
                 if nodes[Int(node)].one < 0 {
                     nodes.append(Node())
+                    children.append([])
                     nodes[Int(node)].one = Int32(nodes.count - 1)
                 }
                 node = nodes[Int(node)].one
@@ -113,8 +157,10 @@ public struct TopicTrie: Sendable {
                 var child = edges.child(of: node, segment: id)
                 if child < 0 {
                     nodes.append(Node())
+                    children.append([])
                     child = Int32(nodes.count - 1)
                     edges.set(child, of: node, segment: id)
+                    children[Int(node)].append((id, child))
                 }
                 node = child
             }
@@ -122,37 +168,34 @@ public struct TopicTrie: Sendable {
         return (node, false)
     }
 
-    /// The rules whose patterns cover `topic`: a concrete event type, or, with `allowWildcards`, a
-    /// subscription pattern (covered means every event type it matches is matched by the rule).
-    /// - Returns: the matches, or the syntax problem when `topic` is malformed.
-    public func rules(covering topic: String, allowWildcards: Bool) -> Result<RuleMatches, TopicSyntaxProblem> {
-        var matches = RuleMatches()
-        if let problem = rules(covering: topic, allowWildcards: allowWildcards, into: &matches) { return .failure(problem) }
-        return .success(matches)
-    }
-
-    /// The hot-path form of ``rules(covering:allowWildcards:)``: appends to `matches` and returns
-    /// the syntax problem, if any. One pass over the bytes validates, splits and hashes the segments.
-    public func rules(covering topic: String, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
-        let found = topic.utf8.withContiguousStorageIfAvailable { lookup($0, allowWildcards: allowWildcards, into: &matches) }
-        if let found { return found }
-        return Array(topic.utf8).withUnsafeBufferPointer { lookup($0, allowWildcards: allowWildcards, into: &matches) }
-    }
-
-    private func lookup(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
+    func lookup(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: EventType.maximumSegments) { ids in
-            guard let count = segmentIDs(bytes, allowWildcards: allowWildcards, into: ids) else {
+            var state = TopicAutomaton.start
+            guard let count = segmentIDs(bytes, allowWildcards: allowWildcards, into: ids, state: &state) else {
                 return EventType.problem(inUTF8: bytes, allowWildcards: allowWildcards) ?? .empty
             }
-            walk(ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
+            if state >= 0 {
+                automaton.appendAccepts(of: state, to: &matches)
+            } else {
+                let first = matches.count
+                walk(ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
+                let found = (first..<matches.count).map { Int32(matches[$0]) }
+                matches.mostSpecific = Int(TopicAutomaton.mostSpecific(found, specificities: specificities))
+            }
             return nil
         }
     }
 
-    /// Splits, validates and interns the segments of `bytes` in one pass, 8 bytes at a time;
-    /// `nil` when malformed in any way (the caller then asks ``EventType`` for the
-    /// precise problem).
-    private func segmentIDs(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool, into ids: UnsafeMutableBufferPointer<Int32>) -> Int? {
+    /// Splits, validates and interns the segments of `bytes` in one pass, 8 bytes at a time, and
+    /// moves the automaton along them from `state` (which ends negative when the automaton has no
+    /// state for this topic, and the caller walks the trie); `nil` when malformed in any way (the
+    /// caller then asks ``EventType`` for the precise problem).
+    private func segmentIDs(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        allowWildcards: Bool,
+        into ids: UnsafeMutableBufferPointer<Int32>,
+        state: inout Int32
+    ) -> Int? {
         guard let base = bytes.baseAddress, !bytes.isEmpty, bytes.count <= EventType.maximumLength else { return nil }
         let end = bytes.count
         var count = 0
@@ -165,8 +208,11 @@ public struct TopicTrie: Sendable {
                 guard allowWildcards, position < end, base[position] == UInt8(ascii: "*") else { return nil }
                 position &+= 1
                 ids[count] = position == end ? Self.restWildcard : Self.oneWildcard
+                if state >= 0 { state = automaton.next(state, wildcardIsLast: position == end) }
             } else {
-                ids[count] = segments.id(of: key, in: base, start: position, end: segmentEnd)
+                let id = segments.id(of: key, in: base, start: position, end: segmentEnd)
+                ids[count] = id
+                if state >= 0 { state = automaton.next(state, literal: id) }
                 position = segmentEnd
             }
             count &+= 1
@@ -177,7 +223,7 @@ public struct TopicTrie: Sendable {
         return count >= EventType.minimumSegments ? count : nil
     }
 
-    /// Depth-first over the trie without recursion: the literal child is followed at once and an inner
+    /// Depth-first over the trie without recursion (for topics past the automaton's bound): the literal child is followed at once and an inner
     /// `*` alternative is pushed (one per level at most), so matches come in the same order as a
     /// recursive walk: literal subtrees first.
     private func walk(ids: UnsafeBufferPointer<Int32>, into matches: inout RuleMatches) {

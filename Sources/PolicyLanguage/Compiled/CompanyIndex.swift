@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Listed companies by id: open addressing over the id's bytes, with the first 8 bytes and a hash
+/// inline in the slot, so a lookup hashes a few words and touches one cache line, where a
+/// `Dictionary<String, Int>` runs SipHash over every byte. Built once from the policy, then only
+/// read; the keys are the policy's, so a caller's id can only probe, never lengthen, a chain.
+struct CompanyIndex: Sendable {
+    private struct Slot: Sendable {
+        var hash: UInt64 = 0
+        var first: UInt64 = 0
+        var length: Int32 = 0
+        /// Where the id's bytes start in ``bytes``.
+        var offset: Int32 = 0
+        /// The company's position in the tenant list; -1 for an empty slot.
+        var value: Int32 = -1
+    }
+
+    private var slots: [Slot]
+    private var bytes: [UInt8] = []
+    private let mask: Int
+
+    /// Indexes `ids`: `ids[i]` maps to `i`; a repeated id keeps its last position.
+    init(_ ids: [String]) {
+        var capacity = 16
+        while capacity < ids.count * 2 { capacity *= 2 }
+        slots = [Slot](repeating: Slot(), count: capacity)
+        mask = capacity - 1
+        for (position, id) in ids.enumerated() {
+            let utf8 = Array(id.utf8)
+            let (hash, first) = utf8.withUnsafeBufferPointer { Self.key($0) }
+            var slot = Int(truncatingIfNeeded: hash >> 32) & mask
+            while slots[slot].value >= 0 {
+                if slots[slot].hash == hash && equal(slots[slot], utf8) { break }
+                slot = (slot + 1) & mask
+            }
+            if slots[slot].value < 0 {
+                slots[slot] = Slot(hash: hash, first: first, length: Int32(utf8.count), offset: Int32(bytes.count), value: 0)
+                bytes.append(contentsOf: utf8)
+            }
+            slots[slot].value = Int32(position)
+        }
+    }
+
+    /// The position of `id`, or -1 when it is not listed.
+    func position(of id: String) -> Int32 {
+        if let found = id.utf8.withContiguousStorageIfAvailable({ position(ofUTF8: $0) }) { return found }
+        return Array(id.utf8).withUnsafeBufferPointer { position(ofUTF8: $0) }
+    }
+
+    private func position(ofUTF8 utf8: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let (hash, first) = Self.key(utf8)
+        var slot = Int(truncatingIfNeeded: hash >> 32) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let entry = slots[slot]
+                if entry.value < 0 { return -1 }
+                if entry.hash == hash && entry.first == first && Int(entry.length) == utf8.count
+                    && (utf8.count <= 8 || tailMatches(entry, utf8))
+                {
+                    return entry.value
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    private func tailMatches(_ entry: Slot, _ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.withUnsafeBufferPointer { stored in
+            memcmp(stored.baseAddress! + Int(entry.offset) + 8, utf8.baseAddress! + 8, utf8.count - 8) == 0
+        }
+    }
+
+    private func equal(_ entry: Slot, _ utf8: [UInt8]) -> Bool {
+        Int(entry.length) == utf8.count && Array(bytes[Int(entry.offset)..<Int(entry.offset) + utf8.count]) == utf8
+    }
+
+    /// The id's hash over its 8-byte words and its first word (zero-padded, little-endian).
+    @inline(__always)
+    private static func key(_ utf8: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, first: UInt64) {
+        var hash: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(truncatingIfNeeded: utf8.count)
+        var first: UInt64 = 0
+        guard let base = utf8.baseAddress else { return (hash, 0) }
+        var position = 0
+        while position < utf8.count {
+            let remaining = utf8.count &- position
+            var word: UInt64 = 0
+            if remaining >= 8 {
+                word = UInt64(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+            } else {
+                for offset in 0..<remaining { word |= UInt64(base[position &+ offset]) &<< UInt64(offset &* 8) }
+            }
+            if position == 0 { first = word }
+            hash = (hash ^ word) &* 0xBF58_476D_1CE4_E5B9
+            hash ^= hash &>> 31
+            position &+= 8
+        }
+        hash = hash &* 0x9E37_79B9_7F4A_7C15
+        hash ^= hash &>> 29
+        return (hash, first)
+    }
+}
