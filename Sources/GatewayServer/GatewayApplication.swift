@@ -28,6 +28,8 @@ public struct GatewayApplication: Sendable {
     private let logger: Logger
     private let log: SQLiteEventLog
     private let running = RunningGroup()
+    /// Keeps the active policy in step with `POLICY_PATH`.
+    let reloader: PolicyReloader
 
     /// Prepares everything that can fail before the port opens.
     /// - Throws: ``ConfigurationProblem`` for anything the operator must fix.
@@ -43,7 +45,8 @@ public struct GatewayApplication: Sendable {
         self.configuration = configuration
         self.logger = logger
 
-        let policy = try Self.compilePolicy(configuration)
+        let compiler = PolicyCompiler(configuration: .init(defaultRegion: configuration.region, defaultRetentionDays: configuration.retentionDays))
+        let (policy, sources) = try Self.compilePolicy(configuration, compiler: compiler)
         do {
             authenticator = try await Authenticator(
                 keys: try Self.keySource(configuration),
@@ -64,7 +67,7 @@ public struct GatewayApplication: Sendable {
         } catch {
             throw ConfigurationProblem("cannot open the event log under DATA_DIR=\(configuration.dataDir): \(error)")
         }
-        var core = Gateway.Configuration(region: configuration.region)
+        var core = Gateway.Configuration(region: configuration.region, nodeRegion: configuration.nodeRegion)
         core.channelPrefix = configuration.channelPrefix
         core.maxConnections = configuration.maxConnections
         core.gdprEnabled = configuration.gdprEnabled
@@ -77,18 +80,21 @@ public struct GatewayApplication: Sendable {
             authenticator: authenticator,
             logger: logger
         )
+        reloader = PolicyReloader(path: configuration.policyPath, compiler: compiler, gateway: gateway, sources: sources, logger: logger)
     }
 
-    private static func compilePolicy(_ configuration: ServerConfiguration) throws(ConfigurationProblem) -> CompiledPolicy {
+    private static func compilePolicy(
+        _ configuration: ServerConfiguration,
+        compiler: PolicyCompiler
+    ) throws(ConfigurationProblem) -> (CompiledPolicy, [PolicySource]) {
         let sources: [PolicySource]
         do {
             sources = try PolicyLoader.load([configuration.policyPath])
         } catch {
             throw ConfigurationProblem("POLICY_PATH: \(error.description)")
         }
-        let compiler = PolicyCompiler(configuration: .init(defaultRegion: configuration.region, defaultRetentionDays: configuration.retentionDays))
         do {
-            return try compiler.compile(sources)
+            return (try compiler.compile(sources), sources)
         } catch {
             throw ConfigurationProblem("the policy at \(configuration.policyPath) is invalid:\n" + DiagnosticFormatter.text(error.errors))
         }
@@ -117,6 +123,7 @@ public struct GatewayApplication: Sendable {
         let routes = HTTPRoutes(
             gateway: gateway,
             authenticator: authenticator,
+            reloader: reloader,
             metrics: MetricsEndpoint(),
             maxBodyBytes: configuration.maxMessageBytes
         )
@@ -161,6 +168,7 @@ public struct GatewayApplication: Sendable {
                 services: [
                     .init(service: app),
                     .init(service: CoreService(gateway: gateway)),
+                    .init(service: PolicyReloadService(reloader: reloader, intervalSeconds: configuration.policyWatchIntervalSeconds)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -203,6 +211,24 @@ struct CoreService: Service {
             }
         } onGracefulShutdown: {
             requested.yield()
+        }
+    }
+}
+
+/// Reloads the policy on file changes and on SIGHUP until graceful shutdown.
+struct PolicyReloadService: Service {
+    let reloader: PolicyReloader
+    let intervalSeconds: Int
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                if intervalSeconds > 0 { group.addTask { await reloader.watch(interval: .seconds(intervalSeconds)) } }
+                group.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) { await reloader.reload(trigger: .signal) }
+                }
+                await group.waitForAll()
+            }
         }
     }
 }

@@ -64,7 +64,7 @@ extension Gateway {
                 userID: principal.userID,
                 companyID: company,
                 connectionID: session.id,
-                region: configuration.region.rawValue,
+                region: (configuration.nodeRegion ?? configuration.region).rawValue,
                 policyVersion: evaluator.policy.version,
                 now: Timestamp.now()
             )

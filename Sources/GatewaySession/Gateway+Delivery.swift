@@ -23,7 +23,7 @@ extension Gateway {
         var denied = 0
         var dropped = 0
         for session in subscribers {
-            let verdict = evaluator.deliver(session.subject, route)
+            let verdict = evaluator.deliver(evaluator.current(session.subject), route)
             guard verdict.isAllowed, let frame = variants.frame(redacting: verdict.redactionMask) else {
                 denied += 1
                 continue
@@ -82,7 +82,7 @@ extension Gateway {
                 guard !Task.isCancelled, await session.outbox.waitUntilWritable() else { break }
                 let page = try await log.read(after: position, company: session.companyID, limit: configuration.replayPageSize)
                 let evaluator = self.evaluator
-                let subject = session.subject
+                let subject = evaluator.current(session.subject)
                 for event in page.events {
                     position = event.position
                     guard session.matches(event.eventType) else { continue }

@@ -47,7 +47,7 @@ extension Gateway {
     /// Subscribes to every allowed topic, answering refused ones with one `error` each.
     func subscribe(_ session: Session, topics: [String]) async {
         let evaluator = self.evaluator
-        let subject = session.subject
+        let subject = evaluator.current(session.subject)
         var accepted: [(String, TopicPattern)] = []
         var firstLimits: LimitPlan?
         let held = session.state.withLock { $0.subscriptions.count }

@@ -148,7 +148,10 @@ extension Gateway {
             envelope: json.text
         )
         return .success(
-            PreparedEvent(event: NewEvent(event: stored, idempotencyKey: idempotencyKey), limits: evaluator.limits(forPublishing: verdict, by: subject))
+            PreparedEvent(
+                event: NewEvent(event: stored, idempotencyKey: idempotencyKey),
+                limits: evaluator.limits(forPublishing: verdict, by: subject)
+            )
         )
     }
 

@@ -14,8 +14,10 @@ import Synchronization
 public final class Gateway: Sendable {
     /// Limits and identity of this node.
     public struct Configuration: Sendable {
-        /// The node's region (`--region`, `DEFAULT_REGION`).
+        /// `DEFAULT_REGION`, reported in `connection.established` by a node that serves every region.
         public var region: Region
+        /// `--region`: the region this node holds data for; `nil` serves every company (SPEC §6.5).
+        public var nodeRegion: Region?
         /// `EVENT_BUS_CHANNEL_PREFIX`.
         public var channelPrefix = "crm.events"
         /// `MAX_CONNECTIONS`.
@@ -36,8 +38,11 @@ public final class Gateway: Sendable {
         /// retention and data subject, so retention and erasure keep working).
         public var gdprEnabled = true
 
-        /// A configuration for a node in `region`.
-        public init(region: Region) { self.region = region }
+        /// A configuration for a node whose default region is `region`, serving `nodeRegion` (every region when `nil`).
+        public init(region: Region, nodeRegion: Region? = nil) {
+            self.region = region
+            self.nodeRegion = nodeRegion
+        }
     }
 
     public let configuration: Configuration
@@ -69,7 +74,7 @@ public final class Gateway: Sendable {
         logger: Logger
     ) {
         self.configuration = configuration
-        self.evaluatorState = Mutex(PolicyEvaluator(policy: policy, nodeRegion: configuration.region))
+        self.evaluatorState = Mutex(PolicyEvaluator(policy: policy, nodeRegion: configuration.nodeRegion))
         self.log = log
         self.bus = bus
         self.rateLimits = rateLimits

@@ -118,8 +118,11 @@ public final class Subject: Sendable {
     let tenantEnabled: Bool
     /// The tenant's allowed regions as bits, copied likewise.
     let tenantRegions: RegionSet
+    /// The compiled policy this subject was resolved against (its roles are bits of that policy's role table).
+    let policyIdentity: ObjectIdentifier
 
-    init(principal: Principal, roles: RoleSet, tenant: Tenant?, readsPII: Bool, isService: Bool, isAdmin: Bool) {
+    init(principal: Principal, roles: RoleSet, tenant: Tenant?, readsPII: Bool, isService: Bool, isAdmin: Bool, policyIdentity: ObjectIdentifier) {
+        self.policyIdentity = policyIdentity
         self.principal = principal
         self.roles = roles
         self.tenant = tenant

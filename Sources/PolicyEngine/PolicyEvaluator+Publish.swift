@@ -51,7 +51,11 @@ extension PolicyEvaluator {
     /// The `publish` limits of the event's company, counted against the publisher.
     public func limits(forPublishing verdict: PublishVerdict, by subject: Subject) -> LimitPlan {
         guard let plan = policy.tenants.tenant(at: verdict.tenantIndex).planIndex else { return .none }
-        return LimitPlan(limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal], subject: subject, company: verdict.companyID.rawValue)
+        return LimitPlan(
+            limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal],
+            subject: subject,
+            company: verdict.companyID.rawValue
+        )
     }
 
     /// The publish checks (SPEC §6.2, §6.5): the event type must match a whitelisted pattern whose
@@ -118,7 +122,9 @@ extension PolicyEvaluator {
         if trace != nil {
             let entry = policy.tenants.tenant(at: tenantIndex)
             trace?.add("company", passed: true, "company '\(company)' (\(tenantIndex >= 0 ? "listed" : "default tenant"))", at: entry.location)
-            if !tenant.enabled { trace?.add("tenant", passed: false, "company '\(company)' is disabled", at: entry.enabledLocation ?? entry.location) }
+            if !tenant.enabled {
+                trace?.add("tenant", passed: false, "company '\(company)' is disabled", at: entry.enabledLocation ?? entry.location)
+            }
         }
         guard tenant.enabled else { return .deny(.companyDisabled, company: company, tenant: tenantIndex) }
         var requested: Region?
@@ -168,7 +174,13 @@ extension PolicyEvaluator {
         case .topicNotWhitelisted: return .deny(.publish, .topicNotWhitelisted, "event type is not whitelisted")
         case .roleNotAllowed:
             let rule = policy.rules[Int(verdict.ruleIndex)]
-            return .deny(.publish, .roleNotAllowed, "role may not publish this event type", rule: rule.index, at: rule.publish.location ?? rule.location)
+            return .deny(
+                .publish,
+                .roleNotAllowed,
+                "role may not publish this event type",
+                rule: rule.index,
+                at: rule.publish.location ?? rule.location
+            )
         case .companyMissing:
             return .deny(
                 .publish,

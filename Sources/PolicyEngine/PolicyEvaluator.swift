@@ -42,9 +42,19 @@ public struct PolicyEvaluator: Sendable {
             tenant: principal.companyID.flatMap { CompanyID.isWellFormed($0.rawValue) ? policy.tenants.tenant(for: $0.rawValue) : nil },
             readsPII: principal.roles.contains(Self.piiReaderRole),
             isService: principal.roles.contains("service"),
-            isAdmin: principal.roles.contains("admin")
+            isAdmin: principal.roles.contains("admin"),
+            policyIdentity: ObjectIdentifier(policy.tenants)
         )
     }
+
+    /// `subject` if it was resolved against this evaluator's policy, else the same principal
+    /// resolved again: after a reload, a connection's subject is re-resolved before it is decided on.
+    @inlinable public func current(_ subject: Subject) -> Subject {
+        isCurrent(subject) ? subject : self.subject(for: subject.principal)
+    }
+
+    /// Whether `subject` was resolved against this evaluator's policy.
+    public func isCurrent(_ subject: Subject) -> Bool { subject.policyIdentity == ObjectIdentifier(policy.tenants) }
 
     /// Decides any request.
     /// - Parameters:
@@ -58,7 +68,8 @@ public struct PolicyEvaluator: Sendable {
         case .connect: decision = connect(subject, trace: &trace)
         case .subscribe(_, let topic): decision = subscribe(subject, topic: topic, trace: &trace)
         case .publish(_, let intent): decision = publish(subject, intent, trace: &trace)
-        case .deliver(_, let intent): decision = self.decision(for: deliver(subject, route(intent), eventType: intent.eventType, trace: &trace), subject, intent)
+        case .deliver(_, let intent):
+            decision = self.decision(for: deliver(subject, route(intent), eventType: intent.eventType, trace: &trace), subject, intent)
         case .poll(_, let topics): decision = poll(subject, topics: topics, trace: &trace)
         }
         if explain {

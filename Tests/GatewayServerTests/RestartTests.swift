@@ -3,8 +3,8 @@ import GatewayTesting
 import Synchronization
 import Testing
 
-/// The real binary as a subprocess: history and cursors survive `kill -9` right after a 202, and
-/// SIGTERM closes sockets with 1001.
+/// The real binary as a subprocess: history and cursors survive `kill -9` right after a 202,
+/// SIGTERM closes sockets with 1001, SIGHUP reloads the policy.
 @Suite("Restart and shutdown", .serialized)
 struct RestartTests {
     /// A running `realtime-gateway serve` process.
@@ -24,7 +24,7 @@ struct RestartTests {
         var http: String { "http://127.0.0.1:\(port)" }
         var ws: String { "ws://127.0.0.1:\(port)" }
 
-        init(dataDir: String) async throws {
+        init(dataDir: String, environment extra: [String: String] = [:]) async throws {
             let process = Process()
             process.executableURL = Self.binary
             process.arguments = ["serve", "--port", "0", "--log-format", "json"]
@@ -32,6 +32,7 @@ struct RestartTests {
             environment["JWT_SECRET"] = TestServer.secret
             environment["POLICY_PATH"] = TestServer.policy
             environment["DATA_DIR"] = dataDir
+            environment.merge(extra) { $1 }
             process.environment = environment
             let pipe = Pipe()
             process.standardError = pipe
@@ -69,6 +70,37 @@ struct RestartTests {
                 }.start()
             }
         }
+    }
+
+    @Test("SIGHUP reloads the policy: the edited file is compiled and swapped in, and the log says so")
+    func sighupReloads() async throws {
+        let folder = TestServer.temporaryDirectory()
+        let file = folder + "/policy.yaml"
+        try FileManager.default.copyItem(atPath: TestServer.policy, toPath: file)
+        let server = try await ServerProcess(
+            dataDir: TestServer.temporaryDirectory(),
+            environment: ["POLICY_PATH": folder, "POLICY_WATCH_INTERVAL": "0"]
+        )
+        let admin = await Tokens.hs256(roles: ["admin"])
+        let before = try await TestHTTP.get(server.http + "/api/realtime/policy/", token: admin).json["version"] as? String
+        try (try String(contentsOfFile: file, encoding: .utf8) + "\n# edited: the version is a hash of the text\n").write(
+            toFile: file,
+            atomically: true,
+            encoding: .utf8
+        )
+        Foundation.kill(server.process.processIdentifier, SIGHUP)
+        let deadline = ContinuousClock.now + .seconds(10)
+        var status: [String: Any] = [:]
+        while ContinuousClock.now < deadline {
+            status = try await TestHTTP.get(server.http + "/api/realtime/policy/", token: admin).json
+            if status["version"] as? String != before { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(status["version"] as? String != before)
+        #expect((status["last_reload"] as? [String: Any])?["trigger"] as? String == "signal")
+        #expect(server.output.text.withLock { $0.contains(#""event":"policy.reloaded""#) })
+        #expect(server.process.isRunning)
+        await server.kill(SIGTERM)
     }
 
     @Test("after kill -9 right after a 202, a restarted gateway replays and polls everything from the same data dir")

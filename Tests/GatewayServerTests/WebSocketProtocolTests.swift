@@ -157,6 +157,19 @@ struct WebSocketProtocolTests {
         }
     }
 
+    @Test("a node started without --region serves every company, and reports DEFAULT_REGION")
+    func nodeWithoutRegion() async throws {
+        let everyRegion: (inout ServerConfiguration) -> Void = { $0.nodeRegion = nil }
+        try await withServer(everyRegion) { server in
+            let european = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "456"))")
+            let established = try await european.next(type: "connection.established")
+            #expect((established["data"] as? [String: Any])?["region"] as? String == "us-east-1")
+            let service = await Tokens.hs256(company: nil, roles: ["service"])
+            #expect(try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "456").status == 202)
+            await european.close()
+        }
+    }
+
     @Test("the token may come in the Authorization header")
     func authorizationHeader() async throws {
         try await withServer { server in

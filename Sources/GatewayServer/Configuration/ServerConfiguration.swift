@@ -19,7 +19,10 @@ public struct ServerConfiguration: Sendable {
     public var channelPrefix = "crm.events"
     public var redisURL = "redis://127.0.0.1:6379"
     public var natsURL = "nats://127.0.0.1:4222"
+    /// `DEFAULT_REGION`: the region events are tagged with when neither the policy nor the tenant names one.
     public var region: Region = "us-east-1"
+    /// `--region` (or `NODE_REGION`): the region this node holds data for; `nil` serves every company (SPEC §6.5).
+    public var nodeRegion: Region?
     public var gdprEnabled = true
     public var retentionDays = 365
     public var jwtSecret: String?
@@ -33,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     public var port = 8000
     public var maxConnections = 10_000
     public var idleTimeoutSeconds = 60
+    /// `POLICY_WATCH_INTERVAL`: seconds between checks of the policy files for changes; 0 turns the watcher off
+    /// (SIGHUP and the reload endpoint still reload).
+    public var policyWatchIntervalSeconds = 1
     public var pingIntervalSeconds = 30
     public var maxMessageBytes = 1 << 20
     /// `OUTBOX_LIMIT_BYTES` (not in the reference): bytes queued for one connection before it is dropped as a slow consumer.
@@ -71,6 +77,7 @@ public struct ServerConfiguration: Sendable {
         if let text = value("REDIS_URL") { redisURL = text }
         if let text = value("NATS_URL") { natsURL = text }
         if let text = value("DEFAULT_REGION") { region = Region(text) }
+        if let text = value("NODE_REGION") { nodeRegion = Region(text) }
         if let text = value("GDPR_ENABLED") {
             switch text.lowercased() {
             case "true", "1", "yes", "on": gdprEnabled = true
@@ -90,6 +97,7 @@ public struct ServerConfiguration: Sendable {
         if let port = try integer("PORT", 0...65_535) { self.port = port }
         if let count = try integer("MAX_CONNECTIONS", 1...10_000_000) { maxConnections = count }
         if let seconds = try integer("IDLE_TIMEOUT", 1...86_400) { idleTimeoutSeconds = seconds }
+        if let seconds = try integer("POLICY_WATCH_INTERVAL", 0...3_600) { policyWatchIntervalSeconds = seconds }
         if let seconds = try integer("PING_INTERVAL", 1...86_400) { pingIntervalSeconds = seconds }
         if let bytes = try integer("MAX_MESSAGE_BYTES", 1024...(64 << 20)) { maxMessageBytes = bytes }
         if let bytes = try integer("OUTBOX_LIMIT_BYTES", 4096...(1 << 30)) { outboxLimitBytes = bytes }
@@ -110,6 +118,11 @@ public struct ServerConfiguration: Sendable {
 
     /// Checks what the flags and the environment together must satisfy.
     public func validate() throws(ConfigurationProblem) {
+        if let nodeRegion, !Region.isWellFormed(nodeRegion.rawValue) {
+            throw ConfigurationProblem(
+                "--region/NODE_REGION '\(nodeRegion.rawValue.prefix(64))' is not a region name (lower-case letters, digits and dashes)"
+            )
+        }
         guard Region.isWellFormed(region.rawValue) else {
             throw ConfigurationProblem("region '\(region.rawValue.prefix(64))' is not a region name (lower-case letters, digits and dashes)")
         }

@@ -9,6 +9,7 @@ import NIOCore
 struct HTTPRoutes {
     let gateway: Gateway
     let authenticator: Authenticator
+    let reloader: PolicyReloader
     let metrics: MetricsEndpoint
     let maxBodyBytes: Int
 
@@ -19,6 +20,8 @@ struct HTTPRoutes {
         router.post("/api/realtime/publish/") { request, context in await publish(request, context) }
         router.post("/api/realtime/publish/batch/") { request, context in await publishBatch(request, context) }
         router.get("/api/realtime/poll/") { request, context in await poll(request, context) }
+        router.get("/api/realtime/policy/") { request, context in await policyStatus(request, context) }
+        router.post("/api/realtime/policy/reload/") { request, context in await reloadPolicy(request, context) }
     }
 
     /// The bearer token of a request: the `Authorization` header, else `?token=`.
@@ -58,14 +61,30 @@ struct HTTPRoutes {
         return .value(value)
     }
 
+    /// The verified principal when it holds the `admin` role, or the 401/403 to answer with.
+    func admin(_ request: Request, _ context: GatewayRequestContext) async -> Checked<Principal> {
+        switch await principal(request, context) {
+        case .refused(let response): return .refused(response)
+        case .value(let principal):
+            guard principal.roles.contains("admin") else {
+                return .refused(JSONResponse.error(403, code: "forbidden", message: "this endpoint requires the admin role"))
+            }
+            return .value(principal)
+        }
+    }
+
     func health() async -> Response {
         let cache = await gateway.isLogHealthy()
+        // A failed reload degrades the policy component but not the node: the previous policy still serves.
+        let policy = await reloader.status.isDegraded ? "degraded" : "healthy"
         var json = JSONWriter()
         json.raw(#"{"status":"#)
         json.string(cache ? "healthy" : "unhealthy")
         json.raw(#","components":{"event_bus":"healthy","cache":"#)
         json.string(cache ? "healthy" : "unhealthy")
-        json.raw(#","policy":"healthy"},"policy_version":"#)
+        json.raw(#","policy":"#)
+        json.string(policy)
+        json.raw(#"},"policy_version":"#)
         json.string(gateway.policyVersion)
         json.raw(#","connections":"#)
         json.integer(Int64(gateway.activeConnections))

@@ -4,44 +4,41 @@ import Glibc
 import Darwin
 #endif
 
-/// Listed companies by id: open addressing over the id's bytes, with the first 8 bytes and a hash
-/// inline in the slot, so a lookup hashes a few words and touches one cache line, where a
-/// `Dictionary<String, Int>` runs SipHash over every byte. Built once from the policy, then only
-/// read; the keys are the policy's, so a caller's id can only probe, never lengthen, a chain.
+/// Listed companies by id: open addressing over the id's bytes. A slot is 16 bytes (a tag of hash
+/// and length, the position, the first 8 bytes), so a lookup hashes a few words and touches one
+/// slot, where a `Dictionary<String, Int>` runs SipHash over every byte. Built once from the
+/// policy, then only read; the keys are the policy's, so a caller's id can only probe, never
+/// lengthen, a chain.
 struct CompanyIndex: Sendable {
     private struct Slot: Sendable {
-        var hash: UInt64 = 0
-        var first: UInt64 = 0
-        var length: Int32 = 0
-        /// Where the id's bytes start in ``bytes``.
-        var offset: Int32 = 0
+        /// The hash's low 24 bits above the id's length (ids are at most 255 bytes here).
+        var tag: UInt32 = 0
         /// The company's position in the tenant list; -1 for an empty slot.
         var value: Int32 = -1
+        var first: UInt64 = 0
     }
 
     private var slots: [Slot]
+    /// Where each listed id's bytes start in ``bytes``, by position.
+    private var offsets: [Int32] = []
     private var bytes: [UInt8] = []
     private let mask: Int
 
     /// Indexes `ids`: `ids[i]` maps to `i`; a repeated id keeps its last position.
     init(_ ids: [String]) {
         var capacity = 16
-        while capacity < ids.count * 2 { capacity *= 2 }
+        while capacity * 2 < ids.count * 3 { capacity *= 2 }
         slots = [Slot](repeating: Slot(), count: capacity)
         mask = capacity - 1
-        for (position, id) in ids.enumerated() {
-            let utf8 = Array(id.utf8)
-            let (hash, first) = utf8.withUnsafeBufferPointer { Self.key($0) }
+        for (index, id) in ids.enumerated() {
+            offsets.append(Int32(bytes.count))
+            bytes.append(contentsOf: id.utf8)
+            guard id.utf8.count <= 255 else { continue }
+            let existing = position(of: id)
+            let (hash, first) = Array(id.utf8).withUnsafeBufferPointer { Self.key($0) }
             var slot = Int(truncatingIfNeeded: hash >> 32) & mask
-            while slots[slot].value >= 0 {
-                if slots[slot].hash == hash && equal(slots[slot], utf8) { break }
-                slot = (slot + 1) & mask
-            }
-            if slots[slot].value < 0 {
-                slots[slot] = Slot(hash: hash, first: first, length: Int32(utf8.count), offset: Int32(bytes.count), value: 0)
-                bytes.append(contentsOf: utf8)
-            }
-            slots[slot].value = Int32(position)
+            while slots[slot].value >= 0 && slots[slot].value != existing { slot = (slot + 1) & mask }
+            slots[slot] = Slot(tag: Self.tag(hash, id.utf8.count), value: Int32(index), first: first)
         }
     }
 
@@ -52,30 +49,27 @@ struct CompanyIndex: Sendable {
     }
 
     private func position(ofUTF8 utf8: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard utf8.count <= 255 else { return -1 }
         let (hash, first) = Self.key(utf8)
+        let tag = Self.tag(hash, utf8.count)
         var slot = Int(truncatingIfNeeded: hash >> 32) & mask
         return slots.withUnsafeBufferPointer { slots in
             while true {
                 let entry = slots[slot]
                 if entry.value < 0 { return -1 }
-                if entry.hash == hash && entry.first == first && Int(entry.length) == utf8.count
-                    && (utf8.count <= 8 || tailMatches(entry, utf8))
-                {
-                    return entry.value
-                }
+                if entry.tag == tag && entry.first == first && (utf8.count <= 8 || tailMatches(entry.value, utf8)) { return entry.value }
                 slot = (slot + 1) & mask
             }
         }
     }
 
-    private func tailMatches(_ entry: Slot, _ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        bytes.withUnsafeBufferPointer { stored in
-            memcmp(stored.baseAddress! + Int(entry.offset) + 8, utf8.baseAddress! + 8, utf8.count - 8) == 0
-        }
-    }
+    @inline(__always)
+    private static func tag(_ hash: UInt64, _ length: Int) -> UInt32 { UInt32(truncatingIfNeeded: hash) << 8 | UInt32(length) }
 
-    private func equal(_ entry: Slot, _ utf8: [UInt8]) -> Bool {
-        Int(entry.length) == utf8.count && Array(bytes[Int(entry.offset)..<Int(entry.offset) + utf8.count]) == utf8
+    private func tailMatches(_ position: Int32, _ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.withUnsafeBufferPointer { stored in
+            memcmp(stored.baseAddress! + Int(offsets[Int(position)]) + 8, utf8.baseAddress! + 8, utf8.count - 8) == 0
+        }
     }
 
     /// The id's hash over its 8-byte words and its first word (zero-padded, little-endian).

@@ -34,6 +34,12 @@ struct SegmentTable: Sendable {
 
     var count: Int { keys.count }
 
+    /// The key of the segment whose id is `id`, and where its bytes start in ``storedBytes``.
+    func storedKey(_ id: Int32) -> (hash: UInt64, first: UInt64, length: Int32, offset: Int32) { keys[Int(id)] }
+
+    /// Every segment's bytes, back to back.
+    var storedBytes: [UInt8] { bytes }
+
     /// The id of the segment whose key is `key`, whose bytes are `bytes[start..<end]`; -1 when the
     /// policy never names it.
     @inline(__always)

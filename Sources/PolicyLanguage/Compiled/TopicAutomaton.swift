@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The whitelist trie determinised: one state per distinct set of live trie paths, so finding the
 /// rules that cover a topic is one table probe per segment and a precomputed list at the end,
 /// instead of a walk that may branch at every inner `*`.
@@ -28,8 +34,8 @@ struct TopicAutomaton: Sendable {
 
     private(set) var states: [State] = []
     private(set) var accepts: [Int32] = []
-    /// Literal transitions keyed by (state, segment id).
-    private var edges = EdgeTable()
+    /// Literal transitions keyed by (state, segment bytes).
+    private var literals = LiteralEdges()
 
     /// The state every lookup starts in.
     static let start: Int32 = 0
@@ -37,13 +43,12 @@ struct TopicAutomaton: Sendable {
     /// Whether every state's transitions were built.
     private(set) var isComplete = true
 
-    /// The state after `state` reads the literal segment `segment` (-1 when the policy never names it).
+    /// The state after `state` reads the literal segment `base[start..<end]`, whose key is `key`:
+    /// one probe keyed by state and segment together, so the segment is never looked up on its own.
     @inline(__always)
-    func next(_ state: Int32, literal segment: Int32) -> Int32 {
-        if segment >= 0 {
-            let next = edges.child(of: state, segment: segment)
-            if next >= 0 { return next }
-        }
+    func next(_ state: Int32, literal key: SegmentKey, in base: UnsafePointer<UInt8>, start: Int, end: Int) -> Int32 {
+        let next = literals.next(state, key, base + start, end &- start)
+        if next >= 0 { return next }
         return states.withUnsafeBufferPointer { $0[Int(state)].other }
     }
 
@@ -66,8 +71,15 @@ struct TopicAutomaton: Sendable {
     }
 
     /// Determinises the trie of `nodes`, whose literal edges are `children`.
-    init(nodes: [TrieTables.Node], ruleRefs: [Int32], children: [[(segment: Int32, child: Int32)]], specificities: [Int32]) {
+    init(
+        nodes: [TrieTables.Node],
+        ruleRefs: [Int32],
+        children: [[(segment: Int32, child: Int32)]],
+        specificities: [Int32],
+        segments: SegmentTable
+    ) {
         guard !nodes.isEmpty else { return }
+        var literalEdges: [(state: Int32, segment: Int32, next: Int32)] = []
         var builder = Builder(nodes: nodes, ruleRefs: ruleRefs, children: children, specificities: specificities)
         _ = builder.intern([0])
         var cursor = 0
@@ -88,13 +100,13 @@ struct TopicAutomaton: Sendable {
                 continue
             }
             var built = true
-            var literalEdges: [(Int32, Int32)] = []
+            var stateEdges: [(Int32, Int32)] = []
             for segment in literals {
                 guard let next = builder.intern(builder.step(items, .literal(segment))) else {
                     built = false
                     break
                 }
-                literalEdges.append((segment, next))
+                stateEdges.append((segment, next))
             }
             guard built else {
                 builder.markUnbuilt(state)
@@ -103,10 +115,11 @@ struct TopicAutomaton: Sendable {
             }
             builder.states[cursor - 1].other = other
             builder.states[cursor - 1].restWildcard = restWildcard
-            for (segment, next) in literalEdges { edges.set(next, of: state, segment: segment) }
+            for (segment, next) in stateEdges { literalEdges.append((state, segment, next)) }
         }
         states = builder.states
         accepts = builder.accepts
+        literals = LiteralEdges(literalEdges, segments: segments)
     }
 
     /// The rule of highest specificity among `rules` (the first written on a tie), or -1.
@@ -198,6 +211,84 @@ struct TopicAutomaton: Sendable {
                 }
             }
             return next
+        }
+    }
+}
+
+/// The automaton's literal transitions in one open-addressing table keyed by state and segment
+/// bytes. A slot is 16 bytes (a hash tag, the state, the target and the segment), so the table of
+/// a thousand-rule whitelist stays within the first-level cache; the segment's first 8 bytes and
+/// length sit in a small per-segment array. Reading a segment is one probe.
+struct LiteralEdges: Sendable {
+    private struct Slot: Sendable {
+        var tag: UInt32 = 0
+        var state: Int32 = -1
+        var next: Int32 = -1
+        var segment: Int32 = 0
+    }
+
+    private struct SegmentBytes: Sendable {
+        var first: UInt64
+        var length: Int32
+        var offset: Int32
+    }
+
+    private var slots: [Slot] = [Slot()]
+    private var mask = 0
+    private var segments: [SegmentBytes] = []
+    private var bytes: [UInt8] = []
+
+    init() {}
+
+    /// The table of `edges` (state, segment id, next state), with the segments' keys from `table`.
+    init(_ edges: [(state: Int32, segment: Int32, next: Int32)], segments table: SegmentTable) {
+        var capacity = 16
+        while capacity * 2 < edges.count * 3 { capacity *= 2 }
+        slots = [Slot](repeating: Slot(), count: capacity)
+        mask = capacity - 1
+        bytes = table.storedBytes
+        segments = (0..<table.count).map { id in
+            let key = table.storedKey(Int32(id))
+            return SegmentBytes(first: key.first, length: key.length, offset: key.offset)
+        }
+        for edge in edges {
+            let hash = table.storedKey(edge.segment).hash
+            var slot = Self.slot(hash, edge.state, mask)
+            while slots[slot].next >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = Slot(tag: Self.tag(hash), state: edge.state, next: edge.next, segment: edge.segment)
+        }
+    }
+
+    @inline(__always)
+    private static func slot(_ hash: UInt64, _ state: Int32, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (hash ^ (UInt64(UInt32(bitPattern: state)) &* 0x9E37_79B9_7F4A_7C15)) >> 29) & mask
+    }
+
+    @inline(__always)
+    private static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash) }
+
+    /// The state after `state` along the segment of `length` bytes at `segment` whose key is `key`, or -1.
+    @inline(__always)
+    func next(_ state: Int32, _ key: SegmentKey, _ segment: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
+        var slot = Self.slot(key.hash, state, mask)
+        let tag = Self.tag(key.hash)
+        return slots.withUnsafeBufferPointer { slots in
+            while true {
+                let entry = slots[slot]
+                if entry.next < 0 { return -1 }
+                if entry.tag == tag && entry.state == state && matches(entry.segment, key.first, segment, length) { return entry.next }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    @inline(__always)
+    private func matches(_ id: Int32, _ first: UInt64, _ segment: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+        segments.withUnsafeBufferPointer { segments in
+            let stored = segments[Int(id)]
+            guard stored.first == first && Int(stored.length) == length else { return false }
+            return length <= 8
+                || bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + Int(stored.offset) + 8, segment + 8, length - 8) == 0 }
         }
     }
 }

@@ -116,7 +116,7 @@ struct TrieTables: Sendable {
         // Grown as segments are interned, so the table stays as small (and as cache-resident) as the
         // number of distinct segments allows: patterns share most of theirs.
         segments = SegmentTable()
-        automaton = TopicAutomaton(nodes: [], ruleRefs: [], children: [], specificities: [])
+        automaton = TopicAutomaton(nodes: [], ruleRefs: [], children: [], specificities: [], segments: SegmentTable())
         specificities = patterns.map { Int32($0.specificity) }
         var rest: [Int32: [Int32]] = [:]
         var exact: [Int32: [Int32]] = [:]
@@ -134,7 +134,7 @@ struct TrieTables: Sendable {
             nodes[index].exactCount = Int32(exactRules.count)
             ruleRefs.append(contentsOf: exactRules)
         }
-        automaton = TopicAutomaton(nodes: nodes, ruleRefs: ruleRefs, children: children, specificities: specificities)
+        automaton = TopicAutomaton(nodes: nodes, ruleRefs: ruleRefs, children: children, specificities: specificities, segments: segments)
         children = []
     }
 
@@ -171,12 +171,15 @@ struct TrieTables: Sendable {
     func lookup(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: EventType.maximumSegments) { ids in
             var state = TopicAutomaton.start
-            guard let count = segmentIDs(bytes, allowWildcards: allowWildcards, into: ids, state: &state) else {
+            guard segmentIDs(bytes, allowWildcards: allowWildcards, into: ids, state: &state) != nil else {
                 return EventType.problem(inUTF8: bytes, allowWildcards: allowWildcards) ?? .empty
             }
             if state >= 0 {
                 automaton.appendAccepts(of: state, to: &matches)
             } else {
+                // Past the automaton's bound: intern every segment and walk the trie.
+                var interning: Int32 = -1
+                let count = segmentIDs(bytes, allowWildcards: allowWildcards, into: ids, state: &interning) ?? 0
                 let first = matches.count
                 walk(ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
                 let found = (first..<matches.count).map { Int32(matches[$0]) }
@@ -186,10 +189,10 @@ struct TrieTables: Sendable {
         }
     }
 
-    /// Splits, validates and interns the segments of `bytes` in one pass, 8 bytes at a time, and
-    /// moves the automaton along them from `state` (which ends negative when the automaton has no
-    /// state for this topic, and the caller walks the trie); `nil` when malformed in any way (the
-    /// caller then asks ``EventType`` for the precise problem).
+    /// Splits and validates the segments of `bytes` in one pass, 8 bytes at a time, and moves the
+    /// automaton along them from `state`; once `state` is negative (the automaton has no state for
+    /// this topic, or the caller passed -1) it interns the segments into `ids` for the walk instead.
+    /// `nil` when malformed in any way (the caller then asks ``EventType`` for the precise problem).
     private func segmentIDs(
         _ bytes: UnsafeBufferPointer<UInt8>,
         allowWildcards: Bool,
@@ -210,9 +213,11 @@ struct TrieTables: Sendable {
                 ids[count] = position == end ? Self.restWildcard : Self.oneWildcard
                 if state >= 0 { state = automaton.next(state, wildcardIsLast: position == end) }
             } else {
-                let id = segments.id(of: key, in: base, start: position, end: segmentEnd)
-                ids[count] = id
-                if state >= 0 { state = automaton.next(state, literal: id) }
+                if state >= 0 {
+                    state = automaton.next(state, literal: key, in: base, start: position, end: segmentEnd)
+                } else {
+                    ids[count] = segments.id(of: key, in: base, start: position, end: segmentEnd)
+                }
                 position = segmentEnd
             }
             count &+= 1

@@ -26,7 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Listen port (PORT); 0 picks a free one.")
     var port: Int?
 
-    @Option(help: "This node's region (DEFAULT_REGION).")
+    @Option(help: "The region this node holds data for (NODE_REGION): it serves only companies that allow it. Without it, every company.")
     var region: String?
 
     @Option(name: .customLong("policy"), help: "Policy file or folder (POLICY_PATH).")
@@ -51,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         var environment = ProcessInfo.processInfo.environment
         if let host { environment["HOST"] = host }
         if let port { environment["PORT"] = String(port) }
-        if let region { environment["DEFAULT_REGION"] = region }
+        if let region { environment["NODE_REGION"] = region }
         if let policyPath { environment["POLICY_PATH"] = policyPath }
         if let dataDir { environment["DATA_DIR"] = dataDir }
         if let backend { environment["EVENT_BUS_BACKEND"] = backend }
@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure.usage(error.description)
         }
         let secret = application.developmentSecret
-        let region = configuration.region.rawValue
+        let region = configuration.nodeRegion?.rawValue ?? "all"
         let log = logger
         try await application.run { port in
             if let secret { await Self.printDevelopmentBanner(configuration: application.configuration, port: port, secret: secret) }
@@ -124,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         Output.line(
             """
 
-            realtime-gateway --dev is running on \(base) (region \(configuration.region.rawValue), policies from \(configuration.policyPath), log in \(configuration.dataDir)/)
+            realtime-gateway --dev is running on \(base) (region \(configuration.nodeRegion?.rawValue ?? "all, no --region"), policies from \(configuration.policyPath), log in \(configuration.dataDir)/)
             Ephemeral JWT_SECRET (valid until this process stops): \(secret)
 
             A browser token (user 1, company 123, role sales):

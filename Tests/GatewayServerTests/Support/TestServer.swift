@@ -37,6 +37,9 @@ final class TestServer: Sendable {
         configuration.policyPath = policy
         configuration.dataDir = dataDir ?? temporaryDirectory()
         configuration.logLevel = "warning"
+        // Most suites run as a node of us-east-1 (started with `--region us-east-1`), so that
+        // residency refusals are part of what they see; `nodeRegion = nil` serves every company.
+        configuration.nodeRegion = "us-east-1"
         configure(&configuration)
         var logger = Logger(label: "test-gateway")
         logger.logLevel = .warning
