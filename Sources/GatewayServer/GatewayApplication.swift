@@ -71,6 +71,7 @@ public struct GatewayApplication: Sendable {
         core.channelPrefix = configuration.channelPrefix
         core.maxConnections = configuration.maxConnections
         core.gdprEnabled = configuration.gdprEnabled
+        core.auditAllowedDecisions = configuration.auditAllowedDecisions
         gateway = Gateway(
             configuration: core,
             policy: policy,

@@ -26,7 +26,10 @@ extension Gateway {
         let subject = evaluator.subject(for: principal)
         var trace: DecisionTrace? = nil
         let decision = evaluator.connect(subject, trace: &trace)
-        metrics.decision(action: "connect", allowed: decision.isAllowed)
+        audit(
+            AuditedDecision(action: .connect, reason: decision.reason, location: decision.location, company: principal.companyID),
+            policyVersion: evaluator.policy.version
+        )
         guard decision.isAllowed, let company = principal.companyID else {
             logger.info(
                 "connection refused by policy",

@@ -26,6 +26,17 @@ extension Gateway {
             let verdict = evaluator.deliver(evaluator.current(session.subject), route)
             guard verdict.isAllowed, let frame = variants.frame(redacting: verdict.redactionMask) else {
                 denied += 1
+                audit(
+                    AuditedDecision(
+                        action: .deliver,
+                        reason: verdict.isAllowed ? .topicMalformed : verdict.reason,
+                        location: Self.location(ofRule: verdict.ruleIndex, in: evaluator.policy),
+                        company: event.companyID,
+                        topic: event.eventType,
+                        connectionID: session.id
+                    ),
+                    policyVersion: evaluator.policy.version
+                )
                 continue
             }
             switch session.offerLive(position: event.position, frame: frame) {
@@ -36,8 +47,8 @@ extension Gateway {
         }
         metrics.delivered.increment(by: Int64(delivered))
         if dropped > 0 { metrics.dropped.increment(by: Int64(dropped)) }
-        metrics.decision(action: "deliver", allowed: true, count: subscribers.count - denied)
-        if denied > 0 { metrics.decision(action: "deliver", allowed: false, count: denied) }
+        // Allowed deliveries are counted in bulk; each refusal was audited above.
+        metrics.decision(action: "deliver", reason: "allowed", count: subscribers.count - denied)
         let latency = Timestamp.nowMillis() - event.createdAtMillis
         metrics.deliveryLatency.recordMilliseconds(max(0, latency))
         logger.debug(

@@ -66,7 +66,21 @@ extension Gateway {
                 continue
             }
             let verdict = evaluator.subscribe(subject, topic: topic)
-            metrics.decision(action: "subscribe", allowed: verdict.isAllowed)
+            var audited = AuditedDecision(
+                action: .subscribe,
+                reason: verdict.reason,
+                company: session.companyID,
+                topic: topic,
+                connectionID: session.id
+            )
+            if verdict.isAllowed {
+                if configuration.auditAllowedDecisions { audited.location = Self.location(ofRule: verdict.ruleIndex, in: evaluator.policy) }
+            } else {
+                // A refusal names the rule or setting that refused: the explained decision has it.
+                var trace: DecisionTrace? = nil
+                audited.location = evaluator.subscribe(subject, topic: topic, trace: &trace).location
+            }
+            audit(audited, policyVersion: evaluator.policy.version)
             guard verdict.isAllowed, let pattern = try? TopicPattern(topic) else {
                 metrics.subscriptionErrors.increment()
                 let message = verdict.reason.wireCode == "invalid_topic" ? "Invalid topic" : "Forbidden topic"

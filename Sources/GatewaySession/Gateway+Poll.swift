@@ -49,7 +49,16 @@ extension Gateway {
         let subject = evaluator.subject(for: principal)
         var trace: DecisionTrace? = nil
         let decision = evaluator.poll(subject, topics: request.topics, trace: &trace)
-        metrics.decision(action: "poll", allowed: decision.isAllowed)
+        audit(
+            AuditedDecision(
+                action: .poll,
+                reason: decision.reason,
+                location: decision.location,
+                company: principal.companyID,
+                topic: request.topics.joined(separator: ",")
+            ),
+            policyVersion: evaluator.policy.version
+        )
         guard decision.isAllowed else {
             metrics.longpollErrors.increment()
             return .refused(status: decision.reason.httpStatus, code: decision.reason.rawValue, message: decision.message, rateLimit: nil)

@@ -86,17 +86,33 @@ extension Gateway {
         let evaluator = self.evaluator
         let subject = evaluator.subject(for: principal)
         let verdict = evaluator.publish(subject, request.intent)
-        metrics.decision(action: "publish", allowed: verdict.isAllowed)
+        let company = request.intent.companyText.map { CompanyID($0) }
         guard verdict.isAllowed else {
-            logger.info(
-                "publish refused by policy",
-                metadata: ["event": "event.published", "result": "refused", "reason": "\(verdict.reason.rawValue)"]
-            )
-            // The refusal's message comes from the explained decision; refusals are the rare path.
+            // The refusal's message and location come from the explained decision; refusals are the rare path.
             var trace: DecisionTrace? = nil
             let decision = evaluator.publish(subject, request.intent, trace: &trace)
+            audit(
+                AuditedDecision(
+                    action: .publish,
+                    reason: verdict.reason,
+                    location: decision.location,
+                    company: company,
+                    topic: request.intent.eventType
+                ),
+                policyVersion: evaluator.policy.version
+            )
             return .failure(PublishRefusal(status: decision.reason.httpStatus, code: decision.reason.rawValue, message: decision.message))
         }
+        audit(
+            AuditedDecision(
+                action: .publish,
+                reason: .allowed,
+                location: configuration.auditAllowedDecisions ? Self.location(ofRule: verdict.ruleIndex, in: evaluator.policy) : nil,
+                company: company,
+                topic: request.intent.eventType
+            ),
+            policyVersion: evaluator.policy.version
+        )
         let enrichment = evaluator.enrich(request.intent, verdict)
         let millis = Timestamp.nowMillis()
         let eventID = ids.next(millis: millis)

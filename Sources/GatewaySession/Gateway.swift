@@ -37,6 +37,9 @@ public final class Gateway: Sendable {
         /// `GDPR_ENABLED`: when false, events carry no `gdpr_context` on the wire (the log still records
         /// retention and data subject, so retention and erasure keep working).
         public var gdprEnabled = true
+        /// `POLICY_AUDIT_ALLOWED`: log a `policy.decision` line for allowed connects, subscribes, publishes
+        /// and polls too, not only for refusals (deliveries are counted, never logged one by one when allowed).
+        public var auditAllowedDecisions = false
 
         /// A configuration for a node whose default region is `region`, serving `nodeRegion` (every region when `nil`).
         public init(region: Region, nodeRegion: Region? = nil) {

@@ -24,13 +24,13 @@ final class GatewayMetrics: Sendable {
     let deliveryLatency = Metrics.Timer(label: "delivery_latency_seconds", preferredDisplayUnit: .seconds)
     private let decisions = Mutex<[String: Counter]>([:])
 
-    /// Counts `count` policy decisions.
-    func decision(action: String, allowed: Bool, count: Int = 1) {
-        let result = allowed ? "allow" : "deny"
-        let key = action + "|" + result
+    /// Counts `count` policy decisions of `action` with `reason` (`allowed` for an allow).
+    func decision(action: String, reason: String, count: Int = 1) {
+        let result = reason == "allowed" ? "allow" : "deny"
+        let key = action + "|" + reason
         let counter = decisions.withLock { cache in
             if let counter = cache[key] { return counter }
-            let counter = Counter(label: "policy_decisions_total", dimensions: [("action", action), ("result", result)])
+            let counter = Counter(label: "policy_decisions_total", dimensions: [("action", action), ("result", result), ("reason", reason)])
             cache[key] = counter
             return counter
         }

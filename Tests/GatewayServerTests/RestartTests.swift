@@ -103,6 +103,39 @@ struct RestartTests {
         await server.kill(SIGTERM)
     }
 
+    @Test(
+        "every refusal is a policy.decision log line with reason, rule location and policy version, never the token, user or payload; counted by reason"
+    )
+    func decisionAudit() async throws {
+        let server = try await ServerProcess(dataDir: TestServer.temporaryDirectory(), environment: ["LOG_LEVEL": "info"])
+        let token = await Tokens.hs256(user: "user-4711", company: "123", roles: ["support"])
+        let socket = try await TestSocket(url: server.ws + "/ws?token=\(token)")
+        _ = try await socket.next(type: "connection.established")
+        try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*", "nope.*"]])
+        _ = try await socket.next(type: "error")
+        _ = try await socket.next(type: "error")
+        let refused = try await TestHTTP.post(
+            server.http + "/api/realtime/publish/",
+            token: token,
+            json: ["event_type": "deal.stage.updated", "data": ["company_id": "123", "contact_email": "ada@example.com"]]
+        )
+        #expect(refused.status == 403)
+        await socket.close()
+        let metrics = try await TestHTTP.get(server.http + "/metrics").text
+        #expect(metrics.contains(#"policy_decisions_total{action="subscribe",result="deny",reason="role_not_allowed"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"policy_decisions_total{action="subscribe",result="deny",reason="topic_not_whitelisted"} 1"#))
+        #expect(metrics.contains(#"policy_decisions_total{action="publish",result="deny",reason="role_not_allowed"} 1"#))
+        await server.kill(SIGTERM)
+
+        let lines = server.output.text.withLock { $0 }.split(separator: "\n").filter { $0.contains(#""event":"policy.decision""#) }
+        #expect(lines.count == 3, "\(lines)")
+        let role = lines.first { $0.contains(#""topic":"deal.stage.*""#) } ?? ""
+        #expect(role.contains(#""reason":"role_not_allowed""#) && role.contains(#""result":"deny""#) && role.contains(#""action":"subscribe""#))
+        #expect(role.contains("Fixtures/policy.yaml:8:16") && role.contains(#""policy_version":""#), "\(role)")
+        let log = server.output.text.withLock { $0 }
+        #expect(!log.contains(token) && !log.contains("ada@example.com") && !log.contains("user-4711"))
+    }
+
     @Test("after kill -9 right after a 202, a restarted gateway replays and polls everything from the same data dir")
     func killNineThenResume() async throws {
         let dataDir = TestServer.temporaryDirectory()

@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     /// `--region` (or `NODE_REGION`): the region this node holds data for; `nil` serves every company (SPEC §6.5).
     public var nodeRegion: Region?
     public var gdprEnabled = true
+    /// `POLICY_AUDIT_ALLOWED`: log allowed decisions too, not only refusals.
+    public var auditAllowedDecisions = false
     public var retentionDays = 365
     public var jwtSecret: String?
     public var jwtPublicKeyFile: String?
@@ -78,6 +80,13 @@ public struct ServerConfiguration: Sendable {
         if let text = value("NATS_URL") { natsURL = text }
         if let text = value("DEFAULT_REGION") { region = Region(text) }
         if let text = value("NODE_REGION") { nodeRegion = Region(text) }
+        if let text = value("POLICY_AUDIT_ALLOWED") {
+            switch text.lowercased() {
+            case "true", "1", "yes", "on": auditAllowedDecisions = true
+            case "false", "0", "no", "off": auditAllowedDecisions = false
+            default: throw ConfigurationProblem("POLICY_AUDIT_ALLOWED=\(text.prefix(40)) is not true or false")
+            }
+        }
         if let text = value("GDPR_ENABLED") {
             switch text.lowercased() {
             case "true", "1", "yes", "on": gdprEnabled = true

@@ -1,0 +1,42 @@
+import GatewayModel
+import Logging
+import PolicyEngine
+import PolicyLanguage
+
+extension Gateway {
+    /// One decision, as the audit sees it: what was decided, why, and which rule or setting decided.
+    /// Never the principal's user id or address, the token, or any of the event's data.
+    struct AuditedDecision {
+        var action: PolicyAction
+        var reason: ReasonCode
+        /// Where the deciding rule or setting is written, when one decided.
+        var location: SourceLocation?
+        var company: CompanyID?
+        /// The subscription pattern or event type.
+        var topic: String?
+        var connectionID: String?
+    }
+
+    /// Counts a decision in `policy_decisions_total{action,result,reason}` and, for a refusal (or
+    /// any decision when ``Configuration/auditAllowedDecisions`` is set), writes a `policy.decision`
+    /// log line with the reason code, the rule's location and the policy version.
+    func audit(_ decision: AuditedDecision, policyVersion: String) {
+        metrics.decision(action: decision.action.rawValue, reason: decision.reason.rawValue)
+        let allowed = decision.reason == .allowed
+        guard !allowed || configuration.auditAllowedDecisions else { return }
+        var metadata: Logger.Metadata = [
+            "event": "policy.decision", "action": "\(decision.action.rawValue)", "result": "\(allowed ? "allow" : "deny")",
+            "reason": "\(decision.reason.rawValue)", "policy_version": "\(policyVersion)",
+        ]
+        if let location = decision.location { metadata["rule"] = "\(location)" }
+        if let company = decision.company { metadata["company_id"] = "\(company.rawValue)" }
+        if let topic = decision.topic { metadata["topic"] = "\(topic)" }
+        if let connection = decision.connectionID { metadata["connection_id"] = "\(connection)" }
+        logger.info("policy decision", metadata: metadata)
+    }
+
+    /// The location of rule `index` of `policy`, if there is one.
+    static func location(ofRule index: Int32, in policy: CompiledPolicy) -> SourceLocation? {
+        index >= 0 && Int(index) < policy.rules.count ? policy.rules[Int(index)].location : nil
+    }
+}
