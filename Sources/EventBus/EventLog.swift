@@ -24,6 +24,11 @@ public protocol EventLog: Sendable {
     /// Forgets idempotency keys older than the dedup window; returns how many.
     func expireIdempotencyKeys() async throws -> Int
 
+    /// Removes up to `limit` events whose own retention (`created_at` + `retention_days`) has passed
+    /// at `nowMillis`, oldest expiry first, in one write; returns how many. Afterwards a cursor of a
+    /// company from before the newest removed event of that company resolves as expired.
+    func purgeExpired(nowMillis: Int64, limit: Int) async throws -> Int
+
     /// Flushes and closes; later calls fail.
     func close() async throws
 }

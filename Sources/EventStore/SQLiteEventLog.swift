@@ -79,6 +79,22 @@ public final class SQLiteEventLog: EventLog {
                     """
             )
         }
+        migrator.registerMigration("v2: retention") { db in
+            // Each event's own expiry (created_at + retention_days), indexed so the sweeper reads the
+            // oldest first; and per company the newest position retention has removed, so a cursor
+            // from before it is answered with `cursor_expired` instead of a silent gap.
+            try db.execute(
+                sql: """
+                    ALTER TABLE events ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+                    UPDATE events SET expires_at = created_at + retention_days * 86400000;
+                    CREATE INDEX events_by_expiry ON events(expires_at);
+                    CREATE TABLE retention_watermarks (
+                        company_id TEXT PRIMARY KEY,
+                        position INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -94,8 +110,8 @@ public final class SQLiteEventLog: EventLog {
             )
             let insertEvent = try db.cachedStatement(
                 sql: """
-                    INSERT INTO events (event_id, event_type, company_id, region, data_subject_id, retention_days, created_at, envelope)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO events (event_id, event_type, company_id, region, data_subject_id, retention_days, created_at, envelope, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
             let rememberKey = try db.cachedStatement(
@@ -110,6 +126,7 @@ public final class SQLiteEventLog: EventLog {
                 try insertEvent.execute(arguments: [
                     event.eventID, event.eventType, event.companyID.rawValue, event.region.rawValue, event.dataSubjectID,
                     event.retentionDays, event.createdAtMillis, event.envelope,
+                    event.createdAtMillis + Int64(event.retentionDays) * Self.millisPerDay,
                 ])
                 event.position = db.lastInsertedRowID
                 try rememberKey.execute(arguments: [event.companyID.rawValue, new.idempotencyKey, event.eventID, event.position, now])
@@ -164,9 +181,18 @@ public final class SQLiteEventLog: EventLog {
         try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
     }
 
+    static let millisPerDay: Int64 = 86_400_000
+
+    /// The newest position of `company` that retention has removed (0 when none).
+    private static func watermark(_ db: Database, _ company: CompanyID) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT position FROM retention_watermarks WHERE company_id = ?", arguments: [company.rawValue]) ?? 0
+    }
+
     public func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition {
         if let position = Int64(cursor), position >= 0, String(position) == cursor {
             return try await pool.read { db in
+                // Events of this company after the cursor were removed by retention: the client cannot resume.
+                if position < (try Self.watermark(db, company)) { return .expired }
                 let head = try Self.head(db)
                 // A cursor past the head (another deployment's, or a forged one) resumes at the head.
                 return .after(min(position, head))
@@ -185,7 +211,34 @@ public final class SQLiteEventLog: EventLog {
             else {
                 return .expired
             }
-            return .after(position)
+            return position < (try Self.watermark(db, company)) ? .expired : .after(position)
+        }
+    }
+
+    public func purgeExpired(nowMillis: Int64, limit: Int) async throws -> Int {
+        try await pool.write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT position, company_id FROM events WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
+                arguments: [nowMillis, limit]
+            )
+            guard !rows.isEmpty else { return 0 }
+            var newest: [String: Int64] = [:]
+            let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE position = ?")
+            for row in rows {
+                let position: Int64 = row[0]
+                let company: String = row[1]
+                try delete.execute(arguments: [position])
+                newest[company] = max(newest[company] ?? 0, position)
+            }
+            let remember = try db.cachedStatement(
+                sql: """
+                    INSERT INTO retention_watermarks (company_id, position) VALUES (?, ?)
+                    ON CONFLICT(company_id) DO UPDATE SET position = max(position, excluded.position)
+                    """
+            )
+            for (company, position) in newest { try remember.execute(arguments: [company, position]) }
+            return rows.count
         }
     }
 

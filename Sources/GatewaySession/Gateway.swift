@@ -40,6 +40,10 @@ public final class Gateway: Sendable {
         /// `POLICY_AUDIT_ALLOWED`: log a `policy.decision` line for allowed connects, subscribes, publishes
         /// and polls too, not only for refusals (deliveries are counted, never logged one by one when allowed).
         public var auditAllowedDecisions = false
+        /// How often the retention sweeper runs (with `gdprEnabled`); `nil` never.
+        public var retentionSweepInterval: Duration? = .seconds(60)
+        /// Events removed per write by the sweeper: small enough that appends never wait long for it.
+        public var retentionBatch = 500
 
         /// A configuration for a node whose default region is `region`, serving `nodeRegion` (every region when `nil`).
         public init(region: Region, nodeRegion: Region? = nil) {
@@ -117,6 +121,14 @@ public final class Gateway: Sendable {
                     if tick % 3600 == 0 { _ = try? await self?.log.expireIdempotencyKeys() }
                 }
             }
+            if configuration.gdprEnabled, let interval = configuration.retentionSweepInterval {
+                group.addTask { [weak self] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        _ = try? await self?.sweepRetention()
+                    }
+                }
+            }
             await group.next()
             group.cancelAll()
         }
@@ -146,6 +158,22 @@ public final class Gateway: Sendable {
                 logger.error("event bus publish failed", metadata: ["event": "websocket.error", "error": "\(error)"])
             }
         }
+    }
+
+    /// Removes every event whose own retention has passed at `nowMillis` (SPEC §6.6), a batch per
+    /// write with a pause between, so publishing and replay are never held up for long; returns how
+    /// many were removed.
+    @discardableResult
+    public func sweepRetention(nowMillis: Int64 = Timestamp.nowMillis()) async throws -> Int {
+        var removed = 0
+        while true {
+            let count = try await log.purgeExpired(nowMillis: nowMillis, limit: configuration.retentionBatch)
+            removed += count
+            guard count == configuration.retentionBatch, !Task.isCancelled else { break }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if removed > 0 { logger.info("retention purged events", metadata: ["event": "retention.purged", "events": "\(removed)"]) }
+        return removed
     }
 
     /// Whether the event log answers.

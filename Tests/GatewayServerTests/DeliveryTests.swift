@@ -258,7 +258,7 @@ struct DeliveryTests {
             let after = try await TestHTTP.get(server.http + "/metrics").text
             #expect(value(after, "event_delivered_total") - value(before, "event_delivered_total") >= 3)
             #expect(value(after, "event_published_total") - value(before, "event_published_total") >= 3)
-            let allowed = #"policy_decisions_total{action="deliver",result="allow"}"#
+            let allowed = #"policy_decisions_total{action="deliver",result="allow",reason="allowed"}"#
             #expect(value(after, allowed) - value(before, allowed) >= 3)
             #expect(after.contains("delivery_latency_seconds_bucket"))
             await socket.close()
