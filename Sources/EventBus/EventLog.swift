@@ -29,6 +29,13 @@ public protocol EventLog: Sendable {
     /// company from before the newest removed event of that company resolves as expired.
     func purgeExpired(nowMillis: Int64, limit: Int) async throws -> Int
 
+    /// Erases a data subject (SPEC §7) in one write: records it as forgotten, for `company` or for
+    /// every company when `nil`, and removes its events (those whose `data_subject_id` it is).
+    func forget(dataSubjectID: String, company: CompanyID?, atMillis: Int64) async throws -> ForgetOutcome
+
+    /// Every subject recorded as forgotten, so a restarted gate keeps refusing their events.
+    func forgottenSubjects() async throws -> [ForgottenSubject]
+
     /// Flushes and closes; later calls fail.
     func close() async throws
 }
@@ -44,5 +51,36 @@ public struct LogPage: Sendable {
     public init(head: Int64, events: [StoredEvent]) {
         self.head = head
         self.events = events
+    }
+}
+
+/// What erasing a data subject did.
+public struct ForgetOutcome: Sendable, Equatable {
+    /// Events removed.
+    public var purged: Int
+    /// The companies whose events were removed.
+    public var companies: [CompanyID]
+    /// Whether the subject had been forgotten (in the same scope) before.
+    public var alreadyForgotten: Bool
+
+    /// Creates an outcome.
+    public init(purged: Int, companies: [CompanyID], alreadyForgotten: Bool) {
+        self.purged = purged
+        self.companies = companies
+        self.alreadyForgotten = alreadyForgotten
+    }
+}
+
+/// A data subject whose events are refused and erased: in one company, or in all (`company == nil`).
+public struct ForgottenSubject: Sendable, Hashable {
+    /// The subject's id (`gdpr_context.data_subject_id`).
+    public var dataSubjectID: String
+    /// The company it was forgotten in; `nil` for every company.
+    public var company: CompanyID?
+
+    /// Creates an entry.
+    public init(dataSubjectID: String, company: CompanyID?) {
+        self.dataSubjectID = dataSubjectID
+        self.company = company
     }
 }

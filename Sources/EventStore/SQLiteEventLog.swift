@@ -95,6 +95,19 @@ public final class SQLiteEventLog: EventLog {
                     """
             )
         }
+        migrator.registerMigration("v3: forgotten subjects") { db in
+            // '' stands for every company (a platform admin's erasure).
+            try db.execute(
+                sql: """
+                    CREATE TABLE forgotten_subjects (
+                        company_id TEXT NOT NULL,
+                        data_subject_id TEXT NOT NULL,
+                        forgotten_at INTEGER NOT NULL,
+                        PRIMARY KEY (company_id, data_subject_id)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -212,6 +225,45 @@ public final class SQLiteEventLog: EventLog {
                 return .expired
             }
             return position < (try Self.watermark(db, company)) ? .expired : .after(position)
+        }
+    }
+
+    public func forget(dataSubjectID: String, company: CompanyID?, atMillis: Int64) async throws -> ForgetOutcome {
+        try await pool.write { db in
+            let scope = company?.rawValue ?? ""
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO forgotten_subjects (company_id, data_subject_id, forgotten_at) VALUES (?, ?, ?)",
+                arguments: [scope, dataSubjectID, atMillis]
+            )
+            let already = db.changesCount == 0
+            let companies: [String]
+            if let company {
+                let count =
+                    try Int.fetchOne(
+                        db,
+                        sql: "SELECT count(*) FROM events WHERE data_subject_id = ? AND company_id = ?",
+                        arguments: [dataSubjectID, company.rawValue]
+                    ) ?? 0
+                companies = count > 0 ? [company.rawValue] : []
+                try db.execute(sql: "DELETE FROM events WHERE data_subject_id = ? AND company_id = ?", arguments: [dataSubjectID, company.rawValue])
+            } else {
+                companies = try String.fetchAll(
+                    db,
+                    sql: "SELECT DISTINCT company_id FROM events WHERE data_subject_id = ? ORDER BY company_id",
+                    arguments: [dataSubjectID]
+                )
+                try db.execute(sql: "DELETE FROM events WHERE data_subject_id = ?", arguments: [dataSubjectID])
+            }
+            return ForgetOutcome(purged: db.changesCount, companies: companies.map { CompanyID($0) }, alreadyForgotten: already)
+        }
+    }
+
+    public func forgottenSubjects() async throws -> [ForgottenSubject] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT company_id, data_subject_id FROM forgotten_subjects").map { row in
+                let company: String = row[0]
+                return ForgottenSubject(dataSubjectID: row[1], company: company.isEmpty ? nil : CompanyID(company))
+            }
         }
     }
 

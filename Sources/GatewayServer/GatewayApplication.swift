@@ -81,6 +81,11 @@ public struct GatewayApplication: Sendable {
             authenticator: authenticator,
             logger: logger
         )
+        do {
+            try await gateway.loadForgottenSubjects()
+        } catch {
+            throw ConfigurationProblem("cannot read the forgotten data subjects from the event log under DATA_DIR=\(configuration.dataDir): \(error)")
+        }
         reloader = PolicyReloader(path: configuration.policyPath, compiler: compiler, gateway: gateway, sources: sources, logger: logger)
     }
 

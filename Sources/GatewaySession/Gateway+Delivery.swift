@@ -15,7 +15,7 @@ extension Gateway {
     func fanOut(_ event: StoredEvent) {
         pollWaiters.notify(event.companyID)
         let subscribers = registry.subscribers(company: event.companyID, eventType: event.eventType)
-        guard !subscribers.isEmpty else { return }
+        guard !subscribers.isEmpty, !isForgotten(event) else { return }
         let evaluator = self.evaluator
         let route = evaluator.route(event)
         var variants = EventVariants(event: event, policy: evaluator.policy)
@@ -97,7 +97,7 @@ extension Gateway {
                 for event in page.events {
                     position = event.position
                     guard session.matches(event.eventType) else { continue }
-                    guard let mask = evaluator.redactionMask(for: event, to: subject) else { continue }
+                    guard !isForgotten(event), let mask = evaluator.redactionMask(for: event, to: subject) else { continue }
                     var variants = EventVariants(event: event, policy: evaluator.policy)
                     guard let frame = variants.frame(redacting: mask) else { continue }
                     guard await session.outbox.waitUntilWritable() else {

@@ -105,7 +105,7 @@ extension Gateway {
                 var hasMore = false
                 for event in page.events {
                     if patterns.contains(where: { $0.matches(event.eventType) }) {
-                        if let mask = evaluator.redactionMask(for: event, to: subject) {
+                        if !isForgotten(event), let mask = evaluator.redactionMask(for: event, to: subject) {
                             if found.count == request.limit || (!found.isEmpty && foundBytes + event.envelope.utf8.count > configuration.maxPollBytes)
                             {
                                 hasMore = true

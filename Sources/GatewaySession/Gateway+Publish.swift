@@ -114,6 +114,11 @@ extension Gateway {
             policyVersion: evaluator.policy.version
         )
         let enrichment = evaluator.enrich(request.intent, verdict)
+        if let subjectID = enrichment.gdpr.dataSubjectID, isForgotten(subjectID, company: enrichment.companyID) {
+            return .failure(
+                PublishRefusal(status: 403, code: "subject_forgotten", message: "the event's data subject was erased (GDPR); its events are refused")
+            )
+        }
         let millis = Timestamp.nowMillis()
         let eventID = ids.next(millis: millis)
         let gdpr = enrichment.gdpr

@@ -67,6 +67,8 @@ public final class Gateway: Sendable {
     /// Set when shutdown begins: waiting polls answer at once instead of sleeping.
     let shuttingDown = Atomic<Bool>(false)
     let pipelineBox = Mutex<PublishPipeline?>(nil)
+    /// Data subjects erased under SPEC §7 (loaded from the log at start).
+    let forgotten = Mutex<Set<ForgottenSubject>>([])
     /// Verifies tokens for `auth.refresh`.
     let authenticator: Authenticator?
 

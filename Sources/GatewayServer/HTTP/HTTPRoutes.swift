@@ -22,6 +22,7 @@ struct HTTPRoutes {
         router.get("/api/realtime/poll/") { request, context in await poll(request, context) }
         router.get("/api/realtime/policy/") { request, context in await policyStatus(request, context) }
         router.post("/api/realtime/policy/reload/") { request, context in await reloadPolicy(request, context) }
+        router.post("/api/realtime/gdpr/forget/") { request, context in await forget(request, context) }
     }
 
     /// The bearer token of a request: the `Authorization` header, else `?token=`.

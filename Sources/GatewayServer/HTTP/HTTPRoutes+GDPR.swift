@@ -1,0 +1,60 @@
+import EventBus
+import GatewayModel
+import GatewaySession
+import Hummingbird
+
+extension HTTPRoutes {
+    /// `POST /api/realtime/gdpr/forget/` (admin) `{"data_subject_id": "..."}` (SPEC §7). An admin whose
+    /// token names a company erases the subject in that company; an admin without company erases it
+    /// in every company, or in the one `company_id` names. 200 with how many events were purged.
+    func forget(_ request: Request, _ context: GatewayRequestContext) async -> Response {
+        let principal: Principal
+        switch await admin(request, context) {
+        case .refused(let response): return response
+        case .value(let value): principal = value
+        }
+        let body: JSONValue
+        switch await self.body(request) {
+        case .refused(let response): return response
+        case .value(let value): body = value
+        }
+        guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["data_subject_id", "company_id"]) else {
+            return JSONResponse.error(400, code: "invalid_message", message: #"the body must be {"data_subject_id": "...", "company_id"?: "..."}"#)
+        }
+        guard let subject = fields["data_subject_id"]?.identifierString, (1...256).contains(subject.utf8.count) else {
+            return JSONResponse.error(400, code: "invalid_message", message: "'data_subject_id' must be a string of 1-256 characters")
+        }
+        var company = principal.companyID
+        if let asked = fields["company_id"] {
+            guard let text = asked.identifierString, CompanyID.isWellFormed(text) else {
+                return JSONResponse.error(400, code: "invalid_message", message: "'company_id' must be a company id")
+            }
+            if let own = company, own.rawValue != text {
+                return JSONResponse.error(403, code: "company_mismatch", message: "an admin of one company may only erase subjects in it")
+            }
+            company = CompanyID(text)
+        }
+        let outcome: ForgetOutcome
+        do {
+            outcome = try await gateway.forget(dataSubjectID: subject, company: company)
+        } catch {
+            return JSONResponse.error(503, code: "unavailable", message: "the event log is unavailable; retry")
+        }
+        var json = JSONWriter(capacity: 256)
+        json.raw(#"{"data_subject_id":"#)
+        json.string(subject)
+        json.raw(#","scope":"#)
+        json.string(company?.rawValue ?? "all")
+        json.raw(#","purged":"#)
+        json.integer(Int64(outcome.purged))
+        json.raw(#","companies":["#)
+        for (index, affected) in outcome.companies.enumerated() {
+            if index > 0 { json.raw(",") }
+            json.string(affected.rawValue)
+        }
+        json.raw(#"],"already_forgotten":"#)
+        json.raw(outcome.alreadyForgotten ? "true" : "false")
+        json.raw("}")
+        return JSONResponse.ok(json.text)
+    }
+}
