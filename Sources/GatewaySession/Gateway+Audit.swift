@@ -35,6 +35,22 @@ extension Gateway {
         logger.info("policy decision", metadata: metadata)
     }
 
+    /// Records a shadow rule's would-be refusal of an action the live policy allowed: counted as
+    /// `policy_decisions_total{result="shadow_deny"}` and logged as a `policy.decision` line with
+    /// `result: shadow_deny`; the action goes ahead.
+    func auditShadow(_ decision: AuditedDecision, policyVersion: String) {
+        metrics.decision(action: decision.action.rawValue, reason: decision.reason.rawValue, result: "shadow_deny")
+        var metadata: Logger.Metadata = [
+            "event": "policy.decision", "action": "\(decision.action.rawValue)", "result": "shadow_deny",
+            "reason": "\(decision.reason.rawValue)", "policy_version": "\(policyVersion)",
+        ]
+        if let location = decision.location { metadata["rule"] = "\(location)" }
+        if let company = decision.company { metadata["company_id"] = "\(company.rawValue)" }
+        if let topic = decision.topic { metadata["topic"] = "\(topic)" }
+        if let connection = decision.connectionID { metadata["connection_id"] = "\(connection)" }
+        logger.info("policy decision (shadow)", metadata: metadata)
+    }
+
     /// The location of rule `index` of `policy`, if there is one.
     static func location(ofRule index: Int32, in policy: CompiledPolicy) -> SourceLocation? {
         index >= 0 && Int(index) < policy.rules.count ? policy.rules[Int(index)].location : nil

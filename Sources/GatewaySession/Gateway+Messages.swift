@@ -81,6 +81,15 @@ extension Gateway {
                 audited.location = evaluator.subscribe(subject, topic: topic, trace: &trace).location
             }
             audit(audited, policyVersion: evaluator.policy.version)
+            if verdict.isAllowed, let shadow = evaluator.shadow {
+                let wouldBe = shadow.subscribe(subject, topic: topic)
+                if !wouldBe.isAllowed {
+                    var trace: DecisionTrace? = nil
+                    audited.reason = wouldBe.reason
+                    audited.location = shadow.subscribe(subject, topic: topic, trace: &trace).location
+                    auditShadow(audited, policyVersion: evaluator.policy.version)
+                }
+            }
             guard verdict.isAllowed, let pattern = try? TopicPattern(topic) else {
                 metrics.subscriptionErrors.increment()
                 let message = verdict.reason.wireCode == "invalid_topic" ? "Invalid topic" : "Forbidden topic"

@@ -59,6 +59,21 @@ extension Gateway {
             ),
             policyVersion: evaluator.policy.version
         )
+        if decision.isAllowed, let shadow = evaluator.shadow {
+            let wouldBe = shadow.poll(subject, topics: request.topics, trace: &trace)
+            if !wouldBe.isAllowed {
+                auditShadow(
+                    AuditedDecision(
+                        action: .poll,
+                        reason: wouldBe.reason,
+                        location: wouldBe.location,
+                        company: principal.companyID,
+                        topic: request.topics.joined(separator: ",")
+                    ),
+                    policyVersion: evaluator.policy.version
+                )
+            }
+        }
         guard decision.isAllowed else {
             metrics.longpollErrors.increment()
             return .refused(status: decision.reason.httpStatus, code: decision.reason.rawValue, message: decision.message, rateLimit: nil)

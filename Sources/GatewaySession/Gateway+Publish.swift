@@ -113,6 +113,23 @@ extension Gateway {
             ),
             policyVersion: evaluator.policy.version
         )
+        if let shadow = evaluator.shadow {
+            let wouldBe = shadow.publish(subject, request.intent)
+            if !wouldBe.isAllowed {
+                var trace: DecisionTrace? = nil
+                let explained = shadow.publish(subject, request.intent, trace: &trace)
+                auditShadow(
+                    AuditedDecision(
+                        action: .publish,
+                        reason: wouldBe.reason,
+                        location: explained.location,
+                        company: company,
+                        topic: request.intent.eventType
+                    ),
+                    policyVersion: evaluator.policy.version
+                )
+            }
+        }
         let enrichment = evaluator.enrich(request.intent, verdict)
         if let subjectID = enrichment.gdpr.dataSubjectID, isForgotten(subjectID, company: enrichment.companyID) {
             return .failure(

@@ -24,10 +24,11 @@ final class GatewayMetrics: Sendable {
     let deliveryLatency = Metrics.Timer(label: "delivery_latency_seconds", preferredDisplayUnit: .seconds)
     private let decisions = Mutex<[String: Counter]>([:])
 
-    /// Counts `count` policy decisions of `action` with `reason` (`allowed` for an allow).
-    func decision(action: String, reason: String, count: Int = 1) {
-        let result = reason == "allowed" ? "allow" : "deny"
-        let key = action + "|" + reason
+    /// Counts `count` policy decisions of `action` with `reason` (`allowed` for an allow); `result`
+    /// defaults to `allow` or `deny` by the reason (`shadow_deny` for a shadow rule's would-be refusal).
+    func decision(action: String, reason: String, result: String? = nil, count: Int = 1) {
+        let result = result ?? (reason == "allowed" ? "allow" : "deny")
+        let key = action + "|" + result + "|" + reason
         let counter = decisions.withLock { cache in
             if let counter = cache[key] { return counter }
             let counter = Counter(label: "policy_decisions_total", dimensions: [("action", action), ("result", result), ("reason", reason)])

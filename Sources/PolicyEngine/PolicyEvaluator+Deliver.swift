@@ -43,7 +43,7 @@ extension PolicyEvaluator {
     /// Looks an event of type `eventType` and company `companyID` up once for all of its deliveries.
     public func route(eventType: String, companyID: CompanyID) -> DeliveryRoute {
         var matches = RuleMatches()
-        let problem = policy.trie.rules(covering: eventType, allowWildcards: false, into: &matches)
+        let problem = trie.rules(covering: eventType, allowWildcards: false, into: &matches)
         var redaction: UInt64 = 0
         for position in 0..<matches.count { redaction |= policy.grants[matches[position]].piiMask }
         let reason: ReasonCode = problem != nil ? .topicMalformed : matches.isEmpty ? .topicNotWhitelisted : .allowed

@@ -64,7 +64,7 @@ extension PolicyEvaluator {
     /// region allowed and served. Records each step when `trace` is not `nil`.
     func publishVerdict(_ subject: Subject, _ intent: PublishIntent, trace: inout DecisionTrace?) -> PublishVerdict {
         var matches = RuleMatches()
-        if let problem = policy.trie.rules(covering: intent.eventType, allowWildcards: false, into: &matches) {
+        if let problem = trie.rules(covering: intent.eventType, allowWildcards: false, into: &matches) {
             trace?.add("whitelist", passed: false, "event type '\(intent.eventType)' \(problem)")
             var verdict = PublishVerdict.deny(.topicMalformed)
             verdict.problem = problem

@@ -46,7 +46,7 @@ extension PolicyEvaluator {
     /// The whitelist, role and tenant checks for one pattern, recording each step when `trace` is not `nil`.
     func topicVerdict(_ subject: Subject, topic: String, action: PolicyAction, trace: inout DecisionTrace?) -> TopicVerdict {
         var matches = RuleMatches()
-        if let problem = policy.trie.rules(covering: topic, allowWildcards: true, into: &matches) {
+        if let problem = trie.rules(covering: topic, allowWildcards: true, into: &matches) {
             trace?.add("whitelist", passed: false, "topic '\(topic)' \(problem)")
             return TopicVerdict(reason: .topicMalformed, ruleIndex: -1, problem: problem)
         }

@@ -17,6 +17,10 @@ public struct PolicyEvaluator: Sendable {
     /// The region this node serves; `nil` serves every company (SPEC §6.5).
     public let nodeRegion: Region?
     let nodeRegionBit: UInt64
+    /// The whitelist decided against: the policy's live rules, or its shadow view (``shadow``).
+    let trie: TopicTrie
+    /// Whether this evaluator decides the shadow view.
+    public let isShadow: Bool
 
     /// The role that sees PII unredacted.
     public static let piiReaderRole = "pii_reader"
@@ -26,9 +30,22 @@ public struct PolicyEvaluator: Sendable {
     ///   - policy: the compiled policy.
     ///   - nodeRegion: the node's `--region`, or `nil` for a node that serves every region.
     public init(policy: CompiledPolicy, nodeRegion: Region? = nil) {
+        self.init(policy: policy, nodeRegion: nodeRegion, shadow: false)
+    }
+
+    private init(policy: CompiledPolicy, nodeRegion: Region?, shadow: Bool) {
         self.policy = policy
         self.nodeRegion = nodeRegion
         self.nodeRegionBit = nodeRegion.map { policy.tenants.bit(of: $0) } ?? 0
+        self.trie = shadow ? policy.shadowTrie ?? policy.trie : policy.trie
+        self.isShadow = shadow
+    }
+
+    /// The evaluator of the policy as it would be with its `shadow: true` topic rules enforced, when
+    /// it has any: the gate decides with it after an allow and logs what it would have refused.
+    public var shadow: PolicyEvaluator? {
+        guard !isShadow, policy.shadowTrie != nil else { return nil }
+        return PolicyEvaluator(policy: policy, nodeRegion: nodeRegion, shadow: true)
     }
 
     /// Resolves a principal's roles and tenant against the policy.

@@ -191,6 +191,36 @@ struct PolicyReloadTests {
         }
     }
 
+    @Test("a shadow topic rule counts and logs would-be refusals without refusing; the live rule still decides")
+    func shadowRule() async throws {
+        let folder = try PolicyFolder()
+        try folder.edit {
+            $0.replacingOccurrences(
+                of: "  - pattern: \"activity.*\"",
+                with: """
+                      - pattern: "deal.stage.*"
+                        subscribe: { roles: [admin] }
+                        publish: { roles: [service] }
+                        shadow: true
+                      - pattern: "activity.*"
+                    """
+            )
+        }
+        try await withServer(watching(folder)) { server in
+            let sales = await Tokens.hs256(roles: ["sales"])
+            let socket = try await TestSocket(url: server.ws + "/ws?token=\(sales)")
+            _ = try await socket.next(type: "connection.established")
+            try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+            _ = try await socket.next(type: "subscription.confirmed")
+            #expect(try await TestHTTP.publish(server, token: sales, type: "deal.stage.updated", company: "123").status == 202)
+            _ = try await socket.next(type: "event")
+            let metrics = try await TestHTTP.get(server.http + "/metrics").text
+            #expect(metrics.contains(#"policy_decisions_total{action="subscribe",result="shadow_deny",reason="role_not_allowed"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"policy_decisions_total{action="publish",result="shadow_deny",reason="role_not_allowed"} 1"#))
+            await socket.close()
+        }
+    }
+
     @Test("a policy folder behind a symlink that is swapped, as a Kubernetes ConfigMap update does, is reloaded")
     func symlinkSwap() async throws {
         let first = try PolicyFolder()

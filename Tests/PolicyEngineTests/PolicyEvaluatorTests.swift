@@ -157,3 +157,47 @@ struct HotPathVerdictTests {
         }
     }
 }
+
+@Suite("Shadow topic rules")
+struct ShadowRuleTests {
+    let text = """
+        version: 1
+        topics:
+          - pattern: "deal.stage.*"
+            subscribe: { roles: [sales, manager] }
+          - pattern: "deal.stage.*"
+            subscribe: { roles: [manager] }
+            shadow: true
+          - pattern: "activity.*"
+          - pattern: "invoice.*"
+            shadow: true
+        """
+
+    @Test("the live policy ignores shadow rules; the shadow view enforces them in place of the live rule with the same pattern")
+    func shadowView() throws {
+        let policy = try PolicyCompiler().compile([PolicySource(path: "shadow.yaml", text: text)])
+        let evaluator = PolicyEvaluator(policy: policy)
+        let shadow = try #require(evaluator.shadow)
+        #expect(shadow.shadow == nil)
+        let sales = evaluator.subject(for: Principal(userID: "1", companyID: "123", roles: ["sales"]))
+        let manager = evaluator.subject(for: Principal(userID: "2", companyID: "123", roles: ["manager"]))
+        #expect(evaluator.subscribe(sales, topic: "deal.stage.*").isAllowed)
+        #expect(shadow.subscribe(sales, topic: "deal.stage.*").reason == .roleNotAllowed)
+        #expect(shadow.subscribe(manager, topic: "deal.stage.*").isAllowed)
+        // A live rule without a shadow counterpart is the same in both views; a new shadow pattern only in the shadow view.
+        #expect(evaluator.subscribe(sales, topic: "activity.*").isAllowed && shadow.subscribe(sales, topic: "activity.*").isAllowed)
+        #expect(evaluator.subscribe(sales, topic: "invoice.*").reason == .topicNotWhitelisted)
+        #expect(shadow.subscribe(sales, topic: "invoice.*").isAllowed)
+        var trace: DecisionTrace? = nil
+        let explained = shadow.subscribe(sales, topic: "deal.stage.*", trace: &trace)
+        #expect(explained.location == SourceLocation(file: "shadow.yaml", line: 6, column: 16))
+        #expect(PolicyEvaluator(policy: try defaultPolicy()).shadow == nil)
+    }
+
+    @Test("two shadow rules with one pattern are a duplicate; a shadow rule may restate a live pattern")
+    func duplicates() throws {
+        let twice = text + "\n  - pattern: \"deal.stage.*\"\n    shadow: true\n"
+        let failure = #expect(throws: PolicyDiagnostics.self) { try PolicyCompiler().compile([PolicySource(path: "shadow.yaml", text: twice)]) }
+        #expect(failure?.errors.contains { $0.code == .duplicatePattern && $0.location.line == 11 } == true, "\(failure?.errors ?? [])")
+    }
+}

@@ -194,6 +194,16 @@ struct CommandLineTests {
         #expect(denied.status == 1)
         #expect(denied.lines.first == "decision: deny (region_not_served)")
         #expect(denied.stdout.contains("its home region is eu-west-1"))
+        let shadow = try Gateway.run([
+            "policy", "explain", "--policy", "Tests/PolicyLanguageTests/Fixtures/good/shadow_rules.yaml", "--principal",
+            #"{"user_id":1,"company_id":"123","roles":["sales"]}"#, "--action", "subscribe", "--topic", "deal.stage.*",
+        ])
+        #expect(shadow.status == 0)
+        #expect(shadow.lines.first == "decision: allow (allowed)")
+        #expect(
+            shadow.stdout.contains("shadow:   would deny (role_not_allowed) at Tests/PolicyLanguageTests/Fixtures/good/shadow_rules.yaml:7:16"),
+            "\(shadow.stdout)"
+        )
     }
 
     @Test("token mints an HS256 JWT with the gateway's claims")

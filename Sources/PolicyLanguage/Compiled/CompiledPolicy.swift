@@ -14,8 +14,11 @@ public struct CompiledPolicy: Sendable {
     public let fallbackRetentionDays: Int
     /// The whitelist, in source order.
     public let rules: [CompiledTopicRule]
-    /// The index over ``rules``.
+    /// The index over the live (not shadow) ``rules``.
     public let trie: TopicTrie
+    /// The index of the policy as it would be with its shadow rules enforced: each shadow rule in
+    /// place of the live rule with the same pattern, if any; `nil` when there are no shadow rules.
+    public let shadowTrie: TopicTrie?
     /// Every role the policy names.
     public let roles: RoleTable
     /// Tenants by company.

@@ -66,6 +66,8 @@ public final class CompiledTopicRule: Sendable {
     public let piiMask: UInt64
     /// ``TopicPattern/specificity``, computed once.
     public let specificity: Int
+    /// `shadow: true`: decided in the shadow view only (logged as a would-be refusal, never enforced).
+    public let shadow: Bool
 
     init(
         index: Int,
@@ -75,8 +77,10 @@ public final class CompiledTopicRule: Sendable {
         publish: RoleRequirement,
         gdpr: GDPRDeclaration,
         pii: [DataPath],
-        piiMask: UInt64
+        piiMask: UInt64,
+        shadow: Bool
     ) {
+        self.shadow = shadow
         self.index = index
         self.pattern = pattern
         self.location = location

@@ -56,7 +56,9 @@ public final class TopicTrie: Sendable {
     private let tables: TrieTables
 
     /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
-    init(patterns: [TopicPattern]) { tables = TrieTables(patterns: patterns) }
+    init(patterns: [TopicPattern], including included: (Int) -> Bool = { _ in true }) {
+        tables = TrieTables(patterns: patterns, including: included)
+    }
 
     /// The number of trie nodes.
     public var nodeCount: Int { tables.nodes.count }
@@ -112,7 +114,7 @@ struct TrieTables: Sendable {
     private let specificities: [Int32]
 
     /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
-    init(patterns: [TopicPattern]) {
+    init(patterns: [TopicPattern], including included: (Int) -> Bool) {
         // Grown as segments are interned, so the table stays as small (and as cache-resident) as the
         // number of distinct segments allows: patterns share most of theirs.
         segments = SegmentTable()
@@ -120,7 +122,7 @@ struct TrieTables: Sendable {
         specificities = patterns.map { Int32($0.specificity) }
         var rest: [Int32: [Int32]] = [:]
         var exact: [Int32: [Int32]] = [:]
-        for (rule, pattern) in patterns.enumerated() {
+        for (rule, pattern) in patterns.enumerated() where included(rule) {
             let (node, trailing) = insert(pattern)
             if trailing { rest[node, default: []].append(Int32(rule)) } else { exact[node, default: []].append(Int32(rule)) }
         }

@@ -67,6 +67,8 @@ public struct TopicRuleSyntax: Sendable {
     public var publish: RoleGrantSyntax?
     public var gdpr: GDPRSyntax?
     public var pii: [Located<String>] = []
+    /// `shadow: true`: a dry run of a stricter rule (decided and logged, never enforced).
+    public var shadow: Located<Bool>?
 }
 
 /// `subscribe: {roles: [...]}` or `publish: {roles: [...]}`.

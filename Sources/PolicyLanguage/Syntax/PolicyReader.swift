@@ -8,7 +8,7 @@ public enum PolicyReader {
     public static let rootKeys = ["version", "defaults", "topics", "tenants", "plans"]
     static let defaultsKeys = ["region", "gdpr"]
     static let gdprKeys = ["consent", "purpose", "retention_days", "legal_basis", "data_subject"]
-    static let topicKeys = ["pattern", "subscribe", "publish", "gdpr", "pii"]
+    static let topicKeys = ["pattern", "subscribe", "publish", "gdpr", "pii", "shadow"]
     static let grantKeys = ["roles"]
     static let tenantsKeys = ["default", "companies"]
     static let tenantKeys = ["plan", "home_region", "allowed_regions", "enabled"]
@@ -138,6 +138,7 @@ public enum PolicyReader {
             case "publish": rule.publish = readGrant(value, "'publish'", &reader)
             case "gdpr": rule.gdpr = readGDPR(value, "a topic's 'gdpr'", &reader)
             case "pii": rule.pii = reader.strings(value, "'pii'") ?? []
+            case "shadow": rule.shadow = reader.bool(value, "'shadow'")
             default: break
             }
         }

@@ -24,11 +24,15 @@ enum BuildTopicTrie {
                     publish: requirement(syntax.publish, roles, fallback: "service"),
                     gdpr: state.ruleGDPR[index],
                     pii: state.rulePII[index],
-                    piiMask: mask(state.rulePII[index])
+                    piiMask: mask(state.rulePII[index]),
+                    shadow: syntax.shadow?.value ?? false
                 )
             )
         }
-        let trie = TopicTrie(patterns: rules.map(\.pattern))
+        let patterns = rules.map(\.pattern)
+        let trie = TopicTrie(patterns: patterns) { !rules[$0].shadow }
+        let shadowed = Set(rules.filter(\.shadow).map(\.pattern.text))
+        let shadowTrie = shadowed.isEmpty ? nil : TopicTrie(patterns: patterns) { rules[$0].shadow || !shadowed.contains(rules[$0].pattern.text) }
         let plans = buildPlans(state)
         let defaultRegion: Located<Region> =
             state.defaults?.region.map { Located(Region($0.value), at: $0.location) }
@@ -42,6 +46,7 @@ enum BuildTopicTrie {
             fallbackRetentionDays: state.configuration.defaultRetentionDays,
             rules: rules,
             trie: trie,
+            shadowTrie: shadowTrie,
             roles: roles,
             tenants: tenants,
             plans: plans,

@@ -9,7 +9,8 @@ enum CheckOverlaps {
         var byFirstSegment: [String: [Int]] = [:]
         var wildcardFirst: [Int] = []
         for (index, pattern) in state.patterns.enumerated() {
-            guard let pattern else { continue }
+            // Shadow rules are alternatives on trial, not additions: they overlap live rules on purpose.
+            guard let pattern, state.topics[index].shadow?.value != true else { continue }
             if case .literal(let first) = pattern.segments[0] {
                 byFirstSegment[first, default: []].append(index)
             } else {

@@ -1,7 +1,7 @@
 import GatewayModel
 
 /// Stage 4: parses every pattern and checks roles, GDPR declarations and PII paths; refuses
-/// exact duplicates (which rule would apply is ambiguous).
+/// exact duplicates (which rule would apply is ambiguous), except a shadow rule restating a live one.
 enum CheckTopicPatterns {
     static func run(_ state: inout CompilationState) {
         if let gdpr = state.defaults?.gdpr { state.defaultGDPR = declaration(gdpr, &state.sink) }
@@ -20,14 +20,16 @@ enum CheckTopicPatterns {
                     )
                 }
                 if let pattern {
-                    if let first = firstByText[pattern.text] {
+                    // A shadow rule may restate a live rule's pattern (it is the stricter version on trial).
+                    let key = (rule.shadow?.value == true ? "shadow " : "") + pattern.text
+                    if let first = firstByText[key] {
                         let message =
                             first == text.location
                             ? "pattern '\(pattern.text)' is whitelisted twice through a YAML alias"
                             : "pattern '\(pattern.text)' is already whitelisted at \(first)"
                         state.sink.error(.duplicatePattern, text.location, message, hint: "merge the two rules")
                     } else {
-                        firstByText[pattern.text] = text.location
+                        firstByText[key] = text.location
                     }
                 }
             }

@@ -51,7 +51,8 @@ struct ExplainCommand: ParsableCommand {
             Output.line(DiagnosticFormatter.text(error.items))
             throw CLIFailure(message: "the policy is invalid; fix it first ('policy validate \(policy)')", code: 1)
         }
-        let decision = PolicyEvaluator(policy: compiled, nodeRegion: nodeRegion.map { Region($0) }).decide(request, explain: true)
+        let evaluator = PolicyEvaluator(policy: compiled, nodeRegion: nodeRegion.map { Region($0) })
+        let decision = evaluator.decide(request, explain: true)
         Output.line("decision: \(decision.verdict.rawValue) (\(decision.reason.rawValue))")
         if !decision.message.isEmpty {
             Output.line("message:  \(decision.message) [wire code \(decision.reason.wireCode), HTTP \(decision.reason.httpStatus)]")
@@ -62,6 +63,16 @@ struct ExplainCommand: ParsableCommand {
             Output.line("enriched: company_id=\(enrichment.companyID) region=\(enrichment.region)")
         }
         if !decision.redaction.isEmpty { Output.line("redacted: \(decision.redaction.paths.map(\.text).joined(separator: ", "))") }
+        if let shadow = evaluator.shadow {
+            // The policy as it would be with its `shadow: true` rules enforced: a dry run, never enforced.
+            let wouldBe = shadow.decide(request, explain: true)
+            if wouldBe.verdict == decision.verdict && wouldBe.reason == decision.reason {
+                Output.line("shadow:   \(wouldBe.verdict.rawValue) (\(wouldBe.reason.rawValue)), as enforced")
+            } else {
+                let at = wouldBe.location.map { " at \($0)" } ?? ""
+                Output.line("shadow:   would \(wouldBe.verdict.rawValue) (\(wouldBe.reason.rawValue))\(at); shadow rules are logged, never enforced")
+            }
+        }
         Output.line("trace:")
         Output.line(decision.trace?.description ?? "")
         if !decision.isAllowed { throw ExitCode(1) }
