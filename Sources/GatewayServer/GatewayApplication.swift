@@ -175,6 +175,7 @@ public struct GatewayApplication: Sendable {
                     .init(service: app),
                     .init(service: CoreService(gateway: gateway)),
                     .init(service: PolicyReloadService(reloader: reloader, intervalSeconds: configuration.policyWatchIntervalSeconds)),
+                    .init(service: DashboardService(gateway: gateway, reloader: reloader)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -234,6 +235,21 @@ struct PolicyReloadService: Service {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) { await reloader.reload(trigger: .signal) }
                 }
                 await group.waitForAll()
+            }
+        }
+    }
+}
+
+/// Feeds `/dashboard`: one snapshot a second to the admin connections that asked for it.
+struct DashboardService: Service {
+    let gateway: Gateway
+    let reloader: PolicyReloader
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                gateway.pushDashboard(policy: HTTPRoutes.statusJSON(await reloader.status))
             }
         }
     }

@@ -23,6 +23,7 @@ extension Gateway {
     func audit(_ decision: AuditedDecision, policyVersion: String) {
         metrics.decision(action: decision.action.rawValue, reason: decision.reason.rawValue)
         let allowed = decision.reason == .allowed
+        if !allowed { recordForDashboard(decision, result: "deny") }
         guard !allowed || configuration.auditAllowedDecisions else { return }
         var metadata: Logger.Metadata = [
             "event": "policy.decision", "action": "\(decision.action.rawValue)", "result": "\(allowed ? "allow" : "deny")",
@@ -40,6 +41,7 @@ extension Gateway {
     /// `result: shadow_deny`; the action goes ahead.
     func auditShadow(_ decision: AuditedDecision, policyVersion: String) {
         metrics.decision(action: decision.action.rawValue, reason: decision.reason.rawValue, result: "shadow_deny")
+        recordForDashboard(decision, result: "shadow_deny")
         var metadata: Logger.Metadata = [
             "event": "policy.decision", "action": "\(decision.action.rawValue)", "result": "shadow_deny",
             "reason": "\(decision.reason.rawValue)", "policy_version": "\(policyVersion)",
@@ -49,6 +51,19 @@ extension Gateway {
         if let topic = decision.topic { metadata["topic"] = "\(topic)" }
         if let connection = decision.connectionID { metadata["connection_id"] = "\(connection)" }
         logger.info("policy decision (shadow)", metadata: metadata)
+    }
+
+    private func recordForDashboard(_ decision: AuditedDecision, result: String) {
+        dashboard.record(
+            DashboardStats.RecentDecision(
+                atMillis: Timestamp.nowMillis(),
+                action: decision.action.rawValue,
+                result: result,
+                reason: decision.reason.rawValue,
+                rule: decision.location.map { "\($0)" },
+                topic: decision.topic
+            )
+        )
     }
 
     /// The location of rule `index` of `policy`, if there is one.

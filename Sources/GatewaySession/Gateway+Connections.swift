@@ -30,7 +30,9 @@ extension Gateway {
             AuditedDecision(action: .connect, reason: decision.reason, location: decision.location, company: principal.companyID),
             policyVersion: evaluator.policy.version
         )
-        guard decision.isAllowed, let company = principal.companyID else {
+        // A service or admin token without company may connect (for the dashboard): its session's
+        // company is empty, which no event, subscription or cursor ever has.
+        guard decision.isAllowed, let company = principal.companyID ?? (decision.isAllowed ? CompanyID("") : nil) else {
             logger.info(
                 "connection refused by policy",
                 metadata: [

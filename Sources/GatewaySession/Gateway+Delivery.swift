@@ -46,6 +46,7 @@ extension Gateway {
             }
         }
         metrics.delivered.increment(by: Int64(delivered))
+        dashboard.delivered.add(delivered, ordering: .relaxed)
         if dropped > 0 { metrics.dropped.increment(by: Int64(dropped)) }
         // Allowed deliveries are counted in bulk; each refusal was audited above.
         metrics.decision(action: "deliver", reason: "allowed", count: subscribers.count - denied)

@@ -40,6 +40,7 @@ extension Gateway {
             case .cursorUpdate(let cursor): await replay(session, from: cursor)
             case .ping: session.outbox.enqueue(text: ServerMessage.pong(now: Timestamp.now()))
             case .authRefresh(let token): await refresh(session, token: token)
+            case .dashboardSubscribe: subscribeDashboard(session)
             }
         }
     }

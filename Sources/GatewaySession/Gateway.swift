@@ -67,6 +67,10 @@ public final class Gateway: Sendable {
     /// Set when shutdown begins: waiting polls answer at once instead of sleeping.
     let shuttingDown = Atomic<Bool>(false)
     let pipelineBox = Mutex<PublishPipeline?>(nil)
+    /// Counts for `/dashboard`.
+    let dashboard = DashboardStats()
+    /// The totals and time of the previous dashboard snapshot, for rates.
+    let dashboardRates = Mutex<(atMillis: Int64, published: Int, delivered: Int)>((0, 0, 0))
     /// Data subjects erased under SPEC §7 (loaded from the log at start).
     let forgotten = Mutex<Set<ForgottenSubject>>([])
     /// Verifies tokens for `auth.refresh`.
@@ -155,6 +159,7 @@ public final class Gateway: Sendable {
             do {
                 try await bus.publish(channel: configuration.channelPrefix + "." + event.eventType, event: event)
                 metrics.published.increment()
+                dashboard.published.add(1, ordering: .relaxed)
             } catch {
                 // The event is durable; nodes that missed it serve it by replay and polling.
                 logger.error("event bus publish failed", metadata: ["event": "websocket.error", "error": "\(error)"])

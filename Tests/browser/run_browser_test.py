@@ -455,6 +455,84 @@ def run(args, report, driver):
     print(f"info  SDK dropped {s['sdkDuplicates']} duplicate deliveries; states {s['h']['sdk']['states']}")
 
 
+def png_is_blank(png):
+    """Whether a PNG screenshot is (nearly) one colour: decodes it with the standard library only."""
+    import struct
+    import zlib
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        return True
+    pos, width, height, channels, idat = 8, 0, 0, 0, b""
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        chunk = png[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", chunk[:10])
+            channels = {2: 3, 6: 4, 0: 1, 4: 2}.get(colour, 0)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels + 1
+    pixels = set()
+    previous = bytearray(width * channels)
+    for row in range(height):
+        line = bytearray(raw[row * stride + 1:(row + 1) * stride])
+        kind = raw[row * stride]
+        for i in range(len(line)):  # undo the PNG filters (None, Sub, Up, Average, Paeth)
+            a = line[i - channels] if i >= channels else 0
+            b = previous[i]
+            c = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        previous = line
+        if row % 8 == 0:
+            for x in range(0, width, 8):
+                pixels.add(bytes(line[x * channels:(x + 1) * channels]))
+    return len(pixels) < 8
+
+
+def run_dashboard(args, report, driver):
+    """/dashboard in the browser: it loads, connects with an admin token, and its published count follows traffic."""
+    admin = mint(args, sub="ops-1", roles=["admin"])
+    driver.get(args.base_url + "/dashboard#" + urllib.parse.urlencode({"token": admin}))
+
+    def read(element_id):
+        return driver.execute_script(f"return document.getElementById('{element_id}').textContent")
+
+    deadline = time.time() + 10
+    while time.time() < deadline and not read("published").isdigit():
+        time.sleep(0.2)
+    before = read("published")
+    report.check("dashboard loads and connects with an admin token", before.isdigit() and read("state") == "live",
+                 f"state {read('state')!r}, published {before!r}, policy {read('policy-version')!r}")
+    publisher = mint(args, sub="backend", roles=["service"])
+    for n in range(3):
+        status, text = http("POST", args.base_url + "/api/realtime/publish/", publisher,
+                            {"event_type": "deal.stage.updated", "data": {"company_id": COMPANY, "deal_id": 900 + n}})
+        if status != 202:
+            raise Failure(f"dashboard publish: HTTP {status} {text[:200]}")
+    deadline = time.time() + 10
+    after = before
+    while time.time() < deadline and (not after.isdigit() or not before.isdigit() or int(after) < int(before) + 3):
+        time.sleep(0.2)
+        after = read("published")
+    report.check("dashboard's published count rises when events are published",
+                 before.isdigit() and after.isdigit() and int(after) >= int(before) + 3, f"{before} -> {after}")
+    shot = args.screenshot.replace(".png", "") + "-dashboard.png"
+    png = driver.get_screenshot_as_png()
+    with open(shot, "wb") as f:
+        f.write(png)
+    report.check("dashboard screenshot is not blank", not png_is_blank(png), f"{len(png)} bytes, {shot}")
+
+
 def main():
     args = parse_args()
     args.base_url = args.base_url.rstrip("/")
@@ -489,6 +567,7 @@ def main():
         return 2
     try:
         run(args, report, driver)
+        run_dashboard(args, report, driver)
     except Failure as e:
         report.check("browser scenario completed", False, str(e))
     except Exception as e:  # a selenium or page error: report it like a failed check

@@ -6,7 +6,11 @@ extension HTTPRoutes {
     /// `GET /api/realtime/policy/` (admin): the active policy and the last reload.
     func policyStatus(_ request: Request, _ context: GatewayRequestContext) async -> Response {
         if case .refused(let response) = await admin(request, context) { return response }
-        let status = await reloader.status
+        return JSONResponse.ok(Self.statusJSON(await reloader.status))
+    }
+
+    /// The policy status as a JSON object: version, load time, files, health and the last reload.
+    static func statusJSON(_ status: PolicyReloader.Status) -> String {
         var json = JSONWriter(capacity: 512)
         json.raw(#"{"version":"#)
         json.string(status.version)
@@ -20,9 +24,9 @@ extension HTTPRoutes {
         json.raw(#"],"status":"#)
         json.string(status.isDegraded ? "degraded" : "healthy")
         json.raw(#","last_reload":"#)
-        if let attempt = status.lastAttempt { Self.write(attempt, into: &json) } else { json.raw("null") }
+        if let attempt = status.lastAttempt { write(attempt, into: &json) } else { json.raw("null") }
         json.raw("}")
-        return JSONResponse.ok(json.text)
+        return json.text
     }
 
     /// `POST /api/realtime/policy/reload/` (admin): reloads now. 200 with the outcome when the policy

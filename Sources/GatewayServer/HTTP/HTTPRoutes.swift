@@ -17,6 +17,7 @@ struct HTTPRoutes {
         router.get("/api/realtime/health/") { _, _ in await health() }
         router.get("/metrics") { _, _ in metrics.response() }
         router.get("/realtime.js") { _, _ in SDKAsset.response() }
+        router.get("/dashboard") { _, _ in DashboardAsset.response() }
         router.post("/api/realtime/publish/") { request, context in await publish(request, context) }
         router.post("/api/realtime/publish/batch/") { request, context in await publishBatch(request, context) }
         router.get("/api/realtime/poll/") { request, context in await poll(request, context) }
@@ -248,6 +249,24 @@ enum SDKAsset {
         Response(
             status: .ok,
             headers: [.contentType: "application/javascript; charset=utf-8", .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}
+
+/// `/dashboard`: one static page (no build step) that feeds itself from the gateway's WebSocket.
+enum DashboardAsset {
+    static let text: String = {
+        guard let url = Bundle.module.url(forResource: "dashboard", withExtension: "html", subdirectory: "Web"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { return "<!doctype html><p>dashboard.html is missing from this build</p>" }
+        return text
+    }()
+
+    static func response() -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
             body: .init(byteBuffer: ByteBuffer(string: text))
         )
     }

@@ -15,6 +15,8 @@ public enum ClientMessage: Sendable, Equatable {
     case cursorUpdate(cursor: String)
     case ping
     case authRefresh(token: String)
+    /// `dashboard.subscribe` (admin only): one `dashboard.snapshot` a second for `/dashboard`.
+    case dashboardSubscribe
 
     /// Why a frame is not a usable message: the `error` code and message to answer with.
     public struct Problem: Error, Sendable, Equatable {
@@ -65,6 +67,8 @@ public enum ClientMessage: Sendable, Equatable {
                 return .failure(Problem(code: "invalid_message", message: "'token' must be a string"))
             }
             return .success(.authRefresh(token: token))
+        case "dashboard.subscribe":
+            return .success(.dashboardSubscribe)
         default:
             return .failure(Problem(code: "unknown_type", message: "unknown message type"))
         }

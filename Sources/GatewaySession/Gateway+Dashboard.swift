@@ -1,0 +1,110 @@
+import Foundation
+public import GatewayModel
+import Logging
+import PolicyEngine
+import Synchronization
+
+/// What `/dashboard` shows that the gate itself counts: totals for the rates, refusals by reason and
+/// the most recent audited decisions. Plain counters beside the Prometheus ones, which cannot be read back.
+final class DashboardStats: Sendable {
+    struct RecentDecision: Sendable {
+        var atMillis: Int64
+        var action: String
+        var result: String
+        var reason: String
+        var rule: String?
+        var topic: String?
+    }
+
+    let published = Atomic<Int>(0)
+    let delivered = Atomic<Int>(0)
+    private let state = Mutex<(refusals: [String: Int], recent: [RecentDecision])>(([:], []))
+    static let recentCapacity = 50
+
+    /// Records an audited refusal (or shadow refusal).
+    func record(_ decision: RecentDecision) {
+        state.withLock { state in
+            state.refusals[decision.action + " " + decision.reason + (decision.result == "shadow_deny" ? " (shadow)" : ""), default: 0] += 1
+            state.recent.append(decision)
+            if state.recent.count > Self.recentCapacity { state.recent.removeFirst(state.recent.count - Self.recentCapacity) }
+        }
+    }
+
+    var snapshot: (refusals: [String: Int], recent: [RecentDecision]) { state.withLock { $0 } }
+}
+
+extension Gateway {
+    /// `dashboard.subscribe`: admins receive a `dashboard.snapshot` every second; others get `forbidden`.
+    func subscribeDashboard(_ session: Session) {
+        guard session.subject.isAdmin else {
+            session.outbox.enqueue(
+                text: ServerMessage.error(code: "forbidden", message: "the dashboard needs the admin role", now: Timestamp.now())
+            )
+            return
+        }
+        session.state.withLock { $0.dashboard = true }
+        logger.info("dashboard subscribed", metadata: ["event": "subscription.created", "connection_id": "\(session.id)", "topics": "dashboard"])
+    }
+
+    /// Sends one `dashboard.snapshot` to every dashboard connection. `policy` is the policy status as
+    /// a JSON object (version, last reload), which the server layer knows; rates are per second since
+    /// the previous snapshot.
+    public func pushDashboard(policy: String) {
+        let viewers = sessions.withLock { $0.values.filter { session in session.state.withLock { $0.dashboard } } }
+        guard !viewers.isEmpty else { return }
+        let now = Timestamp.nowMillis()
+        let published = dashboard.published.load(ordering: .relaxed)
+        let delivered = dashboard.delivered.load(ordering: .relaxed)
+        let (publishRate, deliveryRate) = dashboardRates.withLock { last -> (Double, Double) in
+            defer { last = (now, published, delivered) }
+            let seconds = Double(max(1, now - last.atMillis)) / 1000
+            guard last.atMillis > 0 else { return (0, 0) }
+            return (Double(published - last.published) / seconds, Double(delivered - last.delivered) / seconds)
+        }
+        let (refusals, recent) = dashboard.snapshot
+        var json = JSONWriter(capacity: 2048)
+        json.raw(#"{"type":"dashboard.snapshot","data":{"timestamp":"#)
+        json.string(Timestamp.rfc3339(millis: now))
+        json.raw(#","region":"#)
+        if let region = configuration.nodeRegion { json.string(region.rawValue) } else { json.raw("null") }
+        json.raw(#","connections":"#)
+        json.integer(Int64(activeConnections))
+        json.raw(#","published_total":"#)
+        json.integer(Int64(published))
+        json.raw(#","delivered_total":"#)
+        json.integer(Int64(delivered))
+        json.raw(#","publish_rate":"#)
+        json.number((publishRate * 10).rounded() / 10)
+        json.raw(#","delivery_rate":"#)
+        json.number((deliveryRate * 10).rounded() / 10)
+        json.raw(#","policy":"#)
+        json.raw(policy)
+        json.raw(#","refusals":{"#)
+        for (index, key) in refusals.keys.sorted().enumerated() {
+            if index > 0 { json.raw(",") }
+            json.string(key)
+            json.raw(":")
+            json.integer(Int64(refusals[key] ?? 0))
+        }
+        json.raw(#"},"recent_decisions":["#)
+        for (index, decision) in recent.reversed().enumerated() {
+            if index > 0 { json.raw(",") }
+            json.raw(#"{"at":"#)
+            json.string(Timestamp.rfc3339(millis: decision.atMillis))
+            json.raw(#","action":"#)
+            json.string(decision.action)
+            json.raw(#","result":"#)
+            json.string(decision.result)
+            json.raw(#","reason":"#)
+            json.string(decision.reason)
+            json.raw(#","rule":"#)
+            if let rule = decision.rule { json.string(rule) } else { json.raw("null") }
+            json.raw(#","topic":"#)
+            if let topic = decision.topic { json.string(topic) } else { json.raw("null") }
+            json.raw("}")
+        }
+        json.raw("]}}")
+        let text = json.text
+        for session in viewers { session.outbox.enqueue(text: text) }
+    }
+}
