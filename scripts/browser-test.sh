@@ -12,7 +12,7 @@ if (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null; then
     echo "port 8000 is in use; the reference RealtimeClient needs it for the browser test" >&2
     exit 1
 fi
-POLICY_PATH=policies DATA_DIR="$work/data" LOG_FORMAT=json "$binary" serve --port 8000 >"$work/stdout.log" 2>"$work/stderr.log" &
+POLICY_PATH=policies DATA_DIR="$work/data" LOG_FORMAT=json LOG_LEVEL=debug POLICY_AUDIT_ALLOWED=true "$binary" serve --port 8000 >"$work/stdout.log" 2>"$work/stderr.log" &
 gateway=$!
 trap 'kill "$gateway" 2>/dev/null || true; wait "$gateway" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do
@@ -26,8 +26,15 @@ if [ "$status" -ne 0 ]; then
     echo "== gateway log (last 40 lines)"
     tail -40 "$work/stderr.log"
 fi
+# The whole scenario ran at debug level with every decision audited: its log must hold no secret,
+# no token and none of the personal data the scenario published.
 if grep -q "$JWT_SECRET" "$work/stderr.log" "$work/stdout.log" || grep -q 'eyJ' "$work/stderr.log"; then
     echo "the gateway log contains a secret or a token" >&2
     status=1
 fi
+if grep -q 'pii-probe-4711@example.com' "$work/stderr.log" "$work/stdout.log"; then
+    echo "the gateway log contains personal data from an event" >&2
+    status=1
+fi
+echo "log scan: $(wc -l <"$work/stderr.log") log lines checked for secrets, tokens and personal data" >&2
 exit "$status"

@@ -126,7 +126,7 @@ struct PolicyReloadTests {
         }
     }
 
-    @Test("disabling a company closes its connections with 4003; a changed limit applies to the next request")
+    @Test("disabling a company or moving it to another region closes its connections with 4003; a changed limit applies to the next request")
     func disableAndLimits() async throws {
         let folder = try PolicyFolder()
         try await withServer(watching(folder)) { server in
@@ -134,15 +134,23 @@ struct PolicyReloadTests {
             _ = try await socket.next(type: "connection.established")
             let bystander = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "123"))")
             _ = try await bystander.next(type: "connection.established")
+            let moving = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "321"))")
+            _ = try await moving.next(type: "connection.established")
             let service = await Tokens.service()
             for _ in 0..<3 { #expect(try await TestHTTP.publish(server, token: service, type: "activity.call.logged", company: "123").status == 202) }
 
             try folder.edit {
                 $0.replacingOccurrences(of: "\"999\": {}", with: "\"999\": { enabled: false }")
-                    .replacingOccurrences(of: "\"123\": {}", with: "\"123\": { plan: tight }")
+                    .replacingOccurrences(
+                        of: "\"123\": {}",
+                        with: "\"123\": { plan: tight }\n    \"321\": { home_region: eu-west-1, allowed_regions: [eu-west-1] }"
+                    )
             }
             #expect(try await socket.waitForClose(timeout: .seconds(5)).code == 4003)
-            _ = try await waitForPolicy(server) { (($0["last_reload"] as? [String: Any])?["closed_connections"] as? Int) == 1 }
+            // A company moved to another region leaves this node, told where its data now lives.
+            let moved = try await moving.waitForClose(timeout: .seconds(5))
+            #expect(moved.code == 4003 && moved.reason.contains("eu-west-1"))
+            _ = try await waitForPolicy(server) { (($0["last_reload"] as? [String: Any])?["closed_connections"] as? Int) == 2 }
             // Company 123 is now on the tight plan: 2 publishes a minute.
             var statuses: [Int] = []
             for _ in 0..<3 {

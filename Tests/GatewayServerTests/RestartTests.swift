@@ -136,6 +136,26 @@ struct RestartTests {
         #expect(!log.contains(token) && !log.contains("ada@example.com") && !log.contains("user-4711"))
     }
 
+    @Test("with POLICY_AUDIT_ALLOWED allowed decisions are logged too, with the deciding rule")
+    func auditAllowed() async throws {
+        let server = try await ServerProcess(
+            dataDir: TestServer.temporaryDirectory(),
+            environment: ["LOG_LEVEL": "info", "POLICY_AUDIT_ALLOWED": "true"]
+        )
+        let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(roles: ["sales"]))")
+        _ = try await socket.next(type: "connection.established")
+        try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+        _ = try await socket.next(type: "subscription.confirmed")
+        await socket.close()
+        await server.kill(SIGTERM)
+        let lines = server.output.text.withLock { $0 }.split(separator: "\n").filter { $0.contains(#""event":"policy.decision""#) }
+        #expect(lines.contains { $0.contains(#""action":"connect""#) && $0.contains(#""result":"allow""#) })
+        #expect(
+            lines.contains { $0.contains(#""action":"subscribe""#) && $0.contains(#""result":"allow""#) && $0.contains("Fixtures/policy.yaml:7:14") },
+            "\(lines)"
+        )
+    }
+
     @Test("after kill -9 right after a 202, a restarted gateway replays and polls everything from the same data dir")
     func killNineThenResume() async throws {
         let dataDir = TestServer.temporaryDirectory()

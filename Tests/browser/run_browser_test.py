@@ -59,6 +59,10 @@ class Failure(Exception):
     pass
 
 
+# A personal-data value the scenario publishes (a PII field of deal.stage.*): the gateway's log must never contain it.
+PII_PROBE = "pii-probe-4711@example.com"
+
+
 class SetupError(Exception):
     pass
 
@@ -121,7 +125,8 @@ class Publisher:
     def publish(self, event_type="deal.stage.updated", company=COMPANY):
         self.seq += 1
         data = {"company_id": company, "deal_id": 1000 + self.seq, "seq": self.seq, "run_id": self.run_id,
-                "old_stage": "prospecting", "new_stage": "qualification", "user_id": 4242}
+                "old_stage": "prospecting", "new_stage": "qualification", "user_id": 4242,
+                "contact_email": PII_PROBE}
         if event_type.startswith("timeline."):
             data = {"company_id": company, "object_id": 2000 + self.seq, "seq": self.seq, "run_id": self.run_id}
         status, text = http("POST", self.url, self.token, {"event_type": event_type, "data": data})
