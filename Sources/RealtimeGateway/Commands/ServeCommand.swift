@@ -120,6 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let user = await mint(user: "1", company: "123", roles: ["sales"])
         let service = await mint(user: "backend", company: nil, roles: ["service"])
+        let admin = await mint(user: "ops", company: nil, roles: ["admin"])
         let base = "http://\(configuration.host == "0.0.0.0" ? "localhost" : configuration.host):\(port)"
         Output.line(
             """
@@ -143,6 +144,9 @@ struct ServeCommand: AsyncParsableCommand {
 
             Long-poll:
               curl -s '\(base)/api/realtime/poll/?topics=deal.stage.*&timeout=30&company_id=123' -H 'Authorization: Bearer \(user)'
+
+            Operations dashboard (an admin token in the URL fragment, which the browser never sends to the server):
+              \(base)/dashboard#token=\(admin)
 
             """
         )
