@@ -253,6 +253,35 @@ struct PolicyReloadTests {
         }
     }
 
+    @Test("a Kubernetes ConfigMap volume (policy.yaml -> ..data/policy.yaml, ..data swapped to a new folder) is reloaded")
+    func configMapSwap() async throws {
+        let volume = TestServer.temporaryDirectory()
+        let manager = FileManager.default
+        for version in ["..2026_11_29_v1", "..2026_11_29_v2"] {
+            try manager.createDirectory(atPath: volume + "/" + version, withIntermediateDirectories: true)
+        }
+        let original = try String(contentsOfFile: TestServer.policy, encoding: .utf8)
+        try original.write(toFile: volume + "/..2026_11_29_v1/policy.yaml", atomically: true, encoding: .utf8)
+        try original.replacingOccurrences(of: "\"999\": {}", with: "\"999\": { enabled: false }")
+            .write(toFile: volume + "/..2026_11_29_v2/policy.yaml", atomically: true, encoding: .utf8)
+        try manager.createSymbolicLink(atPath: volume + "/..data", withDestinationPath: "..2026_11_29_v1")
+        try manager.createSymbolicLink(atPath: volume + "/policy.yaml", withDestinationPath: "..data/policy.yaml")
+        let mounted: (inout ServerConfiguration) -> Void = { configuration in
+            configuration.policyPath = volume
+            configuration.policyWatchIntervalSeconds = 1
+        }
+        try await withServer(mounted) { server in
+            let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "999"))")
+            _ = try await socket.next(type: "connection.established")
+            // What the kubelet does: a new ..data link renamed over the old one, in one step.
+            try manager.createSymbolicLink(atPath: volume + "/..data_tmp", withDestinationPath: "..2026_11_29_v2")
+            _ = rename(volume + "/..data_tmp", volume + "/..data")
+            #expect(try await socket.waitForClose(timeout: .seconds(5)).code == 4003)
+            let status = try await waitForPolicy(server) { (($0["last_reload"] as? [String: Any])?["result"] as? String) == "success" }
+            #expect((status["files"] as? [String])?.count == 1)
+        }
+    }
+
     @Test("editing the policy while 200 clients are subscribed and events keep flowing loses no allowed event")
     func editUnderLoad() async throws {
         let folder = try PolicyFolder()

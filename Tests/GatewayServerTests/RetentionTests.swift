@@ -15,6 +15,43 @@ struct RetentionTests {
         return reply.json
     }
 
+    @Test("a sweep of thousands of events runs in batches while live events keep arriving, none lost")
+    func sweepUnderLoad() async throws {
+        try await withServer { server in
+            let expiring = (0..<1000).map { n in
+                ["event_type": "activity.call.logged", "data": ["company_id": "123", "n": n], "gdpr_context": ["retention_days": 1]] as [String: Any]
+            }
+            for _ in 0..<3 {
+                let batch = try await TestHTTP.post(
+                    server.http + "/api/realtime/publish/batch/",
+                    token: await Tokens.service(),
+                    json: ["events": expiring]
+                )
+                #expect(batch.status == 202)
+            }
+            let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(roles: ["sales"]))")
+            _ = try await socket.next(type: "connection.established")
+            try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+            _ = try await socket.next(type: "subscription.confirmed")
+            let gateway = server.gateway
+            let sweep = Task { try await gateway.sweepRetention(nowMillis: Timestamp.nowMillis() + 2 * 86_400_000) }
+            for n in 0..<20 {
+                #expect(
+                    try await TestHTTP.publish(server, token: await Tokens.service(), type: "deal.stage.updated", company: "123", extra: ["n": n])
+                        .status == 202
+                )
+            }
+            var seen: [Int] = []
+            while seen.count < 20 {
+                let event = try await socket.next(type: "event")
+                if let n = ((event["data"] as? [String: Any])?["data"] as? [String: Any])?["n"] as? Int { seen.append(n) }
+            }
+            #expect(seen == Array(0..<20))
+            #expect(try await sweep.value == 3000)
+            await socket.close()
+        }
+    }
+
     @Test("the sweeper removes events past their own retention; older cursors get cursor_expired over WebSocket and polling; newer ones resume")
     func sweepAndExpiredCursors() async throws {
         try await withServer { server in
