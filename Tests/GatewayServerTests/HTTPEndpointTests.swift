@@ -198,6 +198,19 @@ struct HTTPEndpointTests {
         }
     }
 
+    @Test("unknown endpoints and wrong methods answer with the JSON error body too")
+    func jsonErrors() async throws {
+        try await withServer { server in
+            let missing = try await TestHTTP.get(server.http + "/api/realtime/nope/?token=secret-looking")
+            #expect(missing.status == 404)
+            let error = missing.json["error"] as? [String: Any]
+            #expect(error?["code"] as? String == "not_found" && !(missing.text.contains("secret-looking")))
+            let wrongMethod = try await TestHTTP.request(.DELETE, server.http + "/api/realtime/health/")
+            #expect([404, 405].contains(wrongMethod.status))
+            #expect((wrongMethod.json["error"] as? [String: Any])?["code"] as? String != nil, "\(wrongMethod.text)")
+        }
+    }
+
     @Test("health, metrics and the SDK are served")
     func operations() async throws {
         try await withServer { server in

@@ -14,6 +14,8 @@ struct HTTPRoutes {
     let maxBodyBytes: Int
 
     func register(on router: Router<GatewayRequestContext>) {
+        // First, so that it also wraps the not-found responder.
+        router.add(middleware: JSONErrorMiddleware())
         router.get("/api/realtime/health/") { _, _ in await health() }
         router.get("/metrics") { _, _ in metrics.response() }
         router.get("/realtime.js") { _, _ in SDKAsset.response() }
