@@ -75,6 +75,11 @@ struct PolicyReloadTests {
             let reload = status["last_reload"] as? [String: Any]
             #expect(reload?["result"] as? String == "success" && reload?["trigger"] as? String == "file")
             #expect(reload?["dropped_subscriptions"] as? Int == 1)
+            // New connections are told the version now in force.
+            let late = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(roles: ["sales"]))")
+            let established = try await late.next(type: "connection.established")
+            #expect((established["data"] as? [String: Any])?["policy_version"] as? String == status["version"] as? String)
+            await late.close()
 
             // activity.* still delivers; deal.stage.* no longer does, to this connection or to a new subscribe.
             let service = await Tokens.service()
@@ -196,6 +201,10 @@ struct PolicyReloadTests {
             #expect(error?["code"] as? String == "policy_invalid")
             #expect((error?["diagnostics"] as? [String])?.isEmpty == false)
             #expect(server.gateway.policyVersion == reloaded.json["version"] as? String)
+            let metrics = try await TestHTTP.get(server.http + "/metrics").text
+            for result in ["success", "unchanged", "failure"] {
+                #expect(metrics.contains(#"policy_reloads_total{result="\#(result)"}"#), "\(result)")
+            }
         }
     }
 

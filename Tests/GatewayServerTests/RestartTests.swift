@@ -99,6 +99,17 @@ struct RestartTests {
         #expect(status["version"] as? String != before)
         #expect((status["last_reload"] as? [String: Any])?["trigger"] as? String == "signal")
         #expect(server.output.text.withLock { $0.contains(#""event":"policy.reloaded""#) })
+        // A broken edit: SIGHUP reports it in the log, with the diagnostics, and the process serves on.
+        try (try String(contentsOfFile: file, encoding: .utf8) + "\nunknown_section: {}\n").write(toFile: file, atomically: true, encoding: .utf8)
+        Foundation.kill(server.process.processIdentifier, SIGHUP)
+        let failedBy = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < failedBy, !server.output.text.withLock({ $0.contains(#""event":"policy.reload_failed""#) }) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let failure = server.output.text.withLock { $0 }.split(separator: "\n").first { $0.contains(#""event":"policy.reload_failed""#) } ?? ""
+        #expect(failure.contains("policy.yaml:") && failure.contains("unknown_section"), "\(failure)")
+        let health = try await TestHTTP.get(server.http + "/api/realtime/health/")
+        #expect(health.status == 200 && (health.json["components"] as? [String: Any])?["policy"] as? String == "degraded")
         #expect(server.process.isRunning)
         await server.kill(SIGTERM)
     }
