@@ -25,15 +25,7 @@ extension Gateway {
         let allowed = decision.reason == .allowed
         if !allowed { recordForDashboard(decision, result: "deny") }
         guard !allowed || configuration.auditAllowedDecisions else { return }
-        var metadata: Logger.Metadata = [
-            "event": "policy.decision", "action": "\(decision.action.rawValue)", "result": "\(allowed ? "allow" : "deny")",
-            "reason": "\(decision.reason.rawValue)", "policy_version": "\(policyVersion)",
-        ]
-        if let location = decision.location { metadata["rule"] = "\(location)" }
-        if let company = decision.company { metadata["company_id"] = "\(company.rawValue)" }
-        if let topic = decision.topic { metadata["topic"] = "\(topic)" }
-        if let connection = decision.connectionID { metadata["connection_id"] = "\(connection)" }
-        logger.info("policy decision", metadata: metadata)
+        log(decision, result: allowed ? "allow" : "deny", policyVersion: policyVersion)
     }
 
     /// Records a shadow rule's would-be refusal of an action the live policy allowed: counted as
@@ -42,15 +34,20 @@ extension Gateway {
     func auditShadow(_ decision: AuditedDecision, policyVersion: String) {
         metrics.decision(action: decision.action.rawValue, reason: decision.reason.rawValue, result: "shadow_deny")
         recordForDashboard(decision, result: "shadow_deny")
+        log(decision, result: "shadow_deny", policyVersion: policyVersion)
+    }
+
+    /// One `policy.decision` log line.
+    private func log(_ decision: AuditedDecision, result: String, policyVersion: String) {
         var metadata: Logger.Metadata = [
-            "event": "policy.decision", "action": "\(decision.action.rawValue)", "result": "shadow_deny",
+            "event": "policy.decision", "action": "\(decision.action.rawValue)", "result": "\(result)",
             "reason": "\(decision.reason.rawValue)", "policy_version": "\(policyVersion)",
         ]
         if let location = decision.location { metadata["rule"] = "\(location)" }
         if let company = decision.company { metadata["company_id"] = "\(company.rawValue)" }
         if let topic = decision.topic { metadata["topic"] = "\(topic)" }
         if let connection = decision.connectionID { metadata["connection_id"] = "\(connection)" }
-        logger.info("policy decision (shadow)", metadata: metadata)
+        logger.info("policy decision", metadata: metadata)
     }
 
     private func recordForDashboard(_ decision: AuditedDecision, result: String) {

@@ -87,47 +87,24 @@ extension Gateway {
         let subject = evaluator.subject(for: principal)
         let verdict = evaluator.publish(subject, request.intent)
         let company = request.intent.companyText.map { CompanyID($0) }
+        var audited = AuditedDecision(action: .publish, reason: verdict.reason, company: company, topic: request.intent.eventType)
         guard verdict.isAllowed else {
             // The refusal's message and location come from the explained decision; refusals are the rare path.
             var trace: DecisionTrace? = nil
             let decision = evaluator.publish(subject, request.intent, trace: &trace)
-            audit(
-                AuditedDecision(
-                    action: .publish,
-                    reason: verdict.reason,
-                    location: decision.location,
-                    company: company,
-                    topic: request.intent.eventType
-                ),
-                policyVersion: evaluator.policy.version
-            )
+            audited.location = decision.location
+            audit(audited, policyVersion: evaluator.policy.version)
             return .failure(PublishRefusal(status: decision.reason.httpStatus, code: decision.reason.rawValue, message: decision.message))
         }
-        audit(
-            AuditedDecision(
-                action: .publish,
-                reason: .allowed,
-                location: configuration.auditAllowedDecisions ? Self.location(ofRule: verdict.ruleIndex, in: evaluator.policy) : nil,
-                company: company,
-                topic: request.intent.eventType
-            ),
-            policyVersion: evaluator.policy.version
-        )
+        if configuration.auditAllowedDecisions { audited.location = Self.location(ofRule: verdict.ruleIndex, in: evaluator.policy) }
+        audit(audited, policyVersion: evaluator.policy.version)
         if let shadow = evaluator.shadow {
             let wouldBe = shadow.publish(subject, request.intent)
             if !wouldBe.isAllowed {
                 var trace: DecisionTrace? = nil
-                let explained = shadow.publish(subject, request.intent, trace: &trace)
-                auditShadow(
-                    AuditedDecision(
-                        action: .publish,
-                        reason: wouldBe.reason,
-                        location: explained.location,
-                        company: company,
-                        topic: request.intent.eventType
-                    ),
-                    policyVersion: evaluator.policy.version
-                )
+                audited.reason = wouldBe.reason
+                audited.location = shadow.publish(subject, request.intent, trace: &trace).location
+                auditShadow(audited, policyVersion: evaluator.policy.version)
             }
         }
         let enrichment = evaluator.enrich(request.intent, verdict)

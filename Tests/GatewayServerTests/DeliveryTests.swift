@@ -5,22 +5,6 @@ import Testing
 /// Delivery over real sockets: redaction, tenant isolation, replay, the replay/live hand-over, idempotency.
 @Suite("Delivery", .serialized)
 struct DeliveryTests {
-    /// Opens a socket for `company` with `roles`, subscribed to `topics`.
-    func subscriber(
-        _ server: TestServer,
-        company: String = "123",
-        roles: [String] = ["sales"],
-        topics: [String] = ["deal.stage.*"]
-    ) async throws
-        -> TestSocket
-    {
-        let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: company, roles: roles))")
-        _ = try await socket.next(type: "connection.established")
-        try await socket.send(json: ["type": "subscribe", "topics": topics])
-        _ = try await socket.next(type: "subscription.confirmed")
-        return socket
-    }
-
     /// The `data` of the next `event` message.
     func nextEvent(_ socket: TestSocket) async throws -> [String: Any] {
         try #require(try await socket.next(type: "event")["data"] as? [String: Any])

@@ -59,10 +59,7 @@ struct PolicyReloadTests {
         let folder = try PolicyFolder()
         try await withServer(watching(folder)) { server in
             let before = server.gateway.policyVersion
-            let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(roles: ["sales"]))")
-            _ = try await socket.next(type: "connection.established")
-            try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*", "activity.*"]])
-            _ = try await socket.next(type: "subscription.confirmed")
+            let socket = try await subscriber(server, topics: ["deal.stage.*", "activity.*"])
 
             let edited = ContinuousClock.now
             try folder.edit { $0.replacingOccurrences(of: "subscribe: { roles: [sales, admin] }", with: "subscribe: { roles: [admin] }") }
@@ -100,10 +97,7 @@ struct PolicyReloadTests {
         let folder = try PolicyFolder()
         try await withServer(watching(folder)) { server in
             let before = server.gateway.policyVersion
-            let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(roles: ["sales"]))")
-            _ = try await socket.next(type: "connection.established")
-            try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
-            _ = try await socket.next(type: "subscription.confirmed")
+            let socket = try await subscriber(server)
 
             try folder.edit { $0.replacingOccurrences(of: "  - pattern: \"activity.*\"", with: "  - patern: \"activity.*\"") }
             let failed = try await waitForPolicy(server) { (($0["last_reload"] as? [String: Any])?["result"] as? String) == "failure" }

@@ -18,8 +18,8 @@ struct HTTPRoutes {
         router.add(middleware: JSONErrorMiddleware())
         router.get("/api/realtime/health/") { _, _ in await health() }
         router.get("/metrics") { _, _ in metrics.response() }
-        router.get("/realtime.js") { _, _ in SDKAsset.response() }
-        router.get("/dashboard") { _, _ in DashboardAsset.response() }
+        router.get("/realtime.js") { _, _ in WebAsset.sdk.response() }
+        router.get("/dashboard") { _, _ in WebAsset.dashboard.response() }
         router.post("/api/realtime/publish/") { request, context in await publish(request, context) }
         router.post("/api/realtime/publish/batch/") { request, context in await publishBatch(request, context) }
         router.get("/api/realtime/poll/") { request, context in await poll(request, context) }
@@ -238,38 +238,37 @@ enum Checked<Value> {
     case refused(Response)
 }
 
-/// `/realtime.js`, read once from the module's resources.
-enum SDKAsset {
-    static let text: String = {
-        guard let url = Bundle.module.url(forResource: "realtime", withExtension: "js", subdirectory: "Web"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return "console.error('realtime.js is missing from this build');" }
-        return text
-    }()
+/// A file of the module's `Web/` resources, read once and served as it is.
+struct WebAsset: Sendable {
+    let text: String
+    let contentType: String
 
-    static func response() -> Response {
+    init(_ name: String, _ fileExtension: String, contentType: String, missing: String) {
+        let url = Bundle.module.url(forResource: name, withExtension: fileExtension, subdirectory: "Web")
+        text = url.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? missing
+        self.contentType = contentType
+    }
+
+    func response() -> Response {
         Response(
             status: .ok,
-            headers: [.contentType: "application/javascript; charset=utf-8", .cacheControl: "no-cache"],
+            headers: [.contentType: contentType, .cacheControl: "no-cache"],
             body: .init(byteBuffer: ByteBuffer(string: text))
         )
     }
-}
 
-/// `/dashboard`: one static page (no build step) that feeds itself from the gateway's WebSocket.
-enum DashboardAsset {
-    static let text: String = {
-        guard let url = Bundle.module.url(forResource: "dashboard", withExtension: "html", subdirectory: "Web"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return "<!doctype html><p>dashboard.html is missing from this build</p>" }
-        return text
-    }()
-
-    static func response() -> Response {
-        Response(
-            status: .ok,
-            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-            body: .init(byteBuffer: ByteBuffer(string: text))
-        )
-    }
+    /// `/realtime.js`, the SDK.
+    static let sdk = WebAsset(
+        "realtime",
+        "js",
+        contentType: "application/javascript; charset=utf-8",
+        missing: "console.error('realtime.js is missing from this build');"
+    )
+    /// `/dashboard`: one static page (no build step) that feeds itself from the gateway's WebSocket.
+    static let dashboard = WebAsset(
+        "dashboard",
+        "html",
+        contentType: "text/html; charset=utf-8",
+        missing: "<!doctype html><p>dashboard.html is missing from this build</p>"
+    )
 }

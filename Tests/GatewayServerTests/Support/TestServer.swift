@@ -86,3 +86,19 @@ func withServer(
     }
     await server.stop()
 }
+
+/// Opens a socket for `company` with `roles`, subscribed to `topics` (confirmed before it returns).
+func subscriber(
+    _ server: TestServer,
+    company: String = "123",
+    roles: [String] = ["sales"],
+    topics: [String] = ["deal.stage.*"]
+) async throws
+    -> TestSocket
+{
+    let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: company, roles: roles))")
+    _ = try await socket.next(type: "connection.established")
+    try await socket.send(json: ["type": "subscribe", "topics": topics])
+    _ = try await socket.next(type: "subscription.confirmed")
+    return socket
+}
