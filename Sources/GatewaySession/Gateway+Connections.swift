@@ -86,6 +86,7 @@ extension Gateway {
         session.markClosed()
         let removed = sessions.withLock { $0.removeValue(forKey: session.id) != nil }
         guard removed else { return }
+        dashboardViewers.withLock { _ = $0.removeValue(forKey: session.id) }
         registry.remove(session, patterns: session.subscriptions)
         let remaining = connectionCount.wrappingSubtract(1, ordering: .relaxed).newValue
         metrics.disconnected.increment()

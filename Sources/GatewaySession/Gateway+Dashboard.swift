@@ -42,7 +42,7 @@ extension Gateway {
             )
             return
         }
-        session.state.withLock { $0.dashboard = true }
+        dashboardViewers.withLock { $0[session.id] = session }
         logger.info("dashboard subscribed", metadata: ["event": "subscription.created", "connection_id": "\(session.id)", "topics": "dashboard"])
     }
 
@@ -50,7 +50,7 @@ extension Gateway {
     /// a JSON object (version, last reload), which the server layer knows; rates are per second since
     /// the previous snapshot.
     public func pushDashboard(policy: String) {
-        let viewers = sessions.withLock { $0.values.filter { session in session.state.withLock { $0.dashboard } } }
+        let viewers = dashboardViewers.withLock { Array($0.values) }
         guard !viewers.isEmpty else { return }
         let now = Timestamp.nowMillis()
         let published = dashboard.published.load(ordering: .relaxed)

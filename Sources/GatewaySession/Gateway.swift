@@ -69,6 +69,8 @@ public final class Gateway: Sendable {
     let pipelineBox = Mutex<PublishPipeline?>(nil)
     /// Counts for `/dashboard`.
     let dashboard = DashboardStats()
+    /// The connections that asked for `dashboard.snapshot` messages.
+    let dashboardViewers = Mutex<[String: Session]>([:])
     /// The totals and time of the previous dashboard snapshot, for rates.
     let dashboardRates = Mutex<(atMillis: Int64, published: Int, delivered: Int)>((0, 0, 0))
     /// Data subjects erased under SPEC §7 (loaded from the log at start).

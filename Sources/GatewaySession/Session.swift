@@ -25,8 +25,6 @@ public final class Session: Sendable {
         var invalidMessages = 0
         var messageRate: GCRA.State?
         var closed = false
-        /// Receives `dashboard.snapshot` messages.
-        var dashboard = false
     }
 
     /// The connection id sent in `connection.established`.
