@@ -28,6 +28,9 @@ public final class MemoryRateLimitStore<C: Clock>: RateLimitStore where C.Durati
         return table.withLock { $0.acquireAll(checks, now: now) }
     }
 
+    /// ``acquire(_:)``: an in-process store always answers at once.
+    public func acquireWithoutWaiting(_ checks: [LimitCheck]) -> [RateLimitOutcome]? { acquire(checks) }
+
     /// The number of keys currently counted.
     public var keyCount: Int { table.withLock { $0.count } }
 }

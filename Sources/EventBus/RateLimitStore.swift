@@ -9,4 +9,13 @@ public protocol RateLimitStore: Sendable {
     /// Acquires one request from every check, all or none.
     /// - Returns: one outcome per check; proceed only when every outcome is `allowed`.
     func acquire(_ checks: [LimitCheck]) async throws -> [RateLimitOutcome]
+
+    /// ``acquire(_:)`` without suspending, for the fan-out path (`deliver` limits), when the store can
+    /// answer from this process; `nil` when it cannot (a shared store answers over the network).
+    func acquireWithoutWaiting(_ checks: [LimitCheck]) -> [RateLimitOutcome]?
+}
+
+extension RateLimitStore {
+    /// A store that cannot answer without waiting.
+    public func acquireWithoutWaiting(_ checks: [LimitCheck]) -> [RateLimitOutcome]? { nil }
 }

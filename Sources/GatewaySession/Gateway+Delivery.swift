@@ -23,7 +23,8 @@ extension Gateway {
         var denied = 0
         var dropped = 0
         for session in subscribers {
-            let verdict = evaluator.deliver(evaluator.current(session.subject), route)
+            let subject = evaluator.current(session.subject)
+            let verdict = evaluator.deliver(subject, route)
             guard verdict.isAllowed, let frame = variants.frame(redacting: verdict.redactionMask) else {
                 denied += 1
                 audit(
@@ -37,6 +38,10 @@ extension Gateway {
                     ),
                     policyVersion: evaluator.policy.version
                 )
+                continue
+            }
+            guard withinDeliverLimits(session, subject, evaluator) else {
+                dropped += 1
                 continue
             }
             switch session.offerLive(position: event.position, frame: frame) {
@@ -59,6 +64,39 @@ extension Gateway {
                 "deliveries": "\(delivered)", "refused": "\(denied)", "dropped": "\(dropped)",
             ]
         )
+    }
+
+    /// The plan's `deliver` limits for one live delivery (SPEC §6.4), when it has any. A refused
+    /// delivery is dropped (counted in `event_dropped_total`); the connection gets one `error`
+    /// `rate_limited` with `retry_after` per refusal window and can catch up by cursor afterwards.
+    /// Replays are paced by the reader instead and do not count. A store that can only answer by
+    /// waiting (a shared one) is not consulted on the fan-out path.
+    func withinDeliverLimits(_ session: Session, _ subject: Subject, _ evaluator: PolicyEvaluator) -> Bool {
+        let plan = evaluator.limits(for: subject, action: .deliver)
+        guard !plan.isEmpty, let outcomes = rateLimits.acquireWithoutWaiting(plan.checks) else { return true }
+        guard let refusing = outcomes.first(where: { !$0.allowed }) else { return true }
+        let now = Timestamp.nowMillis()
+        let notify = session.state.withLock { state -> Bool in
+            guard now >= state.deliverLimitedUntilMillis else { return false }
+            state.deliverLimitedUntilMillis = now + Int64((refusing.retryAfterSeconds * 1000).rounded(.up))
+            return true
+        }
+        if notify {
+            metrics.rateLimitRefused.increment()
+            logger.info(
+                "rate limit refused",
+                metadata: ["event": "ratelimit.refused", "action": "deliver", "company_id": "\(session.companyID.rawValue)"]
+            )
+            session.outbox.enqueue(
+                text: ServerMessage.error(
+                    code: "rate_limited",
+                    message: "deliveries rate limited; resume by cursor",
+                    retryAfter: refusing.retryAfterSeconds,
+                    now: Timestamp.now()
+                )
+            )
+        }
+        return false
     }
 
     /// `cursor.update`: replays every stored event after the cursor that matches the connection's

@@ -24,6 +24,8 @@ public final class Session: Sendable {
         var lastQueued: Int64 = 0
         var invalidMessages = 0
         var messageRate: GCRA.State?
+        /// Until when (ms) live deliveries refused by `deliver` limits are dropped without another `error`.
+        var deliverLimitedUntilMillis: Int64 = 0
         var closed = false
     }
 

@@ -266,6 +266,41 @@ struct DeliveryTests {
         }
     }
 
+    @Test("deliver limits: live deliveries past the plan's limit are dropped with one rate_limited error; a replay by cursor still catches up")
+    func deliverLimits() async throws {
+        try await withServer { server in
+            let socket = try await subscriber(server, company: "556")
+            for n in 0..<4 {
+                #expect(
+                    try await TestHTTP.publish(server, token: await Tokens.service(), type: "deal.stage.updated", company: "556", extra: ["n": n])
+                        .status == 202
+                )
+            }
+            var delivered: [Int] = []
+            var errors: [[String: Any]] = []
+            while delivered.count < 2 || errors.isEmpty {
+                let message = try await socket.next(timeout: .seconds(5))
+                let data = message["data"] as? [String: Any]
+                if message["type"] as? String == "event", let n = (data?["data"] as? [String: Any])?["n"] as? Int { delivered.append(n) }
+                if message["type"] as? String == "error" { errors.append(data ?? [:]) }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let rest = socket.drain()
+            #expect(delivered == [0, 1] && !rest.contains { $0.contains(#""type":"event""#) }, "\(rest)")
+            #expect(errors.count == 1 && errors.first?["code"] as? String == "rate_limited")
+            #expect((errors.first?["retry_after"] as? Double ?? 0) > 0)
+            try await socket.send(json: ["type": "cursor.update", "cursor": "0"])
+            var replayed: [Int] = []
+            while true {
+                let message = try await socket.next(timeout: .seconds(5))
+                if message["type"] as? String == "cursor.resumed" { break }
+                if let n = ((message["data"] as? [String: Any])?["data"] as? [String: Any])?["n"] as? Int { replayed.append(n) }
+            }
+            #expect(replayed == [0, 1, 2, 3])
+            await socket.close()
+        }
+    }
+
     @Test("a connection holds at most 200 subscriptions; the rest are refused one by one")
     func subscriptionCap() async throws {
         try await withServer { server in
