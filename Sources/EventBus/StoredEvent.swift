@@ -69,6 +69,9 @@ public enum AppendOutcome: Sendable, Hashable {
     case appended(StoredEvent)
     /// The company already published this idempotency key within the window: the original event's id and position.
     case duplicate(eventID: String, position: Int64)
+    /// Not appended: the event's data subject was erased (SPEC §7). The check is part of the write,
+    /// so no event of an erased subject is stored after its erasure committed.
+    case subjectForgotten
 }
 
 /// Where a cursor points.

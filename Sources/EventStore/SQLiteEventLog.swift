@@ -130,8 +130,15 @@ public final class SQLiteEventLog: EventLog {
             let rememberKey = try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO idempotency_keys (company_id, key, event_id, position, created_at) VALUES (?, ?, ?, ?, ?)"
             )
+            let findForgotten = try db.cachedStatement(
+                sql: "SELECT 1 FROM forgotten_subjects WHERE data_subject_id = ? AND company_id IN (?, '') LIMIT 1"
+            )
             for new in events {
                 var event = new.event
+                if let subject = event.dataSubjectID, try Row.fetchOne(findForgotten, arguments: [subject, event.companyID.rawValue]) != nil {
+                    outcomes.append(.subjectForgotten)
+                    continue
+                }
                 if let row = try Row.fetchOne(findKey, arguments: [event.companyID.rawValue, new.idempotencyKey, oldest]) {
                     outcomes.append(.duplicate(eventID: row[0], position: row[1]))
                     continue

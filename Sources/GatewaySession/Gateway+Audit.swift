@@ -15,12 +15,22 @@ extension Gateway {
         /// The subscription pattern or event type.
         var topic: String?
         var connectionID: String?
+
+        /// Client-given strings held to the sizes the gateway accepts: a topic to an event type's
+        /// longest, a company id only when it is a well-formed one (else it may be payload data).
+        var bounded: AuditedDecision {
+            var copy = self
+            if let topic, topic.utf8.count > EventType.maximumLength { copy.topic = String(topic.utf8.prefix(EventType.maximumLength)) ?? "" }
+            if let company, !CompanyID.isWellFormed(company.rawValue) { copy.company = nil }
+            return copy
+        }
     }
 
     /// Counts a decision in `policy_decisions_total{action,result,reason}` and, for a refusal (or
     /// any decision when ``Configuration/auditAllowedDecisions`` is set), writes a `policy.decision`
     /// log line with the reason code, the rule's location and the policy version.
     func audit(_ decision: AuditedDecision, policyVersion: String) {
+        let decision = decision.bounded
         metrics.decision(action: decision.action.rawValue, reason: decision.reason.rawValue)
         let allowed = decision.reason == .allowed
         if !allowed { recordForDashboard(decision, result: "deny") }
@@ -32,6 +42,7 @@ extension Gateway {
     /// `policy_decisions_total{result="shadow_deny"}` and logged as a `policy.decision` line with
     /// `result: shadow_deny`; the action goes ahead.
     func auditShadow(_ decision: AuditedDecision, policyVersion: String) {
+        let decision = decision.bounded
         metrics.decision(action: decision.action.rawValue, reason: decision.reason.rawValue, result: "shadow_deny")
         recordForDashboard(decision, result: "shadow_deny")
         log(decision, result: "shadow_deny", policyVersion: policyVersion)

@@ -34,11 +34,16 @@ final class DashboardStats: Sendable {
 }
 
 extension Gateway {
-    /// `dashboard.subscribe`: admins receive a `dashboard.snapshot` every second; others get `forbidden`.
+    /// `dashboard.subscribe`: operators receive a `dashboard.snapshot` every second; others get `forbidden`.
     func subscribeDashboard(_ session: Session) {
-        guard session.subject.isAdmin else {
+        // The node's numbers and every tenant's refusals: for operators (admin, no company), not a company's admins.
+        guard session.subject.isAdmin, session.subject.principal.companyID == nil else {
             session.outbox.enqueue(
-                text: ServerMessage.error(code: "forbidden", message: "the dashboard needs the admin role", now: Timestamp.now())
+                text: ServerMessage.error(
+                    code: "forbidden",
+                    message: "the dashboard needs an operator token (admin, no company)",
+                    now: Timestamp.now()
+                )
             )
             return
         }

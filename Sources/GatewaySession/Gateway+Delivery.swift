@@ -14,6 +14,7 @@ extension Gateway {
     /// per distinct redaction variant and the same bytes are queued to every connection of that variant.
     func fanOut(_ event: StoredEvent) {
         pollWaiters.notify(event.companyID)
+        if Self.isNotice(event) { return deliverNotice(event) }
         let subscribers = registry.subscribers(company: event.companyID, eventType: event.eventType)
         guard !subscribers.isEmpty, !isForgotten(event) else { return }
         let evaluator = self.evaluator
@@ -135,8 +136,9 @@ extension Gateway {
                 let subject = evaluator.current(session.subject)
                 for event in page.events {
                     position = event.position
-                    guard session.matches(event.eventType) else { continue }
-                    guard !isForgotten(event), let mask = evaluator.redactionMask(for: event, to: subject) else { continue }
+                    let notice = Self.isNotice(event)
+                    guard notice || session.matches(event.eventType) else { continue }
+                    guard !isForgotten(event), let mask = notice ? 0 : evaluator.redactionMask(for: event, to: subject) else { continue }
                     var variants = EventVariants(event: event, policy: evaluator.policy)
                     guard let frame = variants.frame(redacting: mask) else { continue }
                     guard await session.outbox.waitUntilWritable() else {

@@ -147,7 +147,8 @@ extension Gateway {
             session.outbox.close(code: 4001, reason: String(error.description.prefix(32)))
             return
         }
-        guard verified.principal.userID == session.userID, verified.principal.companyID == session.companyID else {
+        // A session without company (service, admin) has the empty company id.
+        guard verified.principal.userID == session.userID, (verified.principal.companyID ?? CompanyID("")) == session.companyID else {
             session.outbox.close(code: 4001, reason: "token names another user")
             return
         }

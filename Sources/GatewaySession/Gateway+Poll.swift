@@ -116,11 +116,14 @@ extension Gateway {
             while true {
                 let generation = pollWaiters.generation(of: company)
                 let page = try await log.read(after: position, company: company, limit: pageSize)
+                // A reload during the wait: decide with the policy now in force, and the principal resolved against it.
                 let evaluator = self.evaluator
+                let subject = evaluator.current(subject)
                 var hasMore = false
                 for event in page.events {
-                    if patterns.contains(where: { $0.matches(event.eventType) }) {
-                        if !isForgotten(event), let mask = evaluator.redactionMask(for: event, to: subject) {
+                    let notice = Self.isNotice(event)
+                    if notice || patterns.contains(where: { $0.matches(event.eventType) }) {
+                        if !isForgotten(event), let mask = notice ? 0 : evaluator.redactionMask(for: event, to: subject) {
                             if found.count == request.limit || (!found.isEmpty && foundBytes + event.envelope.utf8.count > configuration.maxPollBytes)
                             {
                                 hasMore = true

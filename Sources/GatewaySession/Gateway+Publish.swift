@@ -96,6 +96,14 @@ extension Gateway {
             audit(audited, policyVersion: evaluator.policy.version)
             return .failure(PublishRefusal(status: decision.reason.httpStatus, code: decision.reason.rawValue, message: decision.message))
         }
+        let enrichment = evaluator.enrich(request.intent, verdict)
+        if let subjectID = enrichment.gdpr.dataSubjectID, isForgotten(subjectID, company: enrichment.companyID) {
+            audited.reason = .subjectForgotten
+            audit(audited, policyVersion: evaluator.policy.version)
+            return .failure(
+                PublishRefusal(status: 403, code: "subject_forgotten", message: "the event's data subject was erased (GDPR); its events are refused")
+            )
+        }
         if configuration.auditAllowedDecisions { audited.location = Self.location(ofRule: verdict.ruleIndex, in: evaluator.policy) }
         audit(audited, policyVersion: evaluator.policy.version)
         if let shadow = evaluator.shadow {
@@ -106,12 +114,6 @@ extension Gateway {
                 audited.location = shadow.publish(subject, request.intent, trace: &trace).location
                 auditShadow(audited, policyVersion: evaluator.policy.version)
             }
-        }
-        let enrichment = evaluator.enrich(request.intent, verdict)
-        if let subjectID = enrichment.gdpr.dataSubjectID, isForgotten(subjectID, company: enrichment.companyID) {
-            return .failure(
-                PublishRefusal(status: 403, code: "subject_forgotten", message: "the event's data subject was erased (GDPR); its events are refused")
-            )
         }
         let millis = Timestamp.nowMillis()
         let eventID = ids.next(millis: millis)
@@ -185,6 +187,13 @@ extension Gateway {
                         ]
                     )
                     return .accepted(eventID: event.eventID, cursor: event.cursor, duplicate: false)
+                case .subjectForgotten:
+                    return .refused(
+                        status: 403,
+                        code: "subject_forgotten",
+                        message: "the event's data subject was erased (GDPR); its events are refused",
+                        rateLimit: nil
+                    )
                 case .duplicate(let eventID, let position):
                     return .accepted(eventID: eventID, cursor: String(position), duplicate: true)
                 }

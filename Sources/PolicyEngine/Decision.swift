@@ -118,11 +118,12 @@ public final class Subject: Sendable {
     let tenantEnabled: Bool
     /// The tenant's allowed regions as bits, copied likewise.
     let tenantRegions: RegionSet
-    /// The compiled policy this subject was resolved against (its roles are bits of that policy's role table).
-    let policyIdentity: ObjectIdentifier
+    /// The compiled policy this subject was resolved against (its roles are bits of that policy's role
+    /// table): its ``CompiledPolicy/generation``.
+    let policyGeneration: UInt64
 
-    init(principal: Principal, roles: RoleSet, tenant: Tenant?, readsPII: Bool, isService: Bool, isAdmin: Bool, policyIdentity: ObjectIdentifier) {
-        self.policyIdentity = policyIdentity
+    init(principal: Principal, roles: RoleSet, tenant: Tenant?, readsPII: Bool, isService: Bool, isAdmin: Bool, policyGeneration: UInt64) {
+        self.policyGeneration = policyGeneration
         self.principal = principal
         self.roles = roles
         self.tenant = tenant

@@ -36,15 +36,23 @@ extension PolicyEvaluator {
     /// Poll: every pattern as for subscribe, and the `poll` limits instead of `subscribe`'s.
     public func poll(_ subject: Subject, topics: [String], trace: inout DecisionTrace?) -> Decision {
         guard !topics.isEmpty else { return .deny(.poll, .topicMalformed, "no topics given") }
+        // Every pattern's whitelist and roles first, then the tenant once (as a subscribe of each would).
         for topic in topics {
-            let verdict = topicVerdict(subject, topic: topic, action: .poll, trace: &trace)
+            let verdict = topicVerdict(subject, topic: topic, action: .poll, checkingTenant: false, trace: &trace)
             guard verdict.isAllowed else { return denial(for: verdict, subject, topic: topic, action: .poll) }
         }
+        guard checkTenant(subject, action: .poll, trace: &trace) else { return tenantDenial(subject, action: .poll) }
         return .allow(.poll, limits: limits(for: subject, action: .poll))
     }
 
     /// The whitelist, role and tenant checks for one pattern, recording each step when `trace` is not `nil`.
-    func topicVerdict(_ subject: Subject, topic: String, action: PolicyAction, trace: inout DecisionTrace?) -> TopicVerdict {
+    func topicVerdict(
+        _ subject: Subject,
+        topic: String,
+        action: PolicyAction,
+        checkingTenant: Bool = true,
+        trace: inout DecisionTrace?
+    ) -> TopicVerdict {
         var matches = RuleMatches()
         if let problem = trie.rules(covering: topic, allowWildcards: true, into: &matches) {
             trace?.add("whitelist", passed: false, "topic '\(topic)' \(problem)")
@@ -71,7 +79,7 @@ extension PolicyEvaluator {
             )
         }
         guard admitted >= 0 else { return TopicVerdict(reason: .roleNotAllowed, ruleIndex: Int32(matches[0])) }
-        guard checkTenant(subject, action: action, trace: &trace) else {
+        guard !checkingTenant || checkTenant(subject, action: action, trace: &trace) else {
             return TopicVerdict(reason: tenantReason(subject), ruleIndex: Int32(admitted))
         }
         return TopicVerdict(reason: .allowed, ruleIndex: Int32(admitted))

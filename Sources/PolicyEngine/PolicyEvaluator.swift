@@ -60,7 +60,7 @@ public struct PolicyEvaluator: Sendable {
             readsPII: principal.roles.contains(Self.piiReaderRole),
             isService: principal.roles.contains("service"),
             isAdmin: principal.roles.contains("admin"),
-            policyIdentity: ObjectIdentifier(policy.tenants)
+            policyGeneration: policy.generation
         )
     }
 
@@ -71,7 +71,7 @@ public struct PolicyEvaluator: Sendable {
     }
 
     /// Whether `subject` was resolved against this evaluator's policy.
-    public func isCurrent(_ subject: Subject) -> Bool { subject.policyIdentity == ObjectIdentifier(policy.tenants) }
+    public func isCurrent(_ subject: Subject) -> Bool { subject.policyGeneration == policy.generation }
 
     /// Decides any request.
     /// - Parameters:

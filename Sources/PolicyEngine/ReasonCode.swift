@@ -24,13 +24,16 @@ public enum ReasonCode: String, Hashable, Sendable, CaseIterable {
     case rateLimited = "rate_limited"
     /// Publisher-given GDPR fields are out of bounds (retention, legal basis, lengths).
     case gdprInvalid = "gdpr_invalid"
+    /// The event's data subject was erased (SPEC §7): decided by the gate from its erasure list, not by the policy.
+    case subjectForgotten = "subject_forgotten"
 
     /// The wire `error.code` (SPEC §3).
     public var wireCode: String {
         switch self {
         case .allowed: "ok"
         case .topicMalformed, .topicNotWhitelisted: "invalid_topic"
-        case .roleNotAllowed, .companyMissing, .companyMismatch, .companyDisabled, .regionNotAllowed, .regionNotServed: "forbidden"
+        case .roleNotAllowed, .companyMissing, .companyMismatch, .companyDisabled, .regionNotAllowed, .regionNotServed, .subjectForgotten:
+            "forbidden"
         case .rateLimited: "rate_limited"
         case .gdprInvalid: "invalid_message"
         }

@@ -25,6 +25,11 @@ struct DashboardTests {
             _ = try await socket.next(type: "error")
             try await socket.send(json: ["type": "dashboard.subscribe"])
             #expect(((try await socket.next(type: "error"))["data"] as? [String: Any])?["code"] as? String == "forbidden")
+            let companyAdmin = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "123", roles: ["admin"]))")
+            _ = try await companyAdmin.next(type: "connection.established")
+            try await companyAdmin.send(json: ["type": "dashboard.subscribe"])
+            #expect(((try await companyAdmin.next(type: "error"))["data"] as? [String: Any])?["code"] as? String == "forbidden")
+            await companyAdmin.close()
             for _ in 0..<3 {
                 #expect(try await TestHTTP.publish(server, token: await Tokens.service(), type: "deal.stage.updated", company: "123").status == 202)
             }
@@ -32,7 +37,7 @@ struct DashboardTests {
             let deadline = ContinuousClock.now + .seconds(5)
             while ContinuousClock.now < deadline {
                 latest = try #require(try await viewer.next(type: "dashboard.snapshot", timeout: .seconds(5))["data"] as? [String: Any])
-                if (latest["published_total"] as? Int ?? 0) >= before + 3 { break }
+                if (latest["published_total"] as? Int ?? 0) >= before + 3, latest["connections"] as? Int == 2 { break }
             }
             #expect(latest["published_total"] as? Int == before + 3)
             #expect(latest["connections"] as? Int == 2)

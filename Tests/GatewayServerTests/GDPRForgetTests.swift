@@ -49,9 +49,15 @@ struct GDPRForgetTests {
             #expect((notice["data"] as? [String: Any])?["data_subject_id"] as? String == "contact-42")
             #expect(bystander.drain().isEmpty)
 
-            // Neither poll nor replay returns the subject's events; the other subject's remain.
+            // Neither poll nor replay returns the subject's events; the other subject's remain, and the notice
+            // is in the history too (whatever the topics), so a client that was away learns of the erasure.
             let poll = try await TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0&cursor=0", token: user)
-            #expect((poll.json["events"] as? [[String: Any]])?.map { $0["event_id"] as? String } == [other.json["event_id"] as? String])
+            let polled = poll.json["events"] as? [[String: Any]] ?? []
+            #expect(polled.map { $0["event_id"] as? String } == [other.json["event_id"] as? String, notice["event_id"] as? String])
+            #expect(polled.last?["event_type"] as? String == "gdpr.subject.forgotten")
+            // The notice's id is a cursor like any event's: a client that stored it resumes, not cursor_expired.
+            try await socket.send(json: ["type": "cursor.update", "cursor": notice["event_id"] as? String ?? ""])
+            _ = try await socket.next(type: "cursor.resumed")
             try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
             _ = try await socket.next(type: "subscription.confirmed")
             try await socket.send(json: ["type": "cursor.update", "cursor": "0"])
@@ -77,7 +83,8 @@ struct GDPRForgetTests {
             #expect(try await publish(server, contact: "contact-42", company: "999").status == 202)
             // A platform admin (no company) erases the subject everywhere.
             let platform = await Tokens.hs256(company: nil, roles: ["admin"])
-            let everywhere = try await forget(server, ["data_subject_id": "contact-42"], token: platform)
+            #expect(try await forget(server, ["data_subject_id": "contact-42"], token: platform).status == 400)
+            let everywhere = try await forget(server, ["data_subject_id": "contact-42", "all_companies": true], token: platform)
             #expect(everywhere.json["scope"] as? String == "all" && everywhere.json["purged"] as? Int == 2)
             #expect(try await publish(server, contact: "contact-42", company: "999").status == 403)
         }

@@ -26,7 +26,8 @@ struct PolicyReloadTests {
         }
     }
 
-    func adminToken() async -> String { await Tokens.hs256(company: "123", roles: ["admin"]) }
+    /// An operator: the admin role and no company.
+    func adminToken() async -> String { await Tokens.hs256(company: nil, roles: ["admin"]) }
 
     func watching(_ folder: PolicyFolder) -> (inout ServerConfiguration) -> Void {
         { configuration in
@@ -174,6 +175,8 @@ struct PolicyReloadTests {
             #expect(try await TestHTTP.request(.POST, url, token: nil, body: "").status == 401)
             #expect(try await TestHTTP.request(.POST, url, token: await Tokens.hs256(roles: ["sales"]), body: "").status == 403)
             #expect(try await TestHTTP.get(server.http + "/api/realtime/policy/", token: await Tokens.hs256(roles: ["sales"])).status == 403)
+            // A company's own admin is not an operator of the node.
+            #expect(try await TestHTTP.request(.POST, url, token: await Tokens.hs256(company: "123", roles: ["admin"]), body: "").status == 403)
 
             let unchanged = try await TestHTTP.request(.POST, url, token: await adminToken(), body: "")
             #expect(unchanged.status == 200)

@@ -81,7 +81,7 @@ struct RestartTests {
             dataDir: TestServer.temporaryDirectory(),
             environment: ["POLICY_PATH": folder, "POLICY_WATCH_INTERVAL": "0"]
         )
-        let admin = await Tokens.hs256(roles: ["admin"])
+        let admin = await Tokens.hs256(company: nil, roles: ["admin"])
         let before = try await TestHTTP.get(server.http + "/api/realtime/policy/", token: admin).json["version"] as? String
         try (try String(contentsOfFile: file, encoding: .utf8) + "\n# edited: the version is a hash of the text\n").write(
             toFile: file,

@@ -5,8 +5,9 @@ import Hummingbird
 
 extension HTTPRoutes {
     /// `POST /api/realtime/gdpr/forget/` (admin) `{"data_subject_id": "..."}` (SPEC §7). An admin whose
-    /// token names a company erases the subject in that company; an admin without company erases it
-    /// in every company, or in the one `company_id` names. 200 with how many events were purged.
+    /// token names a company erases the subject in that company; an admin without company erases it in
+    /// the company `company_id` names, or with `"all_companies": true` in every company. 200 with how
+    /// many events were purged.
     func forget(_ request: Request, _ context: GatewayRequestContext) async -> Response {
         let principal: Principal
         switch await admin(request, context) {
@@ -18,8 +19,12 @@ extension HTTPRoutes {
         case .refused(let response): return response
         case .value(let value): body = value
         }
-        guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["data_subject_id", "company_id"]) else {
-            return JSONResponse.error(400, code: "invalid_message", message: #"the body must be {"data_subject_id": "...", "company_id"?: "..."}"#)
+        guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["data_subject_id", "company_id", "all_companies"]) else {
+            return JSONResponse.error(
+                400,
+                code: "invalid_message",
+                message: #"the body must be {"data_subject_id": "...", "company_id"?: "...", "all_companies"?: true}"#
+            )
         }
         guard let subject = fields["data_subject_id"]?.identifierString, (1...256).contains(subject.utf8.count) else {
             return JSONResponse.error(400, code: "invalid_message", message: "'data_subject_id' must be a string of 1-256 characters")
@@ -33,6 +38,14 @@ extension HTTPRoutes {
                 return JSONResponse.error(403, code: "company_mismatch", message: "an admin of one company may only erase subjects in it")
             }
             company = CompanyID(text)
+        }
+        // Subject ids are often per-tenant numbers: erasing one in every company must be asked for by name.
+        if company == nil, fields["all_companies"] != .bool(true) {
+            return JSONResponse.error(
+                400,
+                code: "invalid_message",
+                message: "a token without company must name 'company_id', or set \"all_companies\": true to erase the subject in every company"
+            )
         }
         let outcome: ForgetOutcome
         do {

@@ -3,9 +3,9 @@ import GatewaySession
 import Hummingbird
 
 extension HTTPRoutes {
-    /// `GET /api/realtime/policy/` (admin): the active policy and the last reload.
+    /// `GET /api/realtime/policy/` (operator: admin without company): the active policy and the last reload.
     func policyStatus(_ request: Request, _ context: GatewayRequestContext) async -> Response {
-        if case .refused(let response) = await admin(request, context) { return response }
+        if case .refused(let response) = await operatorPrincipal(request, context) { return response }
         return JSONResponse.ok(Self.statusJSON(await reloader.status))
     }
 
@@ -29,11 +29,11 @@ extension HTTPRoutes {
         return json.text
     }
 
-    /// `POST /api/realtime/policy/reload/` (admin): reloads now. 200 with the outcome when the policy
+    /// `POST /api/realtime/policy/reload/` (operator): reloads now. 200 with the outcome when the policy
     /// compiled (`success` or `unchanged`); 400 `policy_invalid` with the diagnostics when it did not,
     /// in which case the previous policy keeps serving.
     func reloadPolicy(_ request: Request, _ context: GatewayRequestContext) async -> Response {
-        if case .refused(let response) = await admin(request, context) { return response }
+        if case .refused(let response) = await operatorPrincipal(request, context) { return response }
         let attempt = await reloader.reload(trigger: .api)
         let version = await reloader.status.version
         var json = JSONWriter(capacity: 256)

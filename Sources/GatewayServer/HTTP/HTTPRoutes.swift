@@ -77,6 +77,21 @@ struct HTTPRoutes {
         }
     }
 
+    /// The verified principal when it is an operator: the `admin` role and no company. The policy and
+    /// the dashboard are the whole node's, not one tenant's, so a company's own admins may not use them.
+    func operatorPrincipal(_ request: Request, _ context: GatewayRequestContext) async -> Checked<Principal> {
+        switch await admin(request, context) {
+        case .refused(let response): return .refused(response)
+        case .value(let principal):
+            guard principal.companyID == nil else {
+                return .refused(
+                    JSONResponse.error(403, code: "forbidden", message: "this endpoint needs an operator token: the admin role and no company")
+                )
+            }
+            return .value(principal)
+        }
+    }
+
     func health() async -> Response {
         let cache = await gateway.isLogHealthy()
         // A failed reload degrades the policy component but not the node: the previous policy still serves.

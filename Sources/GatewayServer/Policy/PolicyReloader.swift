@@ -67,12 +67,22 @@ actor PolicyReloader {
         self.status = Status(version: gateway.policyVersion, loadedAtMillis: Timestamp.nowMillis(), files: sources.map(\.path))
     }
 
+    /// The reload in progress; the next one waits for it, so reloads apply in the order they were asked
+    /// for, each reading the files when it starts (an older read can never overwrite a newer one).
+    private var inProgress: Task<Attempt, Never>?
+
     /// Re-reads and compiles the policy; swaps it in when it compiles to a new version.
     @discardableResult
     func reload(trigger: Trigger) async -> Attempt {
-        let attempt = await load(trigger: trigger, sources: nil)
-        record(attempt)
-        return attempt
+        let previous = inProgress
+        let task = Task {
+            _ = await previous?.value
+            let attempt = await self.load(trigger: trigger)
+            await self.record(attempt)
+            return attempt
+        }
+        inProgress = task
+        return await task.value
     }
 
     /// Polls the files every `interval` until the task is cancelled.
@@ -83,7 +93,8 @@ actor PolicyReloader {
             // Let a write or a rename settle: act when two reads agree.
             try? await Task.sleep(for: .milliseconds(200))
             guard let second = try? PolicyLoader.load([path]), Self.same(first, second) else { continue }
-            record(await load(trigger: .file, sources: second))
+            lastTexts = second
+            await reload(trigger: .file)
         }
     }
 
@@ -92,16 +103,12 @@ actor PolicyReloader {
         case invalid([String])
     }
 
-    private static func compile(path: String, given: [PolicySource]?, compiler: PolicyCompiler) -> Loaded {
+    private static func compile(path: String, compiler: PolicyCompiler) -> Loaded {
         let sources: [PolicySource]
-        if let given {
-            sources = given
-        } else {
-            do throws(PolicyLoader.LoadError) {
-                sources = try PolicyLoader.load([path])
-            } catch {
-                return .invalid(["\(path): error: \(error.description)"])
-            }
+        do throws(PolicyLoader.LoadError) {
+            sources = try PolicyLoader.load([path])
+        } catch {
+            return .invalid(["\(path): error: \(error.description)"])
         }
         do throws(PolicyDiagnostics) {
             return .compiled(try compiler.compile(sources), sources)
@@ -115,16 +122,15 @@ actor PolicyReloader {
     }
 
     /// Loads and compiles on a thread of its own (compiling a large policy takes tens of milliseconds).
-    private func load(trigger: Trigger, sources given: [PolicySource]?) async -> Attempt {
+    private func load(trigger: Trigger) async -> Attempt {
         let path = self.path
         let compiler = self.compiler
         let result: Loaded = await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: Self.compile(path: path, given: given, compiler: compiler)) }.start()
+            Thread { continuation.resume(returning: Self.compile(path: path, compiler: compiler)) }.start()
         }
         let now = Timestamp.nowMillis()
         switch result {
         case .invalid(let errors):
-            if let given { lastTexts = given }
             return Attempt(outcome: .failure, trigger: trigger, atMillis: now, errors: errors)
         case .compiled(let policy, let sources):
             lastTexts = sources

@@ -1,9 +1,16 @@
 public import GatewayModel
+import Synchronization
 
 /// A validated policy, compiled for evaluation: immutable and `Sendable`, swapped whole on reload.
 public struct CompiledPolicy: Sendable {
     /// A content hash of the sources (first 12 hex digits of SHA-256), reported as `policy_version`.
     public let version: String
+    /// Unique to this compilation in this process (never reused, unlike an object address), so a
+    /// principal resolved against one compiled policy is never taken for one of another.
+    public let generation: UInt64 = CompiledPolicy.nextGeneration()
+
+    private static let generations = Atomic<UInt64>(0)
+    private static func nextGeneration() -> UInt64 { generations.add(1, ordering: .relaxed).newValue }
     /// The files compiled, in order.
     public let files: [String]
     /// The region events are tagged with when no tenant says otherwise.
