@@ -203,16 +203,21 @@ public final class SQLiteEventLog: EventLog {
 
     static let millisPerDay: Int64 = 86_400_000
 
-    /// The newest position of `company` that retention has removed (0 when none).
-    private static func watermark(_ db: Database, _ company: CompanyID) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT position FROM retention_watermarks WHERE company_id = ?", arguments: [company.rawValue]) ?? 0
+    /// Whether a cursor at `position` of `company` is older than the company's retained history: below the
+    /// newest event of the company that retention removed while it lay before every event still kept.
+    /// Events removed later in the history (past their own, shorter retention while older events are kept)
+    /// are owed to nobody: a cursor inside the retained history resumes, skipping only those.
+    private static func isExpired(_ db: Database, _ position: Int64, _ company: CompanyID) throws -> Bool {
+        let start =
+            try Int64.fetchOne(db, sql: "SELECT position FROM retention_watermarks WHERE company_id = ?", arguments: [company.rawValue]) ?? 0
+        return position < start
     }
 
     public func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition {
         if let position = Int64(cursor), position >= 0, String(position) == cursor {
             return try await pool.read { db in
                 // Events of this company after the cursor were removed by retention: the client cannot resume.
-                if position < (try Self.watermark(db, company)) { return .expired }
+                if try Self.isExpired(db, position, company) { return .expired }
                 let head = try Self.head(db)
                 // A cursor past the head (another deployment's, or a forged one) resumes at the head.
                 return .after(min(position, head))
@@ -231,7 +236,7 @@ public final class SQLiteEventLog: EventLog {
             else {
                 return .expired
             }
-            return position < (try Self.watermark(db, company)) ? .expired : .after(position)
+            return try Self.isExpired(db, position, company) ? .expired : .after(position)
         }
     }
 
@@ -282,13 +287,21 @@ public final class SQLiteEventLog: EventLog {
                 arguments: [nowMillis, limit]
             )
             guard !rows.isEmpty else { return 0 }
-            var newest: [String: Int64] = [:]
+            var removed: [String: [Int64]] = [:]
             let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE position = ?")
             for row in rows {
                 let position: Int64 = row[0]
                 let company: String = row[1]
                 try delete.execute(arguments: [position])
-                newest[company] = max(newest[company] ?? 0, position)
+                removed[company, default: []].append(position)
+            }
+            // The retained history of a company starts after the newest removed event that lay before every
+            // event still kept.
+            var newest: [String: Int64] = [:]
+            let oldestKept = try db.cachedStatement(sql: "SELECT min(position) FROM events WHERE company_id = ?")
+            for (company, positions) in removed {
+                let kept = try Int64.fetchOne(oldestKept, arguments: [company]) ?? Int64.max
+                if let start = positions.filter({ $0 < kept }).max() { newest[company] = start }
             }
             let remember = try db.cachedStatement(
                 sql: """

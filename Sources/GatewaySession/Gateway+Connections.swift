@@ -62,6 +62,15 @@ extension Gateway {
             startPosition: head
         )
         sessions.withLock { $0[session.id] = session }
+        // A reload while this connection was being admitted took its list of sessions before this one was in
+        // it: decide again with the policy now in force.
+        let current = self.evaluator
+        if current.policy.generation != evaluator.policy.generation {
+            var trace: DecisionTrace? = nil
+            if !current.connect(current.subject(for: principal), trace: &trace).isAllowed {
+                session.outbox.close(code: 4003, reason: "forbidden by policy")
+            }
+        }
         metrics.connected.increment()
         metrics.active.record(admitted)
         session.outbox.enqueue(

@@ -67,35 +67,28 @@ extension Gateway {
         )
     }
 
-    /// The plan's `deliver` limits for one live delivery (SPEC §6.4), when it has any. A refused
-    /// delivery is dropped (counted in `event_dropped_total`); the connection gets one `error`
-    /// `rate_limited` with `retry_after` per refusal window and can catch up by cursor afterwards.
-    /// Replays are paced by the reader instead and do not count. A store that can only answer by
-    /// waiting (a shared one) is not consulted on the fan-out path.
+    /// The plan's `deliver` limits for one live delivery (SPEC §6.4), when it has any. A connection over
+    /// them is closed with 4029 (transient: clients reconnect after a pause and resume by cursor), so no
+    /// event is skipped silently: the deliveries it missed come back by replay, which the reader paces
+    /// and which does not count. A store that can only answer by waiting (a shared one) is not consulted
+    /// on the fan-out path.
     func withinDeliverLimits(_ session: Session, _ subject: Subject, _ evaluator: PolicyEvaluator) -> Bool {
         let plan = evaluator.limits(for: subject, action: .deliver)
         guard !plan.isEmpty, let outcomes = rateLimits.acquireWithoutWaiting(plan.checks) else { return true }
         guard let refusing = outcomes.first(where: { !$0.allowed }) else { return true }
         let now = Timestamp.nowMillis()
-        let notify = session.state.withLock { state -> Bool in
+        let first = session.state.withLock { state -> Bool in
             guard now >= state.deliverLimitedUntilMillis else { return false }
             state.deliverLimitedUntilMillis = now + Int64((refusing.retryAfterSeconds * 1000).rounded(.up))
             return true
         }
-        if notify {
+        if first {
             metrics.rateLimitRefused.increment()
             logger.info(
                 "rate limit refused",
                 metadata: ["event": "ratelimit.refused", "action": "deliver", "company_id": "\(session.companyID.rawValue)"]
             )
-            session.outbox.enqueue(
-                text: ServerMessage.error(
-                    code: "rate_limited",
-                    message: "deliveries rate limited; resume by cursor",
-                    retryAfter: refusing.retryAfterSeconds,
-                    now: Timestamp.now()
-                )
-            )
+            session.outbox.close(code: 4029, reason: "delivery rate limited")
         }
         return false
     }

@@ -111,9 +111,24 @@ extension Gateway {
             )
             return
         }
-        session.state.withLock { state in
+        // A reload during the wait for the limits: the policy now in force decides, under the session's lock,
+        // so that either this check or the reload's re-check of the session sees every subscription.
+        let refusedByReload = session.state.withLock { state -> [String] in
+            let current = self.evaluator
+            var refused: [String] = []
+            if current.policy.generation != evaluator.policy.generation {
+                let subject = current.current(state.subject)
+                refused = accepted.map(\.0).filter { !current.subscribe(subject, topic: $0).isAllowed }
+                accepted.removeAll { refused.contains($0.0) }
+            }
             for (text, pattern) in accepted { state.subscriptions[text] = pattern }
+            return refused
         }
+        for topic in refusedByReload {
+            metrics.subscriptionErrors.increment()
+            session.outbox.enqueue(text: ServerMessage.error(code: "forbidden", message: "Forbidden topic", topic: topic, now: Timestamp.now()))
+        }
+        guard !accepted.isEmpty else { return }
         for (text, pattern) in accepted { registry.add(session, pattern: text, pattern) }
         let names = accepted.map(\.0)
         session.outbox.enqueue(text: ServerMessage.topics("subscription.confirmed", names, now: Timestamp.now()))

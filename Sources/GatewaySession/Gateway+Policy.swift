@@ -37,9 +37,17 @@ extension Gateway {
         }
         var swap = PolicySwap(previousVersion: previous, version: policy.version, droppedSubscriptions: 0, closedConnections: 0)
         for session in sessions.withLock({ Array($0.values) }) {
-            let subject = evaluator.subject(for: session.subject.principal)
-            var trace: DecisionTrace? = nil
-            let admission = evaluator.connect(subject, trace: &trace)
+            // Resolved from the principal under the session's lock, so an `auth.refresh` in between is not undone.
+            let (subject, admission, dropped) = session.state.withLock { state -> (Subject, Decision, [String]) in
+                let subject = evaluator.subject(for: state.subject.principal)
+                state.subject = subject
+                var trace: DecisionTrace? = nil
+                let admission = evaluator.connect(subject, trace: &trace)
+                guard admission.isAllowed else { return (subject, admission, []) }
+                let refused = state.subscriptions.keys.filter { !evaluator.subscribe(subject, topic: $0).isAllowed }.sorted()
+                for topic in refused { state.subscriptions.removeValue(forKey: topic) }
+                return (subject, admission, refused)
+            }
             guard admission.isAllowed else {
                 let reason =
                     admission.reason == .regionNotServed
@@ -47,12 +55,6 @@ extension Gateway {
                 session.outbox.close(code: 4003, reason: String(reason.prefix(32)))
                 swap.closedConnections += 1
                 continue
-            }
-            let dropped = session.state.withLock { state -> [String] in
-                state.subject = subject
-                let refused = state.subscriptions.keys.filter { !evaluator.subscribe(subject, topic: $0).isAllowed }.sorted()
-                for topic in refused { state.subscriptions.removeValue(forKey: topic) }
-                return refused
             }
             guard !dropped.isEmpty else { continue }
             registry.remove(session, patterns: dropped)

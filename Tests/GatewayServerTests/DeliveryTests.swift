@@ -266,7 +266,7 @@ struct DeliveryTests {
         }
     }
 
-    @Test("deliver limits: live deliveries past the plan's limit are dropped with one rate_limited error; a replay by cursor still catches up")
+    @Test("deliver limits: a connection past the plan's limit is closed with 4029; resuming by cursor catches up on everything")
     func deliverLimits() async throws {
         try await withServer { server in
             let socket = try await subscriber(server, company: "556")
@@ -276,28 +276,22 @@ struct DeliveryTests {
                         .status == 202
                 )
             }
-            var delivered: [Int] = []
-            var errors: [[String: Any]] = []
-            while delivered.count < 2 || errors.isEmpty {
-                let message = try await socket.next(timeout: .seconds(5))
-                let data = message["data"] as? [String: Any]
-                if message["type"] as? String == "event", let n = (data?["data"] as? [String: Any])?["n"] as? Int { delivered.append(n) }
-                if message["type"] as? String == "error" { errors.append(data ?? [:]) }
+            #expect(try await socket.waitForClose().code == 4029)
+            let delivered = socket.drain().compactMap { text -> Int? in
+                guard let data = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
+                return ((data["data"] as? [String: Any])?["data"] as? [String: Any])?["n"] as? Int
             }
-            try await Task.sleep(for: .milliseconds(300))
-            let rest = socket.drain()
-            #expect(delivered == [0, 1] && !rest.contains { $0.contains(#""type":"event""#) }, "\(rest)")
-            #expect(errors.count == 1 && errors.first?["code"] as? String == "rate_limited")
-            #expect((errors.first?["retry_after"] as? Double ?? 0) > 0)
-            try await socket.send(json: ["type": "cursor.update", "cursor": "0"])
+            #expect(delivered == [0, 1])
+            let resumed = try await subscriber(server, company: "556")
+            try await resumed.send(json: ["type": "cursor.update", "cursor": "0"])
             var replayed: [Int] = []
             while true {
-                let message = try await socket.next(timeout: .seconds(5))
+                let message = try await resumed.next(timeout: .seconds(5))
                 if message["type"] as? String == "cursor.resumed" { break }
                 if let n = ((message["data"] as? [String: Any])?["data"] as? [String: Any])?["n"] as? Int { replayed.append(n) }
             }
             #expect(replayed == [0, 1, 2, 3])
-            await socket.close()
+            await resumed.close()
         }
     }
 

@@ -76,6 +76,16 @@ struct RetentionTests {
             #expect(resumed.status == 200)
             let events = resumed.json["events"] as? [[String: Any]] ?? []
             #expect(events.map { $0["event_id"] as? String } == [kept["event_id"] as? String])
+            // A cursor inside the retained history resumes even when a shorter-lived event after it was
+            // removed: events past their own retention are owed to nobody.
+            let longLived = try await publish(server, company: "123", retentionDays: 365, n: 5)
+            let shortAfter = try await publish(server, company: "123", retentionDays: 1, n: 6)
+            let after = try await publish(server, company: "123", retentionDays: nil, n: 7)
+            #expect(try await server.gateway.sweepRetention(nowMillis: twoDaysOn) == 1)
+            let inside = try await TestHTTP.get(poll + (longLived["cursor"] as? String ?? ""), token: user)
+            #expect(inside.status == 200)
+            #expect((inside.json["events"] as? [[String: Any]])?.map { $0["event_id"] as? String } == [after["event_id"] as? String])
+            #expect(shortAfter["event_id"] != nil)
             // Another company's removal does not expire this company's cursors, and vice versa.
             let other = try await TestHTTP.get(poll + "0", token: await Tokens.hs256(company: "555", roles: ["sales"]))
             #expect(other.status == 200 && (other.json["events"] as? [Any])?.count == 1)
