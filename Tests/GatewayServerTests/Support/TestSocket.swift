@@ -116,7 +116,10 @@ final class TestSocket: Sendable {
             if shared.finished.withLock({ $0 }), let frame = closed { return frame }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw TestFailure("socket did not close within \(timeout)")
+        // What the socket saw, for the failure message: whether a close frame arrived without the
+        // connection ending, and the last messages received.
+        let received = shared.inbox.withLock { $0.suffix(3) }
+        throw TestFailure("socket did not close within \(timeout); close frame: \(String(describing: closed)); last messages: \(received)")
     }
 
     /// Closes from the client side.
