@@ -11,20 +11,33 @@ import Synchronization
 ///
 /// The channel's write-buffer high watermark is the connection's limit: once more than that is unwritten
 /// (the peer does not read), the channel is not writable and ``send(_:)`` refuses: a slow consumer.
+///
+/// Frames waiting in the loop writer count too: until the loop has written them the channel still looks
+/// writable, so a burst could otherwise queue without bound in front of it. ``send(_:)`` refuses once the
+/// frames queued but not yet written reach the same limit.
 final class ChannelFrameSink: FrameSink {
     let channel: any Channel
     private let writer: LoopWriter
+    private let limitBytes: Int
+    /// Bytes handed to the loop writer and not yet written into the channel.
+    let queuedBytes = Atomic<Int>(0)
 
     init(channel: any Channel, limitBytes: Int) {
         self.channel = channel
         self.writer = LoopWriter.for(channel.eventLoop)
+        self.limitBytes = limitBytes
         channel.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: max(1, limitBytes / 2), high: limitBytes))
             .whenFailure { _ in }
     }
 
     func send(_ frame: ByteBuffer) -> Bool {
         guard channel.isWritable || !channel.isActive else { return false }
-        writer.enqueue(channel, WebSocketFrame(fin: true, opcode: .text, data: frame))
+        let size = frame.readableBytes
+        guard queuedBytes.wrappingAdd(size, ordering: .relaxed).newValue <= limitBytes else {
+            queuedBytes.wrappingSubtract(size, ordering: .relaxed)
+            return false
+        }
+        writer.enqueue(self, WebSocketFrame(fin: true, opcode: .text, data: frame))
         return true
     }
 
@@ -33,7 +46,8 @@ final class ChannelFrameSink: FrameSink {
         var payload = ByteBufferAllocator().buffer(capacity: 2 + reason.utf8.count)
         payload.writeInteger(code)
         payload.writeString(reason)
-        writer.enqueue(channel, WebSocketFrame(fin: true, opcode: .connectionClose, data: payload))
+        queuedBytes.wrappingAdd(payload.readableBytes, ordering: .relaxed)
+        writer.enqueue(self, WebSocketFrame(fin: true, opcode: .connectionClose, data: payload))
     }
 
     func waitUntilWritable(timeout: Duration) async -> Bool {
@@ -50,7 +64,7 @@ final class ChannelFrameSink: FrameSink {
 /// task on the loop, flushing each channel once per batch.
 final class LoopWriter: Sendable {
     private struct Pending {
-        var frames: [(channel: any Channel, frame: WebSocketFrame)] = []
+        var frames: [(sink: ChannelFrameSink, frame: WebSocketFrame)] = []
         var scheduled = false
     }
 
@@ -72,9 +86,9 @@ final class LoopWriter: Sendable {
 
     private init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    func enqueue(_ channel: any Channel, _ frame: WebSocketFrame) {
+    func enqueue(_ sink: ChannelFrameSink, _ frame: WebSocketFrame) {
         let schedule = pending.withLock { pending -> Bool in
-            pending.frames.append((channel, frame))
+            pending.frames.append((sink, frame))
             if pending.scheduled { return false }
             pending.scheduled = true
             return true
@@ -83,15 +97,16 @@ final class LoopWriter: Sendable {
     }
 
     private func drain() {
-        let frames = pending.withLock { pending -> [(channel: any Channel, frame: WebSocketFrame)] in
+        let frames = pending.withLock { pending -> [(sink: ChannelFrameSink, frame: WebSocketFrame)] in
             pending.scheduled = false
             defer { pending.frames.removeAll(keepingCapacity: true) }
             return pending.frames
         }
         var written: [ObjectIdentifier: any Channel] = [:]
-        for (channel, frame) in frames {
-            channel.write(frame, promise: nil)
-            written[ObjectIdentifier(channel)] = channel
+        for (sink, frame) in frames {
+            sink.queuedBytes.wrappingSubtract(frame.data.readableBytes, ordering: .relaxed)
+            sink.channel.write(frame, promise: nil)
+            written[ObjectIdentifier(sink.channel)] = sink.channel
         }
         for channel in written.values { channel.flush() }
     }
