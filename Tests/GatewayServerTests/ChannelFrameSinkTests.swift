@@ -31,4 +31,22 @@ struct ChannelFrameSinkTests {
         #expect(sink.send(frame))
         _ = try channel.finish()
     }
+
+    @Test("a replay waiting for a full channel is woken by NIO's writability event, not by a timer")
+    func writabilityWakesWaiters() async throws {
+        let channel = EmbeddedChannel()
+        let sink = ChannelFrameSink(channel: channel, limitBytes: 1000)
+        channel.embeddedEventLoop.run()  // adds the writability handler
+        let started = ContinuousClock.now
+        // A wait that only the event can end early: its own bound is far beyond the test's.
+        let waiter = Task { await sink.writable.wait(atMost: .seconds(60)) }
+        try await Task.sleep(for: .milliseconds(50))
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        await waiter.value
+        #expect(started.duration(to: .now) < .seconds(30))
+        _ = try channel.finish()
+    }
 }

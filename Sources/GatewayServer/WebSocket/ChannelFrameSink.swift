@@ -22,12 +22,19 @@ final class ChannelFrameSink: FrameSink {
     /// Bytes handed to the loop writer and not yet written into the channel.
     let queuedBytes = Atomic<Int>(0)
 
+    /// Wakes ``waitUntilWritable(timeout:)`` when NIO reports the channel writable again.
+    let writable = WritabilitySignal()
+
     init(channel: any Channel, limitBytes: Int) {
         self.channel = channel
         self.writer = LoopWriter.for(channel.eventLoop)
         self.limitBytes = limitBytes
         channel.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: max(1, limitBytes / 2), high: limitBytes))
             .whenFailure { _ in }
+        let signal = writable
+        channel.eventLoop.execute {
+            try? channel.pipeline.syncOperations.addHandler(WritabilityHandler(signal: signal), position: .last)
+        }
     }
 
     func send(_ frame: ByteBuffer) -> Bool {
@@ -54,9 +61,49 @@ final class ChannelFrameSink: FrameSink {
         let deadline = ContinuousClock.now + timeout
         while channel.isActive && !channel.isWritable {
             guard ContinuousClock.now < deadline, !Task.isCancelled else { return false }
-            try? await Task.sleep(for: .milliseconds(5))
+            // Woken by NIO's writability event; the bound only covers an event that came between the check
+            // above and the wait (a replay waiting on a slow reader does not spin).
+            await writable.wait(atMost: .milliseconds(100))
         }
         return channel.isActive
+    }
+}
+
+/// Waiters for a channel to become writable again: each wait is a short sleep that a writability event
+/// cuts short.
+final class WritabilitySignal: Sendable {
+    private let sleepers = Mutex<[Task<Void, Never>]>([])
+
+    /// Returns when the channel is reported writable (or inactive), or after `limit`.
+    func wait(atMost limit: Duration) async {
+        let sleeper = Task<Void, Never> { try? await Task.sleep(for: limit) }
+        sleepers.withLock { $0.append(sleeper) }
+        await sleeper.value
+        sleepers.withLock { $0.removeAll { $0 == sleeper } }
+    }
+
+    /// Wakes every waiter.
+    func signal() {
+        for sleeper in sleepers.withLock({ $0 }) { sleeper.cancel() }
+    }
+}
+
+/// Passes NIO's writability and inactivity events to a ``WritabilitySignal``; forwards everything.
+final class WritabilityHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    private let signal: WritabilitySignal
+
+    init(signal: WritabilitySignal) { self.signal = signal }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { signal.signal() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        signal.signal()
+        context.fireChannelInactive()
     }
 }
 
