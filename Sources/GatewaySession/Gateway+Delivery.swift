@@ -73,6 +73,7 @@ extension Gateway {
     /// and which does not count. A store that can only answer by waiting (a shared one) is not consulted
     /// on the fan-out path.
     func withinDeliverLimits(_ session: Session, _ subject: Subject, _ evaluator: PolicyEvaluator) -> Bool {
+        guard evaluator.hasDeliverLimits else { return true }
         let plan = evaluator.limits(for: subject, action: .deliver)
         guard !plan.isEmpty, let outcomes = rateLimits.acquireWithoutWaiting(plan.checks) else { return true }
         guard let refusing = outcomes.first(where: { !$0.allowed }) else { return true }

@@ -21,6 +21,8 @@ public struct PolicyEvaluator: Sendable {
     let trie: TopicTrie
     /// Whether this evaluator decides the shadow view.
     public let isShadow: Bool
+    /// Whether any plan limits `deliver`: when none does, fan-out skips the per-delivery limit lookup.
+    public let hasDeliverLimits: Bool
 
     /// The role that sees PII unredacted.
     public static let piiReaderRole = "pii_reader"
@@ -39,6 +41,7 @@ public struct PolicyEvaluator: Sendable {
         self.nodeRegionBit = nodeRegion.map { policy.tenants.bit(of: $0) } ?? 0
         self.trie = shadow ? policy.shadowTrie ?? policy.trie : policy.trie
         self.isShadow = shadow
+        self.hasDeliverLimits = policy.plans.contains { !$0.limits(for: .deliver).isEmpty }
     }
 
     /// The evaluator of the policy as it would be with its `shadow: true` topic rules enforced, when

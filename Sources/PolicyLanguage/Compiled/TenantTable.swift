@@ -64,13 +64,10 @@ public struct TenantSummary: Sendable, Hashable {
     public let enabled: Bool
     /// The tenant's allowed regions as bits.
     public let allowedRegionSet: RegionSet
-    /// The plan's index in ``CompiledPolicy/plans``, or -1.
-    public let planIndex: Int32
 
     init(_ tenant: Tenant) {
         enabled = tenant.enabled
         allowedRegionSet = tenant.allowedRegionSet
-        planIndex = Int32(tenant.planIndex ?? -1)
     }
 }
 
