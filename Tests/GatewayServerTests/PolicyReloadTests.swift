@@ -157,8 +157,7 @@ struct PolicyReloadTests {
                 statuses.append(try await TestHTTP.publish(server, token: service, type: "activity.call.logged", company: "123").status)
             }
             #expect(statuses == [202, 202, 429])
-            let refused = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "999"))")
-            #expect(try await refused.waitForClose().code == 4003)
+            #expect(try await RawWebSocket.refusal(port: server.port, path: "/ws?token=\(await Tokens.hs256(company: "999"))").code == 4003)
             await bystander.close()
         }
     }
@@ -288,7 +287,7 @@ struct PolicyReloadTests {
         }
     }
 
-    @Test("editing the policy while 200 clients are subscribed and events keep flowing loses no allowed event")
+    @Test("editing the policy three times (once invalid) while 200 clients are subscribed and events keep flowing loses no allowed event")
     func editUnderLoad() async throws {
         let folder = try PolicyFolder()
         try await withServer(watching(folder)) { server in
@@ -301,23 +300,33 @@ struct PolicyReloadTests {
                 _ = try await socket.next(type: "subscription.confirmed")
                 sockets.append(socket)
             }
+            // Events flow all along while the policy is edited three times; each edit waits until the watcher
+            // has acted on it, so all three reloads (one of them invalid) happen under load.
             let service = await Tokens.service()
-            let events = 60
-            for index in 0..<events {
-                if index == 15 { try folder.edit { $0 + "\n  # edit one\n" } }
-                if index == 30 { try folder.edit { $0.replacingOccurrences(of: "version: 1", with: "version: one") } }
-                if index == 45 {
-                    try folder.edit {
-                        $0.replacingOccurrences(of: "version: one", with: "version: 1").replacingOccurrences(
-                            of: "  - pattern: \"activity.*\"",
-                            with: "  - pattern: \"task.*\"\n  - pattern: \"activity.*\""
-                        )
-                    }
+            let events = 100
+            let publisher = Task {
+                for index in 0..<events {
+                    let reply = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": index])
+                    #expect(reply.status == 202)
+                    try await Task.sleep(for: .milliseconds(50))
                 }
-                let reply = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": index])
-                #expect(reply.status == 202)
-                try await Task.sleep(for: .milliseconds(50))
             }
+            func lastReload(_ status: [String: Any]) -> String? { (status["last_reload"] as? [String: Any])?["result"] as? String }
+            try folder.edit { $0 + "\n  # edit one\n" }
+            let edited = try await waitForPolicy(server, timeout: .seconds(20)) { lastReload($0) == "success" }
+            try folder.edit { $0.replacingOccurrences(of: "version: 1", with: "version: one") }
+            _ = try await waitForPolicy(server, timeout: .seconds(20)) { lastReload($0) == "failure" }
+            try folder.edit {
+                $0.replacingOccurrences(of: "version: one", with: "version: 1").replacingOccurrences(
+                    of: "  - pattern: \"activity.*\"",
+                    with: "  - pattern: \"task.*\"\n  - pattern: \"activity.*\""
+                )
+            }
+            let final = try await waitForPolicy(server, timeout: .seconds(20)) {
+                lastReload($0) == "success" && ($0["version"] as? String) != (edited["version"] as? String)
+            }
+            #expect((final["status"] as? String) == "healthy")
+            try await publisher.value
             for (number, socket) in sockets.enumerated() {
                 var seen: [Int] = []
                 while seen.count < events {
@@ -326,8 +335,6 @@ struct PolicyReloadTests {
                 }
                 #expect(seen == Array(0..<events), "client \(number)")
             }
-            let status = try await waitForPolicy(server) { ($0["status"] as? String) == "healthy" }
-            #expect((status["last_reload"] as? [String: Any])?["result"] as? String == "success")
             for socket in sockets { await socket.close() }
         }
     }

@@ -20,11 +20,9 @@ struct ResidencyTests {
                 let usUser = await Tokens.hs256(company: "123", roles: ["sales"])
 
                 // Connections: each node refuses the other region's company, naming its home region.
-                let wrongNode = try await TestSocket(url: us.ws + "/ws?token=\(euUser)")
-                let refusedEU = try await wrongNode.waitForClose()
+                let refusedEU = try await RawWebSocket.refusal(port: us.port, path: "/ws?token=\(euUser)")
                 #expect(refusedEU.code == 4003 && refusedEU.reason.contains("eu-west-1"))
-                let wrongNodeUS = try await TestSocket(url: eu.ws + "/ws?token=\(usUser)")
-                let refusedUS = try await wrongNodeUS.waitForClose()
+                let refusedUS = try await RawWebSocket.refusal(port: eu.port, path: "/ws?token=\(usUser)")
                 #expect(refusedUS.code == 4003 && refusedUS.reason.contains("us-east-1"))
 
                 // Publishing: refused (and so never stored) by the node that may not hold the data.

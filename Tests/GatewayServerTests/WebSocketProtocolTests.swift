@@ -135,8 +135,7 @@ struct WebSocketProtocolTests {
                 ("truncated", "token=" + String((await Tokens.hs256()).dropLast(5))),
             ]
             for (name, query) in cases {
-                let socket = try await TestSocket(url: server.ws + "/ws?" + query)
-                let close = try await socket.waitForClose()
+                let close = try await RawWebSocket.refusal(port: server.port, path: "/ws?" + query)
                 #expect(close.code == 4001, "\(name): \(close)")
                 #expect(close.reason.utf8.count <= 32 && !close.reason.contains("eyJ"), "\(name)")
             }
@@ -146,14 +145,12 @@ struct WebSocketProtocolTests {
     @Test("a valid token for a disabled company, a foreign region or another company_id is closed with 4003")
     func forbiddenCompanies() async throws {
         try await withServer { server in
-            let disabled = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "789"))")
-            #expect(try await disabled.waitForClose().code == 4003)
-            let european = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "456"))")
-            let close = try await european.waitForClose()
+            #expect(try await RawWebSocket.refusal(port: server.port, path: "/ws?token=\(await Tokens.hs256(company: "789"))").code == 4003)
+            let close = try await RawWebSocket.refusal(port: server.port, path: "/ws?token=\(await Tokens.hs256(company: "456"))")
             #expect(close.code == 4003)
             #expect(close.reason.contains("eu-west-1"))
-            let mismatch = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(company: "123"))&company_id=999")
-            #expect(try await mismatch.waitForClose().code == 4003)
+            let mismatch = try await RawWebSocket.refusal(port: server.port, path: "/ws?token=\(await Tokens.hs256(company: "123"))&company_id=999")
+            #expect(mismatch.code == 4003)
         }
     }
 
@@ -203,8 +200,7 @@ struct WebSocketProtocolTests {
             let second = try await TestSocket(url: server.ws + "/ws?token=\(token)")
             _ = try await first.next(type: "connection.established")
             _ = try await second.next(type: "connection.established")
-            let third = try await TestSocket(url: server.ws + "/ws?token=\(token)")
-            #expect(try await third.waitForClose().code == 1013)
+            #expect(try await RawWebSocket.refusal(port: server.port, path: "/ws?token=\(token)").code == 1013)
             await first.close()
             // A slot freed is a slot available again.
             try await Task.sleep(for: .milliseconds(200))

@@ -64,7 +64,11 @@ struct WebSocketRoute {
             }
             group.addTask {
                 do {
-                    for try await message in inbound.messages(maxSize: maxMessageBytes) {
+                    // Read until the client's close frame (or the end of the stream), also after the server
+                    // asked to close: the reply to our close frame arrives here, and whatever the client sent
+                    // before it is read, so the socket is not closed on unread bytes (which would reset the
+                    // connection and could lose our close frame). Messages after a close request are dropped.
+                    for try await message in inbound.messages(maxSize: maxMessageBytes) where !session.outbox.isClosing {
                         switch message {
                         case .text(let text): await gateway.handle(session, text: text)
                         case .binary: await gateway.handle(session, text: "")
@@ -76,38 +80,35 @@ struct WebSocketRoute {
                     session.outbox.close(code: Self.transportCloses, reason: "")
                     throw error
                 }
-                // The client closed.
+                // The client closed, or answered our close.
                 session.outbox.close(code: 1000, reason: "")
             }
             defer { group.cancelAll() }
+            // The reader ends the connection; the closer only ends first when it had to cut the connection.
             try await group.next()
         }
     }
 
-    /// Closes with a close frame. A slow consumer is not reading, so the frame goes straight into the channel
-    /// after what is queued, and the connection is cut two seconds later whatever the peer does; other closes
-    /// take the normal handshake but are cut after five seconds if the peer does not answer.
+    /// Sends a close frame, then cuts the connection if the peer has not completed the close in time. A slow
+    /// consumer is not reading, so its frame goes straight into the channel after what is queued, and the
+    /// connection is cut two seconds later; other closes take the normal handshake, cut after five seconds.
     private func close(channel: any Channel, sink: ChannelFrameSink, outbound: WebSocketOutboundWriter, code: UInt16, reason: String) async {
         if code == Self.transportCloses { return }
+        let deadline = ContinuousClock.now + .seconds(code == 1008 ? 2 : 5)
         if code == 1008 {
             sink.sendClose(code: code, reason: reason)
-            try? await Task.sleep(for: .seconds(2))
-            channel.close(promise: nil)
-            return
-        }
-        let closed = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                (try? await outbound.close(Self.code(code), reason: reason)) != nil
+        } else {
+            // The frame goes through swift-websocket's writer, which waits while the channel is full.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await outbound.close(Self.code(code), reason: reason) }
+                group.addTask { try? await Task.sleep(until: deadline) }
+                await group.next()
+                group.cancelAll()
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(5))
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
         }
-        if !closed { channel.close(promise: nil) }
+        // Cancelled once the reader has seen the client's close (or the end of the stream).
+        guard (try? await Task.sleep(until: deadline)) != nil else { return }
+        channel.close(promise: nil)
     }
 
     /// A close request meaning "the WebSocket layer is closing by itself".

@@ -9,7 +9,7 @@ import Glibc
 final class RawWebSocket: @unchecked Sendable {
     private let descriptor: Int32
 
-    init(port: Int, path: String) throws {
+    init(port: Int, path: String, headers: [(String, String)] = []) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure("socket() failed") }
         var address = sockaddr_in()
@@ -22,7 +22,8 @@ final class RawWebSocket: @unchecked Sendable {
         guard connected == 0 else { throw TestFailure("connect() failed") }
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         let request =
-            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+            + headers.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
         _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
     }
 
@@ -53,8 +54,32 @@ final class RawWebSocket: @unchecked Sendable {
         return (received, false)
     }
 
+    /// Connects and reads until the server ends the connection; returns the close frame's code and reason.
+    /// For connections the server refuses right after the upgrade: swift-websocket's client sometimes misses
+    /// a close frame that arrives with the upgrade response and the server's FIN (it then hangs), so the
+    /// refusal is read off the bytes instead.
+    static func refusal(
+        port: Int,
+        path: String,
+        headers: [(String, String)] = [],
+        timeout: TimeInterval = 10
+    ) async throws -> (
+        code: UInt16, reason: String
+    ) {
+        let socket = try RawWebSocket(port: port, path: path, headers: headers)
+        let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: timeout)
+        guard ended else { throw TestFailure("the server did not end the refused connection within \(timeout) s") }
+        guard let close = closeFrame(in: bytes) else {
+            throw TestFailure("no close frame in \(String(decoding: bytes.prefix(400), as: UTF8.self))")
+        }
+        return close
+    }
+
     /// The status code of the first close frame in `bytes` (server frames are unmasked).
-    static func closeCode(in bytes: [UInt8]) -> UInt16? {
+    static func closeCode(in bytes: [UInt8]) -> UInt16? { closeFrame(in: bytes)?.code }
+
+    /// The status code and reason of the first close frame in `bytes`.
+    static func closeFrame(in bytes: [UInt8]) -> (code: UInt16, reason: String)? {
         guard let end = bytes.firstIndex(of: 0x0A).flatMap({ _ in findHeaderEnd(bytes) }) else { return nil }
         var position = end
         while position + 2 <= bytes.count {
@@ -69,8 +94,9 @@ final class RawWebSocket: @unchecked Sendable {
                 return nil
             }
             if opcode == 0x8 {
-                guard length >= 2, position + header + 2 <= bytes.count else { return nil }
-                return UInt16(bytes[position + header]) << 8 | UInt16(bytes[position + header + 1])
+                guard length >= 2, position + header + length <= bytes.count else { return nil }
+                let code = UInt16(bytes[position + header]) << 8 | UInt16(bytes[position + header + 1])
+                return (code, String(decoding: bytes[(position + header + 2)..<(position + header + length)], as: UTF8.self))
             }
             position += header + length
         }
