@@ -5,7 +5,6 @@ public import GatewayModel
 public import GatewaySession
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 public import Logging
 import NIOCore
 import PolicyEngine
@@ -134,31 +133,18 @@ public struct GatewayApplication: Sendable {
             maxBodyBytes: configuration.maxMessageBytes
         )
         routes.register(on: router)
-        let webSocketRouter = Router(context: GatewayRequestContext.self)
-        WebSocketRoute(
+        let ping = max(1, min(configuration.pingIntervalSeconds, max(1, configuration.idleTimeoutSeconds / 2)))
+        let webSocket = WebSocketConnectionHandler.Settings(
             gateway: gateway,
             authenticator: authenticator,
             maxMessageBytes: configuration.maxMessageBytes,
-            outboxLimitBytes: configuration.outboxLimitBytes
-        )
-        .register(on: webSocketRouter)
-        let ping = max(1, min(configuration.pingIntervalSeconds, max(1, configuration.idleTimeoutSeconds / 2)))
-        let webSocketResponder = webSocketRouter.buildResponder()
-        let webSocketConfiguration = WebSocketServerConfiguration(
-            maxFrameSize: configuration.maxMessageBytes,
-            autoPing: .enabled(timePeriod: .seconds(ping)),
-            closeTimeout: .seconds(5)
+            outboxLimitBytes: configuration.outboxLimitBytes,
+            pingInterval: .seconds(Int64(ping))
         )
         // HTTP keep-alive connections idle this long are closed (longer than the longest poll, 60 s).
         let httpIdle = TimeAmount.seconds(Int64(max(configuration.idleTimeoutSeconds, 90)))
         let server = HTTPServerBuilder { responder in
-            FlushCoalescingChildChannel(
-                inner: HTTP1WebSocketUpgradeChannel(
-                    responder: responder,
-                    webSocketResponder: webSocketResponder,
-                    configuration: .init(http1: HTTP1Channel.Configuration(idleTimeout: httpIdle), ws: webSocketConfiguration)
-                )
-            )
+            GatewayChildChannel(responder: responder, http: HTTP1Channel.Configuration(idleTimeout: httpIdle), webSocket: webSocket)
         }
         let app = Application(
             router: router,

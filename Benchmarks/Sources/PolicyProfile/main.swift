@@ -3,7 +3,7 @@ import Foundation
 import PolicyEngine
 import PolicyLanguage
 
-// Usage: PolicyProfile deliver|deliver-routed|route|lookup|subscribe|publish|enrich|compile [iterations]
+// Usage: PolicyProfile deliver|deliver-routed|route|lookup|subscribe|publish|publish-same|publish-copied|publish-boxed|enrich|compile [iterations]
 // Runs one kind of decision in a loop and prints nanoseconds per decision; meant for profilers.
 // Each kind has its own loop, so the harness adds nothing but the index arithmetic.
 let kind = CommandLine.arguments.dropFirst().first ?? "deliver"
@@ -35,9 +35,22 @@ func measure() -> Int {
             return evaluator.policy.trie.rules(covering: deliveries[$0].eventType, allowWildcards: false, into: &matches) == nil
         }
     case "subscribe": return run { evaluator.subscribe(subjects[$0], topic: patterns[$0]).isAllowed }
-    // Borrowed from the buffer, as the gate hands over the intent it parsed: copying an intent out
-    // of an array retains its strings and data, which is the harness's cost, not the decision's.
-    case "publish": return publishes.withUnsafeBufferPointer { intents in run { evaluator.publish(service, intents[$0]).isAllowed } }
+    // The gate decides on the intent it has just parsed, a local value. Reading one out of an array
+    // copies it (retaining its strings and data), so each intent is moved into a local and back.
+    case "publish":
+        var intents = publishes
+        return intents.withUnsafeMutableBufferPointer { buffer in
+            var local = buffer[0]
+            return run { index in
+                swap(&local, &buffer[index])
+                defer { swap(&local, &buffer[index]) }
+                return evaluator.publish(service, local).isAllowed
+            }
+        }
+    // The same intent every time: caches warm, no copy.
+    case "publish-same":
+        let intent = publishes[0]
+        return run { _ in evaluator.publish(service, intent).isAllowed }
     case "publish-boxed":
         final class Box: Sendable {
             let intent: PublishIntent
@@ -45,6 +58,8 @@ func measure() -> Int {
         }
         let boxes = publishes.map(Box.init)
         return run { evaluator.publish(service, boxes[$0].intent).isAllowed }
+    // Read out of an array: the copy retains the intent's strings and data.
+    case "publish-copied": return run { evaluator.publish(service, publishes[$0]).isAllowed }
     case "enrich":
         let verdicts = publishes.map { evaluator.publish(service, $0) }
         return publishes.withUnsafeBufferPointer { intents in run { evaluator.enrich(intents[$0], verdicts[$0]).gdpr.retentionDays != nil } }

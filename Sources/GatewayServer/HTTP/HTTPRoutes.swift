@@ -30,11 +30,16 @@ struct HTTPRoutes {
 
     /// The bearer token of a request: the `Authorization` header, else `?token=`.
     static func token(of request: Request) -> String? {
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
+        token(authorization: request.headers[.authorization], query: request.uri.queryParameters.get("token"))
+    }
+
+    /// The bearer token of an `Authorization` header, else the `?token=` query parameter.
+    static func token(authorization: String?, query: String?) -> String? {
+        if let authorization {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
         }
-        return request.uri.queryParameters.get("token")
+        return query
     }
 
     /// The verified principal, or the 401 to answer with.

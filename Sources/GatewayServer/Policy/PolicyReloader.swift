@@ -89,12 +89,19 @@ actor PolicyReloader {
     func watch(interval: Duration) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            guard !Task.isCancelled, let first = try? PolicyLoader.load([path]), !Self.same(first, lastTexts) else { continue }
+            guard !Task.isCancelled, let first = await Self.read(path), !Self.same(first, lastTexts) else { continue }
             // Let a write or a rename settle: act when two reads agree.
             try? await Task.sleep(for: .milliseconds(200))
-            guard let second = try? PolicyLoader.load([path]), Self.same(first, second) else { continue }
+            guard let second = await Self.read(path), Self.same(first, second) else { continue }
             lastTexts = second
             await reload(trigger: .file)
+        }
+    }
+
+    /// The policy files' texts, read on a thread of its own (file I/O never blocks the cooperative pool).
+    private static func read(_ path: String) async -> [PolicySource]? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: try? PolicyLoader.load([path])) }.start()
         }
     }
 

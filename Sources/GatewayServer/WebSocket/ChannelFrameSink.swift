@@ -25,12 +25,15 @@ final class ChannelFrameSink: FrameSink {
     /// Wakes ``waitUntilWritable(timeout:)`` when NIO reports the channel writable again.
     let writable = WritabilitySignal()
 
-    init(channel: any Channel, limitBytes: Int) {
+    /// - Parameter watchesWritability: adds a handler at the end of the pipeline that signals ``writable``;
+    ///   without it, the pipeline's own last handler must.
+    init(channel: any Channel, limitBytes: Int, watchesWritability: Bool = true) {
         self.channel = channel
         self.writer = LoopWriter.for(channel.eventLoop)
         self.limitBytes = limitBytes
         channel.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: max(1, limitBytes / 2), high: limitBytes))
             .whenFailure { _ in }
+        guard watchesWritability else { return }
         let signal = writable
         channel.eventLoop.execute {
             try? channel.pipeline.syncOperations.addHandler(WritabilityHandler(signal: signal), position: .last)

@@ -18,11 +18,11 @@ public protocol FrameSink: Sendable {
 /// without waiting and without waking any task: frames go to the ``FrameSink``. A connection whose
 /// unwritten bytes exceed its limit is a slow consumer: it is closed with 1008 "slow consumer" (transient:
 /// the client reconnects and resumes by cursor), so one slow client never holds memory or slows the others.
-/// Closing is a request the transport waits for with ``closeRequested()``.
+/// Closing is a request the transport hears of through ``onCloseRequested(_:)``.
 public final class Outbox: Sendable {
     private struct State {
         var closing: (code: UInt16, reason: String)?
-        var waiter: CheckedContinuation<(code: UInt16, reason: String), Never>?
+        var listener: (@Sendable (_ code: UInt16, _ reason: String) -> Void)?
     }
 
     private let state = Mutex(State())
@@ -56,27 +56,26 @@ public final class Outbox: Sendable {
     /// Asks the transport to close the socket with `code` and `reason` (at most 32 bytes). The first close wins.
     public func close(code: UInt16, reason: String) {
         let closing = (code: code, reason: String(decoding: reason.utf8.prefix(32), as: UTF8.self))
-        let waiter = state.withLock { state -> CheckedContinuation<(code: UInt16, reason: String), Never>? in
+        let listener = state.withLock { state -> (@Sendable (UInt16, String) -> Void)? in
             guard state.closing == nil else { return nil }
             state.closing = closing
-            defer { state.waiter = nil }
-            return state.waiter
+            defer { state.listener = nil }
+            return state.listener
         }
-        waiter?.resume(returning: closing)
+        listener?(closing.code, closing.reason)
     }
 
     /// Whether a close was requested (or forced by overflow).
     public var isClosing: Bool { state.withLock { $0.closing != nil } }
 
-    /// Waits until a close is requested; returns its code and reason. One waiter only.
-    public func closeRequested() async -> (code: UInt16, reason: String) {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> (code: UInt16, reason: String)? in
-                if let closing = state.closing { return closing }
-                state.waiter = continuation
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
+    /// Calls `listener` once with the code and reason of the first close request, at once when one was
+    /// already made. One listener only; it runs on the requesting thread and must not block.
+    public func onCloseRequested(_ listener: @escaping @Sendable (_ code: UInt16, _ reason: String) -> Void) {
+        let ready = state.withLock { state -> (code: UInt16, reason: String)? in
+            if let closing = state.closing { return closing }
+            state.listener = listener
+            return nil
         }
+        if let ready { listener(ready.code, ready.reason) }
     }
 }

@@ -31,17 +31,19 @@ final class RawWebSocket: @unchecked Sendable {
 
     /// ``readUntilClosed(timeout:)`` on a thread of its own: blocking calls must not hold one of the few
     /// threads of the cooperative pool, which the in-process server under test runs on.
-    func readUntilClosedOffPool(timeout: TimeInterval) async -> (bytes: [UInt8], ended: Bool) {
+    func readUntilClosedOffPool(timeout: TimeInterval, answersClose: Bool = false) async -> (bytes: [UInt8], ended: Bool) {
         await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: self.readUntilClosed(timeout: timeout)) }
+            let thread = Thread { continuation.resume(returning: self.readUntilClosed(timeout: timeout, answersClose: answersClose)) }
             thread.start()
         }
     }
 
     /// Reads until the server closes the connection (or `timeout` passes); returns every byte received
-    /// and whether the connection ended. Blocks.
-    func readUntilClosed(timeout: TimeInterval) -> (bytes: [UInt8], ended: Bool) {
+    /// and whether the connection ended. With `answersClose`, answers the server's close frame with one of
+    /// its own, as a client should (the server then ends the connection). Blocks.
+    func readUntilClosed(timeout: TimeInterval, answersClose: Bool = false) -> (bytes: [UInt8], ended: Bool) {
         var received: [UInt8] = []
+        var answered = false
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while Date() < deadline {
@@ -50,6 +52,12 @@ final class RawWebSocket: @unchecked Sendable {
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count <= 0 { return (received, true) }
             received += buffer[0..<count]
+            if answersClose, !answered, Self.closeFrame(in: received) != nil {
+                answered = true
+                // FIN + close, masked, 2-byte payload 1000 under the mask 1,2,3,4.
+                let frame: [UInt8] = [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2]
+                _ = frame.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+            }
         }
         return (received, false)
     }
@@ -67,7 +75,7 @@ final class RawWebSocket: @unchecked Sendable {
         code: UInt16, reason: String
     ) {
         let socket = try RawWebSocket(port: port, path: path, headers: headers)
-        let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: timeout)
+        let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: timeout, answersClose: true)
         guard ended else { throw TestFailure("the server did not end the refused connection within \(timeout) s") }
         guard let close = closeFrame(in: bytes) else {
             throw TestFailure("no close frame in \(String(decoding: bytes.prefix(400), as: UTF8.self))")

@@ -1,0 +1,392 @@
+import GatewayModel
+import GatewaySession
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// One upgraded WebSocket connection, served by NIO alone. Frames arrive decoded by NIO's codec; control
+/// frames are answered here; text messages are handed, in order, to the ``Gateway`` by a task that exists
+/// only while messages wait (``MessageInbox``); frames to the client are written by the session's
+/// ``ChannelFrameSink``. An idle connection therefore holds no Swift task.
+///
+/// Every upgrade is accepted, so that a bad token is answered with a close code the browser can see
+/// (SPEC §3): the token is verified and the session admitted after the upgrade, while early messages wait.
+/// Closing: the server's close frame goes out after every frame queued before it, then the connection waits
+/// for the client's close frame (reading, and dropping, what the client sent before it: closing a socket on
+/// unread bytes resets the connection and can lose the close frame) and is cut after five seconds (two for a
+/// slow consumer, which is not reading) if none comes.
+final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    /// What every connection shares.
+    struct Settings: Sendable {
+        let gateway: Gateway
+        let authenticator: Authenticator
+        let maxMessageBytes: Int
+        let outboxLimitBytes: Int
+        /// How often the server pings; a connection that has not answered the previous ping is closed (1001).
+        let pingInterval: TimeAmount
+    }
+
+    /// What the upgrade request carried.
+    struct Opening: Sendable {
+        var token: String?
+        /// `?company_id=`, which must agree with the token (the reference client sends it).
+        var companyID: String?
+        var ip: String?
+
+        init(head: HTTPRequestHead, ip: String?) {
+            let uri = URI(head.uri)
+            token = HTTPRoutes.token(authorization: head.headers.first(name: "authorization"), query: uri.queryParameters.get("token"))
+            companyID = uri.queryParameters.get("company_id")
+            self.ip = ip
+        }
+    }
+
+    private enum Phase {
+        /// Verifying the token and admitting the session.
+        case opening
+        case open(Session, ChannelFrameSink)
+        /// Our close frame is out; waiting for the client's.
+        case closing(Session?)
+        case closed
+    }
+
+    /// Messages waiting in the inbox past which the connection stops reading (TCP then pushes back).
+    static let pausingDepth = 32
+
+    private let settings: Settings
+    /// Until the admission starts: the token is not kept for the connection's lifetime.
+    private var opening: Opening?
+    private var phase = Phase.opening
+    private var context: ChannelHandlerContext?
+    private let inbox = MessageInbox(resumeDepth: 8)
+    /// A fragmented message being assembled, and whether it is text.
+    private var message: ByteBuffer?
+    private var messageIsText = true
+    private var pingTask: RepeatedTask?
+    private var awaitingPong = false
+    private var cutOff: Scheduled<Void>?
+    /// A `read` held back while the inbox is full.
+    private var readHeld = false
+
+    init(settings: Settings, opening: Opening) {
+        self.settings = settings
+        self.opening = opening
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let channel = context.channel
+        guard let opening else { return }
+        self.opening = nil
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        Admission.start(settings, opening, channel: channel) { result in this.value.admitted(result) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let session: Session?
+        switch phase {
+        case .open(let open, let sink):
+            session = open
+            sink.writable.signal()
+        case .closing(let closing): session = closing
+        case .opening, .closed: session = nil
+        }
+        phase = .closed
+        pingTask?.cancel()
+        cutOff?.cancel()
+        inbox.close()
+        if let session {
+            session.outbox.close(code: 1006, reason: "")
+            settings.gateway.close(session)
+        }
+        context.fireChannelInactive()
+    }
+
+    /// An admitted session and the sink it writes to.
+    struct Admitted: Sendable {
+        let session: Session
+        let sink: ChannelFrameSink
+    }
+
+    private func admitted(_ result: Result<Admitted, CloseReason>) {
+        switch (phase, result) {
+        case (.opening, .success(let admitted)):
+            let session = admitted.session
+            let sink = admitted.sink
+            phase = .open(session, sink)
+            let loop = sink.channel.eventLoop
+            let this = NIOLoopBound(self, eventLoop: loop)
+            session.outbox.onCloseRequested { code, reason in
+                loop.execute { this.value.close(CloseReason(code, reason)) }
+            }
+            startPinging()
+            drain()
+        case (.opening, .failure(let refusal)):
+            close(refusal)
+        case (_, .success(let admitted)):
+            // The connection ended while the session was being admitted.
+            admitted.session.outbox.close(code: 1006, reason: "")
+            settings.gateway.close(admitted.session)
+        case (_, .failure):
+            break
+        }
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        // RFC 6455 §5.1: a client masks every frame.
+        guard frame.maskKey != nil else { return protocolError("unmasked frame") }
+        switch frame.opcode {
+        case .text, .binary:
+            guard message == nil else { return protocolError("new message inside a fragmented one") }
+            messageIsText = frame.opcode == .text
+            if frame.fin { received(frame.unmaskedData) } else { message = frame.unmaskedData }
+        case .continuation:
+            guard var assembled = message else { return protocolError("continuation without a message") }
+            message = nil
+            guard assembled.readableBytes + frame.length <= settings.maxMessageBytes else {
+                return close(CloseReason(1009, "message too big"), cutNow: true)
+            }
+            var data = frame.unmaskedData
+            assembled.writeBuffer(&data)
+            if frame.fin { received(assembled) } else { message = assembled }
+        case .ping:
+            guard frame.fin, frame.length <= 125 else { return protocolError("bad ping") }
+            if case .open = phase {
+                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            }
+        case .pong:
+            awaitingPong = false
+        case .connectionClose:
+            receivedClose(frame)
+        default:
+            protocolError("unknown opcode")
+        }
+    }
+
+    /// A whole message: queued for the gateway, in order (text must be UTF-8: 1007 otherwise).
+    private func received(_ buffer: ByteBuffer) {
+        switch phase {
+        case .opening, .open: break
+        case .closing, .closed: return  // dropped: the connection is closing
+        }
+        let text: String
+        if messageIsText {
+            guard let valid = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+                return close(CloseReason(1007, "invalid UTF-8"), cutNow: true)
+            }
+            text = valid
+        } else {
+            text = ""  // a binary frame is an invalid message: the gateway answers with an error
+        }
+        inbox.push(text)
+        drain()
+    }
+
+    /// Starts the task that hands queued messages to the gateway, unless one runs or no session is open yet.
+    private func drain() {
+        guard case .open(let session, let sink) = phase, inbox.claimDrainer() else { return }
+        let gateway = settings.gateway
+        let inbox = self.inbox
+        let loop = sink.channel.eventLoop
+        let this = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            while let (text, resume) = inbox.next() {
+                if resume { loop.execute { this.value.resumeReading() } }
+                await gateway.handle(session, text: text)
+            }
+        }
+    }
+
+    /// The client closed: answer with the same code (RFC 6455 §5.5.1) and end the connection, or, when we
+    /// closed first, this is the answer.
+    private func receivedClose(_ frame: WebSocketFrame) {
+        guard let context else { return }
+        var session: Session? = nil
+        switch phase {
+        case .closing, .closed:
+            context.close(promise: nil)
+            return
+        case .opening: break
+        case .open(let open, _): session = open
+        }
+        phase = .closing(session)
+        pingTask?.cancel()
+        session?.outbox.close(code: 1000, reason: "")
+        var data = frame.unmaskedData
+        let length = data.readableBytes
+        let code = data.readInteger(as: UInt16.self) ?? 1000
+        let echoed = length == 1 || !Self.isValidCloseCode(code) ? 1002 : code
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(Self.closeFrame(CloseReason(echoed, "")))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Close codes a peer may send (RFC 6455 §7.4).
+    static func isValidCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1011, 3000...4999: true
+        default: false
+        }
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        // While the inbox is full the socket is not read; the drain resumes reading.
+        if inbox.pauseIfDeeper(than: Self.pausingDepth) {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func resumeReading() {
+        guard readHeld, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, case .open(_, let sink) = phase { sink.writable.signal() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Sends our close frame and waits for the client's answer, at most `cutAfter` (by default five seconds,
+    /// two for a slow consumer); `cutNow` ends the connection right after the frame (the client broke the
+    /// protocol).
+    private func close(_ reason: CloseReason, cutNow: Bool = false, cutAfter: TimeAmount? = nil) {
+        guard let context else { return }
+        let session: Session?
+        switch phase {
+        case .opening: session = nil
+        case .open(let open, let sink):
+            session = open
+            // After everything queued for the client; a slow consumer's channel takes it whatever its state.
+            sink.sendClose(code: reason.code, reason: reason.text)
+        case .closing, .closed: return
+        }
+        phase = .closing(session)
+        session?.outbox.close(code: reason.code, reason: reason.text)
+        pingTask?.cancel()
+        if session == nil { context.writeAndFlush(wrapOutboundOut(Self.closeFrame(reason)), promise: nil) }
+        let channel = context.channel
+        if cutNow {
+            // Behind the frame: the loop writer runs before this scheduled close.
+            cutOff = context.eventLoop.scheduleTask(in: .milliseconds(10)) { channel.close(promise: nil) }
+        } else {
+            let wait = cutAfter ?? .seconds(reason.code == 1008 ? 2 : 5)
+            cutOff = context.eventLoop.scheduleTask(in: wait) { channel.close(promise: nil) }
+        }
+    }
+
+    private func protocolError(_ what: String) {
+        close(CloseReason(1002, what), cutNow: true)
+    }
+
+    private func startPinging() {
+        guard let context else { return }
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let interval = settings.pingInterval
+        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in this.value.ping() }
+    }
+
+    /// Pings, or closes a connection that did not answer the previous ping (1001, as swift-websocket did).
+    private func ping() {
+        guard let context, case .open = phase else { return }
+        if awaitingPong {
+            close(CloseReason(1001, "ping timeout"), cutNow: true)
+            return
+        }
+        awaitingPong = true
+        var payload = context.channel.allocator.buffer(capacity: 8)
+        payload.writeInteger(UInt64.random(in: 0...UInt64.max))
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: payload)), promise: nil)
+    }
+
+    static func closeFrame(_ reason: CloseReason) -> WebSocketFrame {
+        var payload = ByteBufferAllocator().buffer(capacity: 2 + reason.text.utf8.count)
+        payload.writeInteger(reason.code)
+        payload.writeString(reason.text)
+        return WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A frame the codec refused: over the size limit (1009) or a malformed control frame (1002). The
+        // decoder drops what follows; the connection ends when the client closes, or at the cut-off.
+        switch error {
+        // The client's answer cannot be decoded any more, so the wait is short.
+        case NIOWebSocketError.invalidFrameLength: close(CloseReason(1009, "message too big"), cutAfter: .seconds(1))
+        case is NIOWebSocketError: close(CloseReason(1002, "protocol error"), cutAfter: .seconds(1))
+        case is ByteToMessageDecoderError: break  // data after the codec's error, dropped
+        default: context.close(promise: nil)
+        }
+    }
+}
+
+/// Verifying a new connection's token and admitting its session, off the event loop.
+enum Admission {
+    /// Runs ``admit(_:_:channel:)`` in a task and hands the result to `done` on the channel's event loop.
+    static func start(
+        _ settings: WebSocketConnectionHandler.Settings,
+        _ opening: WebSocketConnectionHandler.Opening,
+        channel: any Channel,
+        done: @escaping @Sendable (Result<WebSocketConnectionHandler.Admitted, CloseReason>) -> Void
+    ) {
+        Task {
+            let result = await admit(settings, opening, channel: channel)
+            channel.eventLoop.execute { done(result) }
+        }
+    }
+
+    /// Verifies the token and admits the session (SPEC §3): a refusal is a close code and reason.
+    static func admit(
+        _ settings: WebSocketConnectionHandler.Settings,
+        _ opening: WebSocketConnectionHandler.Opening,
+        channel: any Channel
+    ) async -> Result<WebSocketConnectionHandler.Admitted, CloseReason> {
+        guard let token = opening.token else { return .failure(CloseReason(4001, "missing token")) }
+        let verified: Authenticator.Verified
+        do {
+            verified = try await settings.authenticator.verify(token)
+        } catch {
+            return .failure(CloseReason(4001, String(error.description.prefix(32))))
+        }
+        var principal = verified.principal
+        principal.ip = opening.ip
+        if let asked = opening.companyID, !asked.isEmpty, asked != principal.companyID?.rawValue {
+            return .failure(CloseReason(4003, "company_id mismatch"))
+        }
+        let sink = ChannelFrameSink(channel: channel, limitBytes: settings.outboxLimitBytes, watchesWritability: false)
+        switch await settings.gateway.open(principal: principal, expiresAtMillis: verified.expiresAtMillis, sink: sink) {
+        case .failure(let refusal): return .failure(CloseReason(refusal.code, refusal.reason))
+        case .success(let session): return .success(WebSocketConnectionHandler.Admitted(session: session, sink: sink))
+        }
+    }
+
+}
+
+/// A close code and its reason (at most 123 bytes of UTF-8; the gateway's are at most 32).
+struct CloseReason: Sendable, Error {
+    var code: UInt16
+    var text: String
+
+    init(_ code: UInt16, _ text: String) {
+        self.code = code
+        self.text = text
+    }
+}
