@@ -18,7 +18,7 @@ public final class Session: Sendable {
     struct State {
         var subject: Subject
         var expiresAtMillis: Int64
-        var subscriptions: [String: TopicPattern] = [:]
+        var subscriptions = SubscriptionList()
         var replaying = false
         var liveHighWater: Int64 = 0
         var lastQueued: Int64 = 0

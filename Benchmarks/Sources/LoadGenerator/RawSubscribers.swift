@@ -38,8 +38,15 @@ final class RawSubscribers: @unchecked Sendable {
             var one: Int32 = 1
             setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let request =
-                "GET /ws?token=\(token) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                // The headers Chrome sends (about 800 bytes with the token), so the gateway reads a browser-sized
+                // upgrade request.
+                "GET /ws?token=\(token)&company_id=123 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+                + "Pragma: no-cache\r\nCache-Control: no-cache\r\n"
+                + "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n"
+                + "Upgrade: websocket\r\nOrigin: https://crm.example.com\r\nSec-WebSocket-Version: 13\r\n"
+                + "Accept-Encoding: gzip, deflate, br, zstd\r\nAccept-Language: en-US,en;q=0.9\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
             Self.writeAll(descriptor, Array(request.utf8))
             Self.writeAll(descriptor, Self.maskedText(#"{"type":"subscribe","topics":["deal.stage.*"]}"#))
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)

@@ -12,7 +12,7 @@ import Glibc
 // Usage: LoadGenerator MODE --url http://127.0.0.1:8000 --secret S [--pid P] [options]
 //   fanout  --subscribers 1000 --events 500        publish as fast as batches go; deliveries/s, nothing lost
 //   latency --subscribers 100 --rate 500 --seconds 10   steady events/s; publish->deliver percentiles
-//   idle    --connections 10000 --pid P            resident memory of the gateway per idle subscribed connection
+//   idle    --connections 10000 --pid P [--hold S]  resident memory of the gateway per idle subscribed connection
 // Events are published over HTTP (batch endpoint) and received over real WebSocket connections (raw sockets,
 // see RawSubscribers.swift), all on loopback.
 
@@ -25,6 +25,8 @@ struct Options {
     var rate = 500
     var seconds = 10
     var pid: Int32 = 0
+    /// idle: how long to keep the connections open after measuring (for a profiler attached to the gateway).
+    var hold = 0
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -39,6 +41,7 @@ struct Options {
             case "--rate": rate = Int(value) ?? rate
             case "--seconds": seconds = Int(value) ?? seconds
             case "--pid": pid = Int32(value) ?? 0
+            case "--hold": hold = Int(value) ?? 0
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -218,6 +221,7 @@ do {
         print(
             "  gateway resident \(before) KiB -> \(after) KiB: \(String(format: "%.2f", Double(after - before) / Double(options.subscribers))) KiB per connection"
         )
+        if options.hold > 0 { try await Task.sleep(for: .seconds(options.hold)) }
         _ = subscribers
     default:
         fatalError("mode is fanout, latency or idle")

@@ -34,9 +34,8 @@ final class ChannelFrameSink: FrameSink {
         channel.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: max(1, limitBytes / 2), high: limitBytes))
             .whenFailure { _ in }
         guard watchesWritability else { return }
-        let signal = writable
-        channel.eventLoop.execute {
-            try? channel.pipeline.syncOperations.addHandler(WritabilityHandler(signal: signal), position: .last)
+        channel.eventLoop.execute { [self] in
+            try? channel.pipeline.syncOperations.addHandler(WritabilityHandler(sink: self), position: .last)
         }
     }
 
@@ -73,8 +72,8 @@ final class ChannelFrameSink: FrameSink {
 }
 
 /// Waiters for a channel to become writable again: each wait is a short sleep that a writability event
-/// cuts short.
-final class WritabilitySignal: Sendable {
+/// cuts short. Stored inline in its sink (not an object of its own: an idle connection's bytes count).
+struct WritabilitySignal: ~Copyable, Sendable {
     private let sleepers = Mutex<[Task<Void, Never>]>([])
 
     /// Returns when the channel is reported writable (or inactive), or after `limit`.
@@ -91,21 +90,21 @@ final class WritabilitySignal: Sendable {
     }
 }
 
-/// Passes NIO's writability and inactivity events to a ``WritabilitySignal``; forwards everything.
+/// Passes NIO's writability and inactivity events to a sink's ``WritabilitySignal``; forwards everything.
 final class WritabilityHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
-    private let signal: WritabilitySignal
+    private let sink: ChannelFrameSink
 
-    init(signal: WritabilitySignal) { self.signal = signal }
+    init(sink: ChannelFrameSink) { self.sink = sink }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { signal.signal() }
+        if context.channel.isWritable { sink.writable.signal() }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        signal.signal()
+        sink.writable.signal()
         context.fireChannelInactive()
     }
 }

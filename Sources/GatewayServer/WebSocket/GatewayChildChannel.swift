@@ -33,6 +33,8 @@ struct GatewayChildChannel: HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler(), position: .first)
+            // Before the first read: NIO keeps the first receive buffer for the connection's lifetime.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: DoublingRecvAllocator())
             let attempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let settings = webSocket
             let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(

@@ -23,14 +23,22 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
-    /// What every connection shares.
-    struct Settings: Sendable {
+    /// What every connection shares (one reference per connection).
+    final class Settings: Sendable {
         let gateway: Gateway
         let authenticator: Authenticator
         let maxMessageBytes: Int
         let outboxLimitBytes: Int
         /// How often the server pings; a connection that has not answered the previous ping is closed (1001).
         let pingInterval: TimeAmount
+
+        init(gateway: Gateway, authenticator: Authenticator, maxMessageBytes: Int, outboxLimitBytes: Int, pingInterval: TimeAmount) {
+            self.gateway = gateway
+            self.authenticator = authenticator
+            self.maxMessageBytes = maxMessageBytes
+            self.outboxLimitBytes = outboxLimitBytes
+            self.pingInterval = pingInterval
+        }
     }
 
     /// What the upgrade request carried.
@@ -69,7 +77,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// A fragmented message being assembled, and whether it is text.
     private var message: ByteBuffer?
     private var messageIsText = true
-    private var pingTask: RepeatedTask?
+    private var pinger: LoopPinger?
+    /// This connection's place in its ``LoopPinger``.
+    var pingSlot = -1
     private var awaitingPong = false
     private var cutOff: Scheduled<Void>?
     /// A `read` held back while the inbox is full.
@@ -105,7 +115,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .opening, .closed: session = nil
         }
         phase = .closed
-        pingTask?.cancel()
+        stopPinging()
         cutOff?.cancel()
         inbox.close()
         if let session {
@@ -226,7 +236,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .open(let open, _): session = open
         }
         phase = .closing(session)
-        pingTask?.cancel()
+        stopPinging()
         session?.outbox.close(code: 1000, reason: "")
         var data = frame.unmaskedData
         let length = data.readableBytes
@@ -282,7 +292,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         }
         phase = .closing(session)
         session?.outbox.close(code: reason.code, reason: reason.text)
-        pingTask?.cancel()
+        stopPinging()
         if session == nil { context.writeAndFlush(wrapOutboundOut(Self.closeFrame(reason)), promise: nil) }
         let channel = context.channel
         if cutNow {
@@ -300,13 +310,18 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     private func startPinging() {
         guard let context else { return }
-        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let interval = settings.pingInterval
-        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in this.value.ping() }
+        let pinger = LoopPinger.for(context.eventLoop, interval: settings.pingInterval)
+        pingSlot = pinger.add(self)
+        self.pinger = pinger
+    }
+
+    private func stopPinging() {
+        pinger?.remove(self, at: pingSlot)
+        pinger = nil
     }
 
     /// Pings, or closes a connection that did not answer the previous ping (1001, as swift-websocket did).
-    private func ping() {
+    func ping() {
         guard let context, case .open = phase else { return }
         if awaitingPong {
             close(CloseReason(1001, "ping timeout"), cutNow: true)
