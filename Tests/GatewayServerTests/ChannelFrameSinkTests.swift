@@ -50,3 +50,47 @@ struct ChannelFrameSinkTests {
         _ = try channel.finish()
     }
 }
+
+/// The per-connection message queue of the WebSocket stage, and the receive-buffer sizes.
+@Suite("Message inbox")
+struct MessageInboxTests {
+    @Test("messages come out in order; one drain task at a time; reading pauses past a depth and resumes below another")
+    func inbox() {
+        let inbox = MessageInbox(resumeDepth: 2)
+        #expect(!inbox.claimDrainer(), "nothing waits")
+        for index in 0..<5 { inbox.push("m\(index)") }
+        #expect(inbox.claimDrainer())
+        #expect(!inbox.claimDrainer(), "a drain task already runs")
+        #expect(inbox.pauseIfDeeper(than: 4))
+        var taken: [String] = []
+        var resumedAt: Int?
+        while let (text, resume) = inbox.next() {
+            taken.append(text)
+            if resume { resumedAt = taken.count }
+        }
+        #expect(taken == ["m0", "m1", "m2", "m3", "m4"])
+        #expect(resumedAt == 3, "resumes once at most two wait")
+        #expect(!inbox.pauseIfDeeper(than: 4))
+        inbox.push("late")
+        #expect(inbox.claimDrainer(), "the drain ended, so a new message claims a new one")
+        inbox.close()
+        #expect(inbox.next() == nil)
+        inbox.push("after close")
+        #expect(!inbox.claimDrainer())
+    }
+
+    @Test("the receive buffer starts at 1 KiB and doubles after full reads, up to 64 KiB")
+    func receiveBuffers() {
+        var allocator = DoublingRecvAllocator()
+        #expect(allocator.nextBufferSize() == 1024)
+        let partial = allocator.record(actualReadBytes: 800)
+        #expect(!partial)
+        let full = allocator.record(actualReadBytes: 1024)
+        #expect(full)
+        #expect(allocator.nextBufferSize() == 2048)
+        for _ in 0..<10 { _ = allocator.record(actualReadBytes: 1 << 20) }
+        #expect(allocator.nextBufferSize() == 65536)
+        let atMaximum = allocator.record(actualReadBytes: 65536)
+        #expect(!atMaximum)
+    }
+}

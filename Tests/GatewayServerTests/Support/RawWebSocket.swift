@@ -24,10 +24,52 @@ final class RawWebSocket: @unchecked Sendable {
         let request =
             "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
             + headers.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
-        _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
+        _ = request.withCString { Glibc.send(descriptor, $0, strlen($0), 0) }
     }
 
     deinit { close(descriptor) }
+
+    /// Sends one frame: `opcode` (with FIN when `fin`), masked unless `masked` is false (a client must mask).
+    func send(opcode: UInt8, fin: Bool = true, masked: Bool = true, payload: [UInt8]) {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        if payload.count < 126 {
+            frame.append(maskBit | UInt8(payload.count))
+        } else {
+            frame.append(maskBit | 126)
+            frame.append(UInt8(payload.count >> 8))
+            frame.append(UInt8(payload.count & 0xFF))
+        }
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        if masked { frame += mask }
+        frame += payload.enumerated().map { masked ? $1 ^ mask[$0 % 4] : $1 }
+        _ = frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// Sends a text frame (or a fragment of one).
+    func send(text: String, opcode: UInt8 = 0x1, fin: Bool = true) { send(opcode: opcode, fin: fin, payload: Array(text.utf8)) }
+
+    /// The payloads of the unmasked text frames in `bytes` (after the upgrade response).
+    static func texts(in bytes: [UInt8]) -> [String] {
+        guard var position = findHeaderEnd(bytes) else { return [] }
+        var texts: [String] = []
+        while position + 2 <= bytes.count {
+            let opcode = bytes[position] & 0x0F
+            var length = Int(bytes[position + 1] & 0x7F)
+            var header = 2
+            if length == 126 {
+                guard position + 4 <= bytes.count else { break }
+                length = Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
+                header = 4
+            } else if length == 127 {
+                break
+            }
+            guard position + header + length <= bytes.count else { break }
+            if opcode == 0x1 { texts.append(String(decoding: bytes[(position + header)..<(position + header + length)], as: UTF8.self)) }
+            position += header + length
+        }
+        return texts
+    }
 
     /// ``readUntilClosed(timeout:)`` on a thread of its own: blocking calls must not hold one of the few
     /// threads of the cooperative pool, which the in-process server under test runs on.
@@ -56,7 +98,7 @@ final class RawWebSocket: @unchecked Sendable {
                 answered = true
                 // FIN + close, masked, 2-byte payload 1000 under the mask 1,2,3,4.
                 let frame: [UInt8] = [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2]
-                _ = frame.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+                _ = frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
             }
         }
         return (received, false)

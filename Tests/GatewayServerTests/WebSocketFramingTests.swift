@@ -1,0 +1,111 @@
+import Foundation
+import GatewayServer
+import GatewaySession
+import Testing
+
+/// The WebSocket stage's framing rules (RFC 6455), driven over a raw socket: fragmented messages are
+/// assembled, and every protocol breach gets its close code.
+@Suite("WebSocket framing", .serialized)
+struct WebSocketFramingTests {
+    /// A raw client with a valid token.
+    func connected(_ server: TestServer) async throws -> RawWebSocket {
+        try RawWebSocket(port: server.port, path: "/ws?token=\(await Tokens.hs256())")
+    }
+
+    @Test("a text message in three fragments, with a ping between them, is one message")
+    func fragments() async throws {
+        try await withServer { server in
+            let socket = try await connected(server)
+            socket.send(text: #"{"type":"#, fin: false)
+            socket.send(opcode: 0x9, payload: Array("hi".utf8))  // a control frame may come between fragments
+            socket.send(text: #""pi"#, opcode: 0x0, fin: false)
+            socket.send(text: #"ng"}"#, opcode: 0x0, fin: true)
+            // Messages sent while the token is being verified wait for the session; a close right away would
+            // drop them, so the client closes a little later.
+            try await Task.sleep(for: .milliseconds(500))
+            socket.send(opcode: 0x8, payload: [0x03, 0xE8])
+            let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: 10)
+            #expect(ended)
+            let types = RawWebSocket.texts(in: bytes).compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["type"] as? String
+            }
+            #expect(types == ["connection.established", "pong"])
+            // The client's close (1000) is answered with 1000.
+            #expect(RawWebSocket.closeCode(in: bytes) == 1000)
+        }
+    }
+
+    @Test(
+        "protocol breaches get their close codes",
+        arguments: [
+            ("unmasked frame", UInt16(1002)),
+            ("continuation without a message", 1002),
+            ("invalid UTF-8", 1007),
+            ("fragments over the limit", 1009),
+            ("frame over the limit", 1009),
+            ("unknown opcode", 1002),
+        ]
+    )
+    func breaches(name: String, code: UInt16) async throws {
+        let small: (inout ServerConfiguration) -> Void = { $0.maxMessageBytes = 4096 }
+        try await withServer(small) { server in
+            let socket = try await connected(server)
+            switch name {
+            case "unmasked frame": socket.send(opcode: 0x1, masked: false, payload: Array(#"{"type":"ping"}"#.utf8))
+            case "continuation without a message": socket.send(text: "x", opcode: 0x0)
+            case "invalid UTF-8": socket.send(opcode: 0x1, payload: [0x7B, 0xC3, 0x28, 0x7D])
+            case "fragments over the limit":
+                socket.send(text: String(repeating: "x", count: 3000), fin: false)
+                socket.send(text: String(repeating: "x", count: 3000), opcode: 0x0, fin: true)
+            case "frame over the limit": socket.send(text: String(repeating: "x", count: 8000))
+            default: socket.send(opcode: 0x3, payload: [])
+            }
+            let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: 10, answersClose: true)
+            #expect(ended, "\(name): the server ended the connection")
+            #expect(RawWebSocket.closeCode(in: bytes) == code, "\(name)")
+            // Nothing is left behind.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while server.gateway.activeConnections > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(server.gateway.activeConnections == 0, "\(name)")
+        }
+    }
+
+    @Test("one ping timer serves many connections: frozen ones are closed (1001), answering ones live, closed ones leave it")
+    func sharedPinger() async throws {
+        let quick: (inout ServerConfiguration) -> Void = {
+            $0.pingIntervalSeconds = 1
+            $0.idleTimeoutSeconds = 2
+        }
+        try await withServer(quick) { server in
+            var answering: [TestSocket] = []
+            for _ in 0..<4 {
+                let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256())")
+                _ = try await socket.next(type: "connection.established")
+                answering.append(socket)
+            }
+            let frozenWithToken = try await (0..<3).asyncMap { _ in try RawWebSocket(port: server.port, path: "/ws?token=\(await Tokens.hs256())") }
+            // Two answering clients leave; the pinger must keep serving the rest.
+            await answering[0].close()
+            await answering[2].close()
+            let started = Date()
+            for socket in frozenWithToken {
+                let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: 10)
+                #expect(ended && RawWebSocket.closeCode(in: bytes) == 1001)
+            }
+            #expect(Date().timeIntervalSince(started) < 6)
+            for socket in [answering[1], answering[3]] {
+                try await socket.send(json: ["type": "ping"])
+                #expect(try await socket.next(type: "pong")["type"] as? String == "pong")
+                await socket.close()
+            }
+        }
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
