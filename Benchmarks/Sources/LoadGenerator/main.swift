@@ -184,10 +184,15 @@ do {
         let perTick = max(1, options.rate * tick / 1000)
         let ticks = options.seconds * 1000 / tick
         let started = ContinuousClock.now
+        var roundTrips: [Int64] = []
         for index in 0..<ticks {
+            let sent = ContinuousClock.now
             try await publish(http, url: options.url, token: publisher, count: perTick, batch: perTick, start: index * perTick)
+            let trip = sent.duration(to: .now)
+            roundTrips.append(trip.components.seconds * 1_000_000_000 + trip.components.attoseconds / 1_000_000_000)
             try await Task.sleep(until: started + .milliseconds(tick * (index + 1)), clock: .continuous)
         }
+        roundTrips.sort()
         let target = ticks * perTick * options.subscribers
         let deadline = ContinuousClock.now + .seconds(30)
         while tally.delivered.load(ordering: .relaxed) < target, ContinuousClock.now < deadline {
@@ -210,6 +215,15 @@ do {
                 percentile(samples, 0.99),
                 percentile(samples, 0.999),
                 percentile(samples, 1.0)
+            )
+        )
+        print(
+            String(
+                format: "  publish->202 (HTTP round trip of the batch) p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
+                percentile(roundTrips, 0.5),
+                percentile(roundTrips, 0.9),
+                percentile(roundTrips, 0.99),
+                percentile(roundTrips, 1.0)
             )
         )
     case "idle":
