@@ -71,11 +71,7 @@ struct ConnectionLimitsTests {
 
     @Test("a connection that answers no pings is closed after the ping interval")
     func unansweredPings() async throws {
-        let quick: (inout ServerConfiguration) -> Void = {
-            $0.pingIntervalSeconds = 1
-            $0.idleTimeoutSeconds = 2
-        }
-        try await withServer(quick) { server in
+        try await withServer(quickPings) { server in
             let answering = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256())")
             _ = try await answering.next(type: "connection.established")
             let frozen = try RawWebSocket(port: server.port, path: "/ws?token=\(await Tokens.hs256())")

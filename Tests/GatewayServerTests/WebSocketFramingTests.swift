@@ -64,19 +64,13 @@ struct WebSocketFramingTests {
             #expect(ended, "\(name): the server ended the connection")
             #expect(RawWebSocket.closeCode(in: bytes) == code, "\(name)")
             // Nothing is left behind.
-            let deadline = ContinuousClock.now + .seconds(5)
-            while server.gateway.activeConnections > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(server.gateway.activeConnections == 0, "\(name)")
+            #expect(try await connectionsLeft(server) == 0, "\(name)")
         }
     }
 
     @Test("one ping timer serves many connections: frozen ones are closed (1001), answering ones live, closed ones leave it")
     func sharedPinger() async throws {
-        let quick: (inout ServerConfiguration) -> Void = {
-            $0.pingIntervalSeconds = 1
-            $0.idleTimeoutSeconds = 2
-        }
-        try await withServer(quick) { server in
+        try await withServer(quickPings) { server in
             var answering: [TestSocket] = []
             for _ in 0..<4 {
                 let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256())")

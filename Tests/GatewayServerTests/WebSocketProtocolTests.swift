@@ -186,9 +186,7 @@ struct WebSocketProtocolTests {
             let tooBig = try await socket.waitForClose()
             #expect(tooBig.code == 1009, "\(tooBig)")
             // The server side is released too: no session or connection slot is left behind.
-            let deadline = ContinuousClock.now + .seconds(5)
-            while server.gateway.activeConnections > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(server.gateway.activeConnections == 0)
+            #expect(try await connectionsLeft(server) == 0)
         }
     }
 

@@ -1,5 +1,3 @@
-import HummingbirdCore
-import Logging
 import NIOCore
 
 /// Coalesces flushes on a connection: a flush is deferred to the end of the event loop's current batch of
@@ -35,22 +33,5 @@ final class FlushCoalescingHandler: ChannelOutboundHandler, RemovableChannelHand
             context.flush()
         }
         context.close(mode: mode, promise: promise)
-    }
-}
-
-/// A server child channel that adds ``FlushCoalescingHandler`` before the wrapped channel's own setup.
-struct FlushCoalescingChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
-    let inner: Inner
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler(), position: .first)
-        }.flatMap {
-            inner.setup(channel: channel, logger: logger)
-        }
-    }
-
-    func handle(value: Inner.Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
     }
 }

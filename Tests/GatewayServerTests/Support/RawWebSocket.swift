@@ -51,10 +51,14 @@ final class RawWebSocket: @unchecked Sendable {
 
     /// The payloads of the unmasked text frames in `bytes` (after the upgrade response).
     static func texts(in bytes: [UInt8]) -> [String] {
+        frames(in: bytes).filter { $0.opcode == 0x1 }.map { String(decoding: $0.payload, as: UTF8.self) }
+    }
+
+    /// The whole unmasked frames in `bytes` after the upgrade response (server frames are unmasked).
+    static func frames(in bytes: [UInt8]) -> [(opcode: UInt8, payload: ArraySlice<UInt8>)] {
         guard var position = findHeaderEnd(bytes) else { return [] }
-        var texts: [String] = []
+        var frames: [(opcode: UInt8, payload: ArraySlice<UInt8>)] = []
         while position + 2 <= bytes.count {
-            let opcode = bytes[position] & 0x0F
             var length = Int(bytes[position + 1] & 0x7F)
             var header = 2
             if length == 126 {
@@ -65,10 +69,10 @@ final class RawWebSocket: @unchecked Sendable {
                 break
             }
             guard position + header + length <= bytes.count else { break }
-            if opcode == 0x1 { texts.append(String(decoding: bytes[(position + header)..<(position + header + length)], as: UTF8.self)) }
+            frames.append((bytes[position] & 0x0F, bytes[(position + header)..<(position + header + length)]))
             position += header + length
         }
-        return texts
+        return frames
     }
 
     /// ``readUntilClosed(timeout:)`` on a thread of its own: blocking calls must not hold one of the few
@@ -130,27 +134,9 @@ final class RawWebSocket: @unchecked Sendable {
 
     /// The status code and reason of the first close frame in `bytes`.
     static func closeFrame(in bytes: [UInt8]) -> (code: UInt16, reason: String)? {
-        guard let end = bytes.firstIndex(of: 0x0A).flatMap({ _ in findHeaderEnd(bytes) }) else { return nil }
-        var position = end
-        while position + 2 <= bytes.count {
-            let opcode = bytes[position] & 0x0F
-            var length = Int(bytes[position + 1] & 0x7F)
-            var header = 2
-            if length == 126 {
-                guard position + 4 <= bytes.count else { return nil }
-                length = Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
-                header = 4
-            } else if length == 127 {
-                return nil
-            }
-            if opcode == 0x8 {
-                guard length >= 2, position + header + length <= bytes.count else { return nil }
-                let code = UInt16(bytes[position + header]) << 8 | UInt16(bytes[position + header + 1])
-                return (code, String(decoding: bytes[(position + header + 2)..<(position + header + length)], as: UTF8.self))
-            }
-            position += header + length
-        }
-        return nil
+        guard let close = frames(in: bytes).first(where: { $0.opcode == 0x8 }), close.payload.count >= 2 else { return nil }
+        let payload = Array(close.payload)
+        return (UInt16(payload[0]) << 8 | UInt16(payload[1]), String(decoding: payload.dropFirst(2), as: UTF8.self))
     }
 
     private static func findHeaderEnd(_ bytes: [UInt8]) -> Int? {

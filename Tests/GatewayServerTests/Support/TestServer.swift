@@ -102,3 +102,16 @@ func subscriber(
     _ = try await socket.next(type: "subscription.confirmed")
     return socket
 }
+
+/// Pings every second, closing peers that do not answer within two.
+let quickPings: @Sendable (inout ServerConfiguration) -> Void = {
+    $0.pingIntervalSeconds = 1
+    $0.idleTimeoutSeconds = 2
+}
+
+/// Waits (at most five seconds) until the server holds no connection; returns how many it still holds.
+func connectionsLeft(_ server: TestServer) async throws -> Int {
+    let deadline = ContinuousClock.now + .seconds(5)
+    while server.gateway.activeConnections > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    return server.gateway.activeConnections
+}
