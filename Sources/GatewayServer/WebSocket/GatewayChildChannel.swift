@@ -43,7 +43,8 @@ struct GatewayChildChannel: HTTPChannelHandler {
                 enableAutomaticErrorHandling: false,
                 shouldUpgrade: { channel, head in
                     attempted.value = true
-                    let isGateway = head.method == .GET && head.uri.split(separator: "?", maxSplits: 1).first == "/ws"
+                    let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                    let isGateway = head.method == .GET && (path == "/ws" || path == "/ws/")
                     return channel.eventLoop.makeSucceededFuture(isGateway ? HTTPHeaders() : nil)
                 },
                 upgradePipelineHandler: { channel, head in
