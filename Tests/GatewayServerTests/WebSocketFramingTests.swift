@@ -44,6 +44,7 @@ struct WebSocketFramingTests {
             ("fragments over the limit", 1009),
             ("frame over the limit", 1009),
             ("unknown opcode", 1002),
+            ("reserved bit set", 1002),
         ]
     )
     func breaches(name: String, code: UInt16) async throws {
@@ -58,6 +59,7 @@ struct WebSocketFramingTests {
                 socket.send(text: String(repeating: "x", count: 3000), fin: false)
                 socket.send(text: String(repeating: "x", count: 3000), opcode: 0x0, fin: true)
             case "frame over the limit": socket.send(text: String(repeating: "x", count: 8000))
+            case "reserved bit set": socket.send(opcode: 0x1, reservedBits: 0x40, payload: Array(#"{"type":"ping"}"#.utf8))
             default: socket.send(opcode: 0x3, payload: [])
             }
             let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: 10, answersClose: true)
@@ -65,6 +67,21 @@ struct WebSocketFramingTests {
             #expect(RawWebSocket.closeCode(in: bytes) == code, "\(name)")
             // Nothing is left behind.
             #expect(try await connectionsLeft(server) == 0, "\(name)")
+        }
+    }
+
+    @Test("a client that drops the TCP connection without a close frame is released at once, not at the next ping")
+    func droppedWithoutClose() async throws {
+        try await withServer { server in
+            let socket = try await connected(server)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(server.gateway.activeConnections == 1)
+            let started = ContinuousClock.now
+            socket.shutdownWriting()
+            let (_, ended) = await socket.readUntilClosedOffPool(timeout: 10)
+            #expect(ended)
+            #expect(try await connectionsLeft(server) == 0)
+            #expect(ContinuousClock.now - started < .seconds(3), "released long before the next ping")
         }
     }
 

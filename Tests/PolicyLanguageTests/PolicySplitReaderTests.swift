@@ -101,6 +101,12 @@ struct PolicySplitReaderTests {
         "version: 1\rtopics:\r  - pattern: \"a.b\"\r  - pattern: \"c.d\"\r",
         "\u{FEFF}version: 1\ntopics:\n  - pattern: \"a.b\"\n  - pattern: \"c.d\"\n",
         "---\nversion: 1\ntopics:\n  - pattern: \"a.b\"\n---\ntopics:\n  - pattern: \"c.d\"\n",
+        // An anchor or a tag on a line of its own, before deeper keys: read whole, a syntax error.
+        "version: 1\ntenants:\n  companies:\n    &all\n      a1: { plan: standard }\n    b2: { plan: standard }\n",
+        "version: 1\ntenants:\n  companies:\n    !!map\n      a1: { plan: standard }\n    b2: { plan: standard }\n",
+        "&r\n  version: 1\ntopics:\n  - pattern: \"a.b\"\n",
+        // A block scalar, in a field that takes text, whose lines look like entries.
+        "version: 1\ndefaults:\n  gdpr:\n    purpose: |\n      companies:\n        a1: { plan: x }\n      b2: y\ntenants:\n  companies:\n    c3: { plan: standard }\n",
         // Tags and quoted keys.
         "version: 1\ntenants:\n  \"companies\":\n    'a1': !!map { plan: x }\n    \"b2\": { plan: y }\n",
     ]

@@ -21,6 +21,9 @@ final class ChannelFrameSink: FrameSink {
     private let limitBytes: Int
     /// Bytes handed to the loop writer and not yet written into the channel.
     let queuedBytes = Atomic<Int>(0)
+    /// Whether a close frame has been written: nothing may follow it (RFC 6455 §5.5.1), so the loop writer
+    /// drops what is still queued for this channel.
+    let closeWritten = Atomic<Bool>(false)
 
     /// Wakes ``waitUntilWritable(timeout:)`` when NIO reports the channel writable again.
     let writable = WritabilitySignal()
@@ -40,6 +43,7 @@ final class ChannelFrameSink: FrameSink {
     }
 
     func send(_ frame: ByteBuffer) -> Bool {
+        guard !closeWritten.load(ordering: .relaxed) else { return false }
         guard channel.isWritable || !channel.isActive else { return false }
         let size = frame.readableBytes
         guard queuedBytes.wrappingAdd(size, ordering: .relaxed).newValue <= limitBytes else {
@@ -58,6 +62,9 @@ final class ChannelFrameSink: FrameSink {
         queuedBytes.wrappingAdd(payload.readableBytes, ordering: .relaxed)
         writer.enqueue(self, WebSocketFrame(fin: true, opcode: .connectionClose, data: payload))
     }
+
+    /// Records that a close frame was written directly to the channel: frames still queued are dropped.
+    func markClosed() { closeWritten.store(true, ordering: .relaxed) }
 
     func waitUntilWritable(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
@@ -154,6 +161,9 @@ final class LoopWriter: Sendable {
         var written: [ObjectIdentifier: any Channel] = [:]
         for (sink, frame) in frames {
             sink.queuedBytes.wrappingSubtract(frame.data.readableBytes, ordering: .relaxed)
+            // Nothing follows a close frame; this loop is the only writer of queued frames, so the check holds.
+            guard !sink.closeWritten.load(ordering: .relaxed) else { continue }
+            if frame.opcode == .connectionClose { sink.closeWritten.store(true, ordering: .relaxed) }
             sink.channel.write(frame, promise: nil)
             written[ObjectIdentifier(sink.channel)] = sink.channel
         }

@@ -70,10 +70,11 @@ final class MessageInbox: Sendable {
         }
     }
 
-    /// Drops what waits; later messages are dropped too.
+    /// Drops what waits; later messages are dropped too, and the connection reads again.
     func close() {
         state.withLock { state in
             state.closed = true
+            state.paused = false
             state.messages = []
             state.head = 0
         }

@@ -74,6 +74,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private var phase = Phase.opening
     private var context: ChannelHandlerContext?
     private let inbox = MessageInbox(resumeDepth: 8)
+    /// Where the session's frames go; made when the handler is added.
+    private var sink: ChannelFrameSink?
     /// A fragmented message being assembled, and whether it is text.
     private var message: ByteBuffer?
     private var messageIsText = true
@@ -94,11 +96,14 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let channel = context.channel
         guard let opening else { return }
         self.opening = nil
+        // Made here, on the loop, so that a close written before the session exists can still stop what the
+        // admission queues (`connection.established`).
+        let sink = ChannelFrameSink(channel: context.channel, limitBytes: settings.outboxLimitBytes, watchesWritability: false)
+        self.sink = sink
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        Admission.start(settings, opening, channel: channel) { result in this.value.admitted(result) }
+        Admission.start(settings, opening, sink: sink) { result in this.value.admitted(result) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -159,8 +164,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        // RFC 6455 §5.1: a client masks every frame.
+        // RFC 6455 §5.1: a client masks every frame; §5.2: no extension is negotiated, so no reserved bit is set.
         guard frame.maskKey != nil else { return protocolError("unmasked frame") }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return protocolError("reserved bit set") }
         switch frame.opcode {
         case .text, .binary:
             guard message == nil else { return protocolError("new message inside a fragmented one") }
@@ -170,15 +176,17 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             guard var assembled = message else { return protocolError("continuation without a message") }
             message = nil
             guard assembled.readableBytes + frame.length <= settings.maxMessageBytes else {
-                return close(CloseReason(1009, "message too big"), cutNow: true)
+                return close(CloseReason(1009, "message too big"), cutAfter: .seconds(1))
             }
             var data = frame.unmaskedData
             assembled.writeBuffer(&data)
             if frame.fin { received(assembled) } else { message = assembled }
         case .ping:
             guard frame.fin, frame.length <= 125 else { return protocolError("bad ping") }
-            if case .open = phase {
+            switch phase {
+            case .opening, .open:
                 context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            case .closing, .closed: break  // nothing follows our close frame
             }
         case .pong:
             awaitingPong = false
@@ -198,7 +206,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         let text: String
         if messageIsText {
             guard let valid = String(validating: buffer.readableBytesView, as: UTF8.self) else {
-                return close(CloseReason(1007, "invalid UTF-8"), cutNow: true)
+                return close(CloseReason(1007, "invalid UTF-8"), cutAfter: .seconds(1))
             }
             text = valid
         } else {
@@ -224,9 +232,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     /// The client closed: answer with the same code (RFC 6455 §5.5.1) and end the connection, or, when we
-    /// closed first, this is the answer.
+    /// closed first, this is the answer. Frames still queued for the client are dropped: it asked to stop.
     private func receivedClose(_ frame: WebSocketFrame) {
-        guard let context else { return }
+        guard let context, let sink else { return }
         var session: Session? = nil
         switch phase {
         case .closing, .closed:
@@ -236,8 +244,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .open(let open, _): session = open
         }
         phase = .closing(session)
-        stopPinging()
         session?.outbox.close(code: 1000, reason: "")
+        stopPinging()
+        inbox.close()
+        sink.markClosed()
         var data = frame.unmaskedData
         let length = data.readableBytes
         let code = data.readInteger(as: UInt16.self) ?? 1000
@@ -277,35 +287,36 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     /// Sends our close frame and waits for the client's answer, at most `cutAfter` (by default five seconds,
-    /// two for a slow consumer); `cutNow` ends the connection right after the frame (the client broke the
-    /// protocol).
+    /// two for a slow consumer); `cutNow` ends the connection right after the frame (a peer that stopped
+    /// answering pings). The close frame goes through the sink, after every frame queued before it; the
+    /// sink drops whatever is queued after it. Messages waiting for the gateway are dropped, and reading
+    /// resumes so that the client's answer is read.
     private func close(_ reason: CloseReason, cutNow: Bool = false, cutAfter: TimeAmount? = nil) {
-        guard let context else { return }
+        guard let context, let sink else { return }
         let session: Session?
         switch phase {
         case .opening: session = nil
-        case .open(let open, let sink):
-            session = open
-            // After everything queued for the client; a slow consumer's channel takes it whatever its state.
-            sink.sendClose(code: reason.code, reason: reason.text)
+        case .open(let open, _): session = open
         case .closing, .closed: return
         }
         phase = .closing(session)
+        // First, so producers stop queueing before the close frame is queued.
         session?.outbox.close(code: reason.code, reason: reason.text)
         stopPinging()
-        if session == nil { context.writeAndFlush(wrapOutboundOut(Self.closeFrame(reason)), promise: nil) }
+        inbox.close()
+        resumeReading()
+        // A slow consumer's channel takes the close frame whatever its state.
+        sink.sendClose(code: reason.code, reason: reason.text)
         let channel = context.channel
-        if cutNow {
-            // Behind the frame: the loop writer runs before this scheduled close.
-            cutOff = context.eventLoop.scheduleTask(in: .milliseconds(10)) { channel.close(promise: nil) }
-        } else {
-            let wait = cutAfter ?? .seconds(reason.code == 1008 ? 2 : 5)
-            cutOff = context.eventLoop.scheduleTask(in: wait) { channel.close(promise: nil) }
-        }
+        let wait = cutNow ? .milliseconds(10) : cutAfter ?? .seconds(reason.code == 1008 ? 2 : 5)
+        // Scheduled after the loop writer's pass, so the frame is written first.
+        cutOff = context.eventLoop.scheduleTask(in: wait) { channel.close(promise: nil) }
     }
 
+    /// A breach of RFC 6455: 1002, and a short wait for the client's answer (what it sends meanwhile is
+    /// read and dropped, so the socket is not reset under our close frame).
     private func protocolError(_ what: String) {
-        close(CloseReason(1002, what), cutNow: true)
+        close(CloseReason(1002, what), cutAfter: .seconds(1))
     }
 
     private func startPinging() {
@@ -340,6 +351,16 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         return WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
     }
 
+    /// The client ended its side of the TCP connection (Hummingbird allows half-closure): nothing more can
+    /// come, so the connection ends now rather than at the next unanswered ping.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A frame the codec refused: over the size limit (1009) or a malformed control frame (1002). The
         // decoder drops what follows; the connection ends when the client closes, or at the cut-off.
@@ -359,12 +380,12 @@ enum Admission {
     static func start(
         _ settings: WebSocketConnectionHandler.Settings,
         _ opening: WebSocketConnectionHandler.Opening,
-        channel: any Channel,
+        sink: ChannelFrameSink,
         done: @escaping @Sendable (Result<WebSocketConnectionHandler.Admitted, CloseReason>) -> Void
     ) {
         Task {
-            let result = await admit(settings, opening, channel: channel)
-            channel.eventLoop.execute { done(result) }
+            let result = await admit(settings, opening, sink: sink)
+            sink.channel.eventLoop.execute { done(result) }
         }
     }
 
@@ -372,7 +393,7 @@ enum Admission {
     static func admit(
         _ settings: WebSocketConnectionHandler.Settings,
         _ opening: WebSocketConnectionHandler.Opening,
-        channel: any Channel
+        sink: ChannelFrameSink
     ) async -> Result<WebSocketConnectionHandler.Admitted, CloseReason> {
         guard let token = opening.token else { return .failure(CloseReason(4001, "missing token")) }
         let verified: Authenticator.Verified
@@ -386,7 +407,6 @@ enum Admission {
         if let asked = opening.companyID, !asked.isEmpty, asked != principal.companyID?.rawValue {
             return .failure(CloseReason(4003, "company_id mismatch"))
         }
-        let sink = ChannelFrameSink(channel: channel, limitBytes: settings.outboxLimitBytes, watchesWritability: false)
         switch await settings.gateway.open(principal: principal, expiresAtMillis: verified.expiresAtMillis, sink: sink) {
         case .failure(let refusal): return .failure(CloseReason(refusal.code, refusal.reason))
         case .success(let session): return .success(WebSocketConnectionHandler.Admitted(session: session, sink: sink))

@@ -50,7 +50,9 @@ enum PolicySplitReader {
     static func cut(_ lines: Lines, nearByte: Int) -> Cut? {
         guard !lines.hasDocumentMarkers else { return nil }
         let middle = lines.index(containing: nearByte)
-        let bound = 4_000
+        // Each try may scan back to its container's key; a few dozen lines either way find an entry in any
+        // list or mapping of entries.
+        let bound = 64
         for index in middle..<min(lines.count, middle + bound) {
             if let cut = cut(lines, at: index) { return cut }
         }
@@ -122,6 +124,12 @@ enum PolicySplitReader {
             default: return false
             }
             guard let mark = node.mark, mark.column == cut.indent + 1 else { return false }
+            // The entries themselves must sit at the cut's indentation: the first piece's last key and the
+            // second piece's first key (a mapping's own position could be a property's, on another line).
+            if case .mapping(let mapping) = node {
+                guard let key = (isFirst ? Array(mapping).last : mapping.first)?.key.mark, key.column == cut.indent + 1 else { return false }
+                if !isFirst, key.line != cut.line + 1 { return false }
+            }
             if isFirst { return cut.ancestors.isEmpty || mark.line <= cut.line }
             return mark.line == cut.line + 1
         }
@@ -171,8 +179,11 @@ enum PolicySplitReader {
 
         var count: Int { starts.count }
 
-        /// Whether a line starts with `---`, `...` or `%` (several documents, directives), or the text breaks
-        /// lines other than with LF or CRLF (a lone CR, NEL, LS, PS, which YAML also counts): never cut.
+        /// Whether a line starts with `---`, `...` or `%` (several documents, directives), the text breaks
+        /// lines other than with LF or CRLF (a lone CR, NEL, LS, PS, which YAML also counts), or it holds `&`
+        /// or `!` anywhere (an anchor or a tag, on a line of its own, moves the position of the node that
+        /// follows, which the shape check relies on; a comment or a value with one of them is merely read
+        /// whole): never cut.
         var hasDocumentMarkers: Bool {
             let markers = starts.contains { start in
                 let rest = bytes[start...].prefix(3)
@@ -181,6 +192,7 @@ enum PolicySplitReader {
             if markers { return true }
             for index in bytes.indices {
                 switch bytes[index] {
+                case UInt8(ascii: "&"), UInt8(ascii: "!"): return true
                 case UInt8(ascii: "\r") where index + 1 == bytes.count || bytes[index + 1] != UInt8(ascii: "\n"): return true
                 case 0xC2 where index + 1 < bytes.count && bytes[index + 1] == 0x85: return true
                 case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):

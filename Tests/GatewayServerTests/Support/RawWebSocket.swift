@@ -30,8 +30,8 @@ final class RawWebSocket: @unchecked Sendable {
     deinit { close(descriptor) }
 
     /// Sends one frame: `opcode` (with FIN when `fin`), masked unless `masked` is false (a client must mask).
-    func send(opcode: UInt8, fin: Bool = true, masked: Bool = true, payload: [UInt8]) {
-        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+    func send(opcode: UInt8, fin: Bool = true, masked: Bool = true, reservedBits: UInt8 = 0, payload: [UInt8]) {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | (reservedBits & 0x70) | opcode]
         let maskBit: UInt8 = masked ? 0x80 : 0
         if payload.count < 126 {
             frame.append(maskBit | UInt8(payload.count))
@@ -45,6 +45,10 @@ final class RawWebSocket: @unchecked Sendable {
         frame += payload.enumerated().map { masked ? $1 ^ mask[$0 % 4] : $1 }
         _ = frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
     }
+
+    /// Ends the client's side of the TCP connection (a FIN) without a close frame, as a crashed client or a
+    /// proxy dropping the connection does.
+    func shutdownWriting() { _ = Glibc.shutdown(descriptor, Int32(SHUT_WR)) }
 
     /// Sends a text frame (or a fragment of one).
     func send(text: String, opcode: UInt8 = 0x1, fin: Bool = true) { send(opcode: opcode, fin: fin, payload: Array(text.utf8)) }
