@@ -85,6 +85,26 @@ struct WebSocketFramingTests {
         }
     }
 
+    @Test("an upgrade asked for on a reused keep-alive connection is redirected to a new one; a plain GET /ws is told to upgrade")
+    func upgradeOnKeepAlive() async throws {
+        try await withServer { server in
+            let socket = try RawWebSocket(port: server.port)
+            let upgrade =
+                "GET /ws?token=x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            socket.send(raw: "GET /api/realtime/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + upgrade)
+            let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: 10)
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(ended, "the connection is closed after the redirect")
+            #expect(text.hasPrefix("HTTP/1.1 200"))
+            #expect(text.contains("HTTP/1.1 307"))
+            #expect(text.lowercased().contains("location: /ws?token=x"))
+            let plain = try await TestHTTP.get(server.http + "/ws")
+            #expect(plain.status == 426)
+            #expect((plain.json["error"] as? [String: Any])?["code"] as? String == "upgrade_required")
+        }
+    }
+
     @Test("one ping timer serves many connections: frozen ones are closed (1001), answering ones live, closed ones leave it")
     func sharedPinger() async throws {
         try await withServer(quickPings) { server in

@@ -26,6 +26,7 @@ struct HTTPRoutes {
         router.get("/api/realtime/policy/") { request, context in await policyStatus(request, context) }
         router.post("/api/realtime/policy/reload/") { request, context in await reloadPolicy(request, context) }
         router.post("/api/realtime/gdpr/forget/") { request, context in await forget(request, context) }
+        router.get("/ws") { request, context in webSocketOverHTTP(request, context) }
     }
 
     /// The bearer token of a request: the `Authorization` header, else `?token=`.

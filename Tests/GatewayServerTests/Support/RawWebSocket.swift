@@ -10,24 +10,32 @@ final class RawWebSocket: @unchecked Sendable {
     private let descriptor: Int32
 
     init(port: Int, path: String, headers: [(String, String)] = []) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        descriptor = try Self.connect(port: port)
+        let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let request =
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+            + headers.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
+        send(raw: request)
+    }
+
+    deinit { close(descriptor) }
+
+    private static func connect(port: Int) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure("socket() failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw TestFailure("connect() failed") }
-        let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let request =
-            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
-            + headers.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
-        _ = request.withCString { Glibc.send(descriptor, $0, strlen($0), 0) }
+        guard connected == 0 else {
+            close(descriptor)
+            throw TestFailure("connect() failed")
+        }
+        return descriptor
     }
-
-    deinit { close(descriptor) }
 
     /// Sends one frame: `opcode` (with FIN when `fin`), masked unless `masked` is false (a client must mask).
     func send(opcode: UInt8, fin: Bool = true, masked: Bool = true, reservedBits: UInt8 = 0, payload: [UInt8]) {
@@ -45,6 +53,14 @@ final class RawWebSocket: @unchecked Sendable {
         frame += payload.enumerated().map { masked ? $1 ^ mask[$0 % 4] : $1 }
         _ = frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
     }
+
+    /// A plain TCP connection to `port` that has sent nothing yet.
+    init(port: Int) throws {
+        descriptor = try Self.connect(port: port)
+    }
+
+    /// Sends raw bytes.
+    func send(raw text: String) { _ = text.withCString { Glibc.send(descriptor, $0, strlen($0), 0) } }
 
     /// Ends the client's side of the TCP connection (a FIN) without a close frame, as a crashed client or a
     /// proxy dropping the connection does.
