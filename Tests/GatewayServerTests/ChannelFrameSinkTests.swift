@@ -32,11 +32,29 @@ struct ChannelFrameSinkTests {
         _ = try channel.finish()
     }
 
+    @Test("nothing is written after a close frame: frames queued behind it are dropped, later ones refused")
+    func nothingAfterClose() throws {
+        let channel = EmbeddedChannel()
+        let sink = ChannelFrameSink(channel: channel, limitBytes: 1 << 20)
+        let frame = ByteBuffer(string: "x")
+        #expect(sink.send(frame))
+        sink.sendClose(code: 4029, reason: "message rate exceeded")
+        #expect(sink.send(frame), "queued behind the close before the loop ran")
+        channel.embeddedEventLoop.run()
+        var opcodes: [WebSocketOpcode] = []
+        while let written = try channel.readOutbound(as: WebSocketFrame.self) { opcodes.append(written.opcode) }
+        #expect(opcodes == [.text, .connectionClose])
+        #expect(!sink.send(frame), "refused once the close is written")
+        #expect(sink.queuedBytes.load(ordering: .relaxed) == 0)
+        _ = try channel.finish()
+    }
+
     @Test("a replay waiting for a full channel is woken by NIO's writability event, not by a timer")
     func writabilityWakesWaiters() async throws {
-        let channel = EmbeddedChannel()
+        // The async testing channel, safe to use from the test's task whatever thread it resumes on.
+        let channel = NIOAsyncTestingChannel()
         let sink = ChannelFrameSink(channel: channel, limitBytes: 1000)
-        channel.embeddedEventLoop.run()  // adds the writability handler
+        await channel.testingEventLoop.run()  // adds the writability handler
         let started = ContinuousClock.now
         // A wait that only the event can end early: its own bound is far beyond the test's.
         let waiter = Task { await sink.writable.wait(atMost: .seconds(60)) }
@@ -45,9 +63,10 @@ struct ChannelFrameSinkTests {
         channel.pipeline.fireChannelWritabilityChanged()
         channel.isWritable = true
         channel.pipeline.fireChannelWritabilityChanged()
+        await channel.testingEventLoop.run()
         await waiter.value
         #expect(started.duration(to: .now) < .seconds(30))
-        _ = try channel.finish()
+        _ = try await channel.finish()
     }
 }
 

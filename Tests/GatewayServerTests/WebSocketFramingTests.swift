@@ -105,6 +105,22 @@ struct WebSocketFramingTests {
         }
     }
 
+    @Test("nothing follows the close frame: a flooding client's pongs stop at the 4029 close")
+    func nothingAfterClose() async throws {
+        try await withServer { server in
+            for round in 0..<5 {
+                let socket = try RawWebSocket(port: server.port, path: "/ws?token=\(await Tokens.hs256(user: "after-close-\(round)"))")
+                try await Task.sleep(for: .milliseconds(200))
+                for _ in 0..<300 { socket.send(text: #"{"type":"ping"}"#) }
+                let (bytes, ended) = await socket.readUntilClosedOffPool(timeout: 10, answersClose: true)
+                let frames = RawWebSocket.frames(in: bytes)
+                #expect(ended, "round \(round)")
+                #expect(frames.last?.opcode == 0x8, "round \(round): the close frame is the last frame")
+                #expect(RawWebSocket.closeCode(in: bytes) == 4029, "round \(round)")
+            }
+        }
+    }
+
     @Test("one ping timer serves many connections: frozen ones are closed (1001), answering ones live, closed ones leave it")
     func sharedPinger() async throws {
         try await withServer(quickPings) { server in
