@@ -37,7 +37,7 @@ struct PolicySplitReaderTests {
         let expected = describe(document)
         var split = 0
         for index in indices ?? Array(0..<lines.count) {
-            guard !lines.hasDocumentMarkers, let cut = PolicySplitReader.cut(lines, at: index) else { continue }
+            guard !lines.refusesEveryCut, let cut = PolicySplitReader.cut(lines, at: index) else { continue }
             guard let (read, readDiagnostics) = PolicySplitReader.read(lines, file: "p.yaml", cut: cut) else { continue }
             split += 1
             #expect(diagnostics.isEmpty, "a file with diagnostics was read in pieces (cut before line \(index + 1))", sourceLocation: sourceLocation)

@@ -56,11 +56,9 @@ final class ChannelFrameSink: FrameSink {
 
     /// Queues a close frame after everything queued so far, whatever the channel's writability.
     func sendClose(code: UInt16, reason: String) {
-        var payload = ByteBufferAllocator().buffer(capacity: 2 + reason.utf8.count)
-        payload.writeInteger(code)
-        payload.writeString(reason)
-        queuedBytes.wrappingAdd(payload.readableBytes, ordering: .relaxed)
-        writer.enqueue(self, WebSocketFrame(fin: true, opcode: .connectionClose, data: payload))
+        let frame = WebSocketFrame.close(code: code, reason: reason)
+        queuedBytes.wrappingAdd(frame.data.readableBytes, ordering: .relaxed)
+        writer.enqueue(self, frame)
     }
 
     /// Records that a close frame was written directly to the channel: frames still queued are dropped.

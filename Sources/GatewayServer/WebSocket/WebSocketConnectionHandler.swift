@@ -59,7 +59,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     private enum Phase {
         /// Verifying the token and admitting the session.
         case opening
-        case open(Session, ChannelFrameSink)
+        case open(Session)
         /// Our close frame is out; waiting for the client's.
         case closing(Session?)
         case closed
@@ -113,9 +113,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     func channelInactive(context: ChannelHandlerContext) {
         let session: Session?
         switch phase {
-        case .open(let open, let sink):
+        case .open(let open):
             session = open
-            sink.writable.signal()
+            sink?.writable.signal()
         case .closing(let closing): session = closing
         case .opening, .closed: session = nil
         }
@@ -130,19 +130,15 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         context.fireChannelInactive()
     }
 
-    /// An admitted session and the sink it writes to.
-    struct Admitted: Sendable {
-        let session: Session
-        let sink: ChannelFrameSink
-    }
-
-    private func admitted(_ result: Result<Admitted, CloseReason>) {
+    private func admitted(_ result: Result<Session, CloseReason>) {
         switch (phase, result) {
-        case (.opening, .success(let admitted)):
-            let session = admitted.session
-            let sink = admitted.sink
-            phase = .open(session, sink)
-            let loop = sink.channel.eventLoop
+        case (.opening, .success(let session)):
+            guard let loop = context?.eventLoop else {
+                session.outbox.close(code: 1006, reason: "")
+                settings.gateway.close(session)
+                return
+            }
+            phase = .open(session)
             let this = NIOLoopBound(self, eventLoop: loop)
             session.outbox.onCloseRequested { code, reason in
                 loop.execute { this.value.close(CloseReason(code, reason)) }
@@ -151,10 +147,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             drain()
         case (.opening, .failure(let refusal)):
             close(refusal)
-        case (_, .success(let admitted)):
+        case (_, .success(let session)):
             // The connection ended while the session was being admitted.
-            admitted.session.outbox.close(code: 1006, reason: "")
-            settings.gateway.close(admitted.session)
+            session.outbox.close(code: 1006, reason: "")
+            settings.gateway.close(session)
         case (_, .failure):
             break
         }
@@ -218,10 +214,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     /// Starts the task that hands queued messages to the gateway, unless one runs or no session is open yet.
     private func drain() {
-        guard case .open(let session, let sink) = phase, inbox.claimDrainer() else { return }
+        guard case .open(let session) = phase, let loop = context?.eventLoop, inbox.claimDrainer() else { return }
         let gateway = settings.gateway
         let inbox = self.inbox
-        let loop = sink.channel.eventLoop
         let this = NIOLoopBound(self, eventLoop: loop)
         Task {
             while let (text, resume) = inbox.next() {
@@ -241,7 +236,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             context.close(promise: nil)
             return
         case .opening: break
-        case .open(let open, _): session = open
+        case .open(let open): session = open
         }
         phase = .closing(session)
         session?.outbox.close(code: 1000, reason: "")
@@ -253,7 +248,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         let code = data.readInteger(as: UInt16.self) ?? 1000
         let echoed = length == 1 || !Self.isValidCloseCode(code) ? 1002 : code
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(Self.closeFrame(CloseReason(echoed, "")))).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.close(code: echoed, reason: ""))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Close codes a peer may send (RFC 6455 §7.4).
@@ -282,21 +277,20 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, case .open(_, let sink) = phase { sink.writable.signal() }
+        if context.channel.isWritable, case .open = phase { sink?.writable.signal() }
         context.fireChannelWritabilityChanged()
     }
 
     /// Sends our close frame and waits for the client's answer, at most `cutAfter` (by default five seconds,
-    /// two for a slow consumer); `cutNow` ends the connection right after the frame (a peer that stopped
-    /// answering pings). The close frame goes through the sink, after every frame queued before it; the
-    /// sink drops whatever is queued after it. Messages waiting for the gateway are dropped, and reading
-    /// resumes so that the client's answer is read.
-    private func close(_ reason: CloseReason, cutNow: Bool = false, cutAfter: TimeAmount? = nil) {
+    /// two for a slow consumer, which is not reading). The close frame goes through the sink, after every
+    /// frame queued before it; the sink drops whatever is queued after it. Messages waiting for the gateway
+    /// are dropped, and reading resumes so that the client's answer is read.
+    private func close(_ reason: CloseReason, cutAfter: TimeAmount? = nil) {
         guard let context, let sink else { return }
         let session: Session?
         switch phase {
         case .opening: session = nil
-        case .open(let open, _): session = open
+        case .open(let open): session = open
         case .closing, .closed: return
         }
         phase = .closing(session)
@@ -308,7 +302,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         // A slow consumer's channel takes the close frame whatever its state.
         sink.sendClose(code: reason.code, reason: reason.text)
         let channel = context.channel
-        let wait = cutNow ? .milliseconds(10) : cutAfter ?? .seconds(reason.code == 1008 ? 2 : 5)
+        let wait = cutAfter ?? .seconds(reason.code == 1008 ? 2 : 5)
         // Scheduled after the loop writer's pass, so the frame is written first.
         cutOff = context.eventLoop.scheduleTask(in: wait) { channel.close(promise: nil) }
     }
@@ -335,20 +329,14 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     func ping() {
         guard let context, case .open = phase else { return }
         if awaitingPong {
-            close(CloseReason(1001, "ping timeout"), cutNow: true)
+            // The peer stopped answering: cut right after the frame.
+            close(CloseReason(1001, "ping timeout"), cutAfter: .milliseconds(10))
             return
         }
         awaitingPong = true
         var payload = context.channel.allocator.buffer(capacity: 8)
         payload.writeInteger(UInt64.random(in: 0...UInt64.max))
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: payload)), promise: nil)
-    }
-
-    static func closeFrame(_ reason: CloseReason) -> WebSocketFrame {
-        var payload = ByteBufferAllocator().buffer(capacity: 2 + reason.text.utf8.count)
-        payload.writeInteger(reason.code)
-        payload.writeString(reason.text)
-        return WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
     }
 
     /// The client ended its side of the TCP connection (Hummingbird allows half-closure): nothing more can
@@ -376,12 +364,12 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
 /// Verifying a new connection's token and admitting its session, off the event loop.
 enum Admission {
-    /// Runs ``admit(_:_:channel:)`` in a task and hands the result to `done` on the channel's event loop.
+    /// Runs ``admit(_:_:sink:)`` in a task and hands the result to `done` on the channel's event loop.
     static func start(
         _ settings: WebSocketConnectionHandler.Settings,
         _ opening: WebSocketConnectionHandler.Opening,
         sink: ChannelFrameSink,
-        done: @escaping @Sendable (Result<WebSocketConnectionHandler.Admitted, CloseReason>) -> Void
+        done: @escaping @Sendable (Result<Session, CloseReason>) -> Void
     ) {
         Task {
             let result = await admit(settings, opening, sink: sink)
@@ -394,7 +382,7 @@ enum Admission {
         _ settings: WebSocketConnectionHandler.Settings,
         _ opening: WebSocketConnectionHandler.Opening,
         sink: ChannelFrameSink
-    ) async -> Result<WebSocketConnectionHandler.Admitted, CloseReason> {
+    ) async -> Result<Session, CloseReason> {
         guard let token = opening.token else { return .failure(CloseReason(4001, "missing token")) }
         let verified: Authenticator.Verified
         do {
@@ -409,10 +397,9 @@ enum Admission {
         }
         switch await settings.gateway.open(principal: principal, expiresAtMillis: verified.expiresAtMillis, sink: sink) {
         case .failure(let refusal): return .failure(CloseReason(refusal.code, refusal.reason))
-        case .success(let session): return .success(WebSocketConnectionHandler.Admitted(session: session, sink: sink))
+        case .success(let session): return .success(session)
         }
     }
-
 }
 
 /// A close code and its reason (at most 123 bytes of UTF-8; the gateway's are at most 32).
@@ -423,5 +410,15 @@ struct CloseReason: Sendable, Error {
     init(_ code: UInt16, _ text: String) {
         self.code = code
         self.text = text
+    }
+}
+
+extension WebSocketFrame {
+    /// A close frame with `code` and `reason`.
+    static func close(code: UInt16, reason: String) -> WebSocketFrame {
+        var payload = ByteBufferAllocator().buffer(capacity: 2 + reason.utf8.count)
+        payload.writeInteger(code)
+        payload.writeString(reason)
+        return WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
     }
 }

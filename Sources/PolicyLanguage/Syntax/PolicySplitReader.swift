@@ -48,7 +48,7 @@ enum PolicySplitReader {
 
     /// The first safe cut at or after the line holding `nearByte` (or before it, when none follows).
     static func cut(_ lines: Lines, nearByte: Int) -> Cut? {
-        guard !lines.hasDocumentMarkers else { return nil }
+        guard !lines.refusesEveryCut else { return nil }
         let middle = lines.index(containing: nearByte)
         // Each try may scan back to its container's key; a few dozen lines either way find an entry in any
         // list or mapping of entries.
@@ -184,7 +184,7 @@ enum PolicySplitReader {
         /// or `!` anywhere (an anchor or a tag, on a line of its own, moves the position of the node that
         /// follows, which the shape check relies on; a comment or a value with one of them is merely read
         /// whole): never cut.
-        var hasDocumentMarkers: Bool {
+        var refusesEveryCut: Bool {
             let markers = starts.contains { start in
                 let rest = bytes[start...].prefix(3)
                 return rest.elementsEqual("---".utf8) || rest.elementsEqual("...".utf8) || rest.first == UInt8(ascii: "%")
