@@ -98,11 +98,16 @@ actor PolicyReloader {
         }
     }
 
-    /// The policy files' texts, read on a thread of its own (file I/O never blocks the cooperative pool).
-    private static func read(_ path: String) async -> [PolicySource]? {
+    /// Runs `work` on a thread of its own: file I/O and compiling never block the cooperative pool.
+    private static func onOwnThread<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
         await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: try? PolicyLoader.load([path])) }.start()
+            Thread { continuation.resume(returning: work()) }.start()
         }
+    }
+
+    /// The policy files' texts, read on a thread of its own.
+    private static func read(_ path: String) async -> [PolicySource]? {
+        await onOwnThread { try? PolicyLoader.load([path]) }
     }
 
     private enum Loaded: Sendable {
@@ -132,9 +137,7 @@ actor PolicyReloader {
     private func load(trigger: Trigger) async -> Attempt {
         let path = self.path
         let compiler = self.compiler
-        let result: Loaded = await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: Self.compile(path: path, compiler: compiler)) }.start()
-        }
+        let result = await Self.onOwnThread { Self.compile(path: path, compiler: compiler) }
         let now = Timestamp.nowMillis()
         switch result {
         case .invalid(let errors):
