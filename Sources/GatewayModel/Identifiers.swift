@@ -8,11 +8,14 @@ public struct CompanyID: Hashable, Sendable, Comparable, CustomStringConvertible
     public var description: String { rawValue }
     public static func < (lhs: CompanyID, rhs: CompanyID) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// The longest company id, in bytes.
+    @inlinable public static var maximumLength: Int { 128 }
+
     /// Whether `id` is usable as a company id: 1–128 bytes of printable ASCII without spaces.
     /// Restricting ids to ASCII makes string equality byte equality: two ids that Unicode calls
     /// canonically equivalent (`Å` written two ways) can never name one tenant.
     public static func isWellFormed(_ id: String) -> Bool {
-        guard (1...128).contains(id.utf8.count) else { return false }
+        guard (1...maximumLength).contains(id.utf8.count) else { return false }
         // Over the contiguous bytes (every native string), the check is a tight loop; the
         // `UTF8View` iterator costs several times as much per byte.
         if let valid = id.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(isPrintable) }) { return valid }

@@ -167,7 +167,7 @@ extension Gateway {
         return .success(
             PreparedEvent(
                 event: NewEvent(event: stored, idempotencyKey: idempotencyKey),
-                limits: evaluator.limits(forPublishing: verdict, by: subject)
+                limits: evaluator.limits(forPublishing: request.intent, verdict, by: subject)
             )
         )
     }

@@ -1,4 +1,4 @@
-public import GatewayModel
+import GatewayModel
 import PolicyLanguage
 
 /// The publish answer as plain values: the verdict and what enriching the event needs. The gate
@@ -12,20 +12,19 @@ public struct PublishVerdict: Sendable {
     public var ruleIndex: Int32
     /// The matching rule with the highest specificity: its GDPR declarations enrich the event.
     var gdprRule: Int32
-    /// The event's company (`data.company_id`); empty when refused before it was read.
-    public var companyID: CompanyID
     /// The company's position in the tenant table; -1 for the default tenant.
     var tenantIndex: Int32
-    /// The region the publisher asked for (and the tenant allows), if any.
-    var requestedRegion: Region?
+    /// Whether the event goes to the region the publisher asked for (`intent.region`, allowed by
+    /// the tenant) rather than the tenant's home region.
+    var regionIsRequested: Bool
     /// Why the event type is malformed, when it is.
     var problem: TopicSyntaxProblem?
 
     /// Whether the event may be published (subject to the limits).
     @inlinable public var isAllowed: Bool { reason == .allowed }
 
-    static func deny(_ reason: ReasonCode, rule: Int32 = -1, company: CompanyID = CompanyID(""), tenant: Int32 = -1) -> PublishVerdict {
-        PublishVerdict(reason: reason, ruleIndex: rule, gdprRule: -1, companyID: company, tenantIndex: tenant, requestedRegion: nil, problem: nil)
+    static func deny(_ reason: ReasonCode, rule: Int32 = -1, tenant: Int32 = -1) -> PublishVerdict {
+        PublishVerdict(reason: reason, ruleIndex: rule, gdprRule: -1, tenantIndex: tenant, regionIsRequested: false, problem: nil)
     }
 }
 
@@ -43,18 +42,21 @@ extension PolicyEvaluator {
         guard verdict.isAllowed else { return denial(for: verdict, subject, intent) }
         let enrichment = enrich(intent, verdict)
         if trace != nil { recordEnrichment(enrichment, into: &trace) }
-        var decision = Decision.allow(.publish, rule: Int(verdict.ruleIndex), limits: limits(forPublishing: verdict, by: subject))
+        var decision = Decision.allow(.publish, rule: Int(verdict.ruleIndex), limits: limits(forPublishing: intent, verdict, by: subject))
         decision.enrichment = enrichment
         return decision
     }
 
     /// The `publish` limits of the event's company, counted against the publisher.
-    public func limits(forPublishing verdict: PublishVerdict, by subject: Subject) -> LimitPlan {
+    /// - Parameters:
+    ///   - intent: the allowed event.
+    ///   - verdict: its verdict, from ``publish(_:_:)-(Subject,PublishIntent)``.
+    public func limits(forPublishing intent: PublishIntent, _ verdict: PublishVerdict, by subject: Subject) -> LimitPlan {
         guard let plan = policy.tenants.tenant(at: verdict.tenantIndex).planIndex else { return .none }
         return LimitPlan(
             limits: policy.plans[plan].limitsByAction[LimitAction.publish.ordinal],
             subject: subject,
-            company: verdict.companyID.rawValue
+            company: intent.companyText
         )
     }
 
@@ -99,7 +101,8 @@ extension PolicyEvaluator {
             trace?.add("roles", passed: true, "publish grant allows \(rule.publish.summary)", at: rule.publish.location ?? rule.location)
         }
 
-        guard let companyText = intent.companyText, CompanyID.isWellFormed(companyText) else {
+        // One pass over the id's bytes checks it and finds its tenant.
+        guard let companyText = intent.companyText, let tenantIndex = policy.tenants.checkedPosition(of: companyText) else {
             trace?.add("company", passed: false, "the event has no usable data.company_id")
             return .deny(.companyMissing)
         }
@@ -107,27 +110,24 @@ extension PolicyEvaluator {
             trace?.add("gdpr", passed: false, problem)
             return .deny(.gdprInvalid)
         }
-        let company = CompanyID(companyText)
         if let own = subject.principal.companyID {
-            guard own == company else {
-                trace?.add("company", passed: false, "token of company '\(own)' may not publish for company '\(company)'")
-                return .deny(.companyMismatch, company: company)
+            guard own.rawValue == companyText else {
+                trace?.add("company", passed: false, "token of company '\(own)' may not publish for company '\(companyText)'")
+                return .deny(.companyMismatch)
             }
         } else if !subject.isService {
             trace?.add("company", passed: false, "token names no company and is not a service token")
-            return .deny(.companyMismatch, company: company)
+            return .deny(.companyMismatch)
         }
-        let tenantIndex = policy.tenants.position(of: companyText)
         let tenant = policy.tenants.summary(at: tenantIndex)
         if trace != nil {
             let entry = policy.tenants.tenant(at: tenantIndex)
-            trace?.add("company", passed: true, "company '\(company)' (\(tenantIndex >= 0 ? "listed" : "default tenant"))", at: entry.location)
+            trace?.add("company", passed: true, "company '\(companyText)' (\(tenantIndex >= 0 ? "listed" : "default tenant"))", at: entry.location)
             if !tenant.enabled {
-                trace?.add("tenant", passed: false, "company '\(company)' is disabled", at: entry.enabledLocation ?? entry.location)
+                trace?.add("tenant", passed: false, "company '\(companyText)' is disabled", at: entry.enabledLocation ?? entry.location)
             }
         }
-        guard tenant.enabled else { return .deny(.companyDisabled, company: company, tenant: tenantIndex) }
-        var requested: Region?
+        guard tenant.enabled else { return .deny(.companyDisabled, tenant: tenantIndex) }
         if let asked = intent.region {
             let entry = policy.tenants.tenant(at: tenantIndex)
             guard entry.allows(Region(asked)) else {
@@ -137,31 +137,29 @@ extension PolicyEvaluator {
                     "region '\(asked)' is not in allowed_regions [\(entry.allowedRegions.map(\.rawValue).joined(separator: ", "))]",
                     at: entry.regionLocation
                 )
-                return .deny(.regionNotAllowed, company: company, tenant: tenantIndex)
+                return .deny(.regionNotAllowed, tenant: tenantIndex)
             }
-            requested = Region(asked)
         }
         guard serves(tenant.allowedRegionSet) else {
             trace?.add(
                 "region",
                 passed: false,
-                "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(company)'s data",
+                "node region '\(nodeRegion?.rawValue ?? "")' may not hold company '\(companyText)'s data",
                 at: policy.tenants.tenant(at: tenantIndex).regionLocation
             )
-            return .deny(.regionNotServed, company: company, tenant: tenantIndex)
+            return .deny(.regionNotServed, tenant: tenantIndex)
         }
         if trace != nil {
             let entry = policy.tenants.tenant(at: tenantIndex)
-            let source = requested == nil ? FieldSource.tenant(entry.regionLocation) : .publisher
-            trace?.add("region", passed: true, "event region '\(requested ?? entry.homeRegion)' (\(source))")
+            let source = intent.region == nil ? FieldSource.tenant(entry.regionLocation) : .publisher
+            trace?.add("region", passed: true, "event region '\(intent.region.map { Region($0) } ?? entry.homeRegion)' (\(source))")
         }
         return PublishVerdict(
             reason: .allowed,
             ruleIndex: Int32(granting),
             gdprRule: Int32(best),
-            companyID: company,
             tenantIndex: tenantIndex,
-            requestedRegion: requested,
+            regionIsRequested: intent.region != nil,
             problem: nil
         )
     }
@@ -223,10 +221,11 @@ extension PolicyEvaluator {
     /// Built once per event, when the gate writes it.
     public func enrich(_ intent: PublishIntent, _ verdict: PublishVerdict) -> Enrichment {
         let tenant = policy.tenants.tenant(at: verdict.tenantIndex)
-        let region = verdict.requestedRegion ?? tenant.homeRegion
-        let regionSource: FieldSource = verdict.requestedRegion == nil ? .tenant(tenant.regionLocation) : .publisher
+        let requested = verdict.regionIsRequested ? intent.region.map { Region($0) } : nil
+        let region = requested ?? tenant.homeRegion
+        let regionSource: FieldSource = requested == nil ? .tenant(tenant.regionLocation) : .publisher
         let rule = policy.rules[Int(verdict.gdprRule)]
-        let company = verdict.companyID
+        let company = CompanyID(intent.companyText ?? "")
         let given = intent.gdpr ?? GDPRContext()
         let topic = rule.gdpr
         let defaults = policy.defaultGDPR

@@ -1,4 +1,4 @@
-public import GatewayModel
+import GatewayModel
 import PolicyLanguage
 
 /// A subscribe or poll answer for one pattern as plain values: the gate decides with

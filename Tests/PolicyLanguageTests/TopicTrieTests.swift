@@ -117,6 +117,20 @@ struct TopicTrieTests {
         }
     }
 
+    @Test("a segment of 8 bytes and a longer one that starts with them are told apart, whichever the policy names")
+    func segmentPrefixOfLongerSegment() throws {
+        let short = "abcdefgh"
+        let long = "abcdefghi"
+        for names in [[short], [long], [short, long], [long, short]] {
+            let policy = try policy(names.map { "\($0).x" } + names.map { "y.\($0)" })
+            for name in [short, long, "abcdefghij", "abcdefg"] {
+                let expected: Set<String> = names.contains(name) ? ["\(name).x"] : []
+                #expect(try found(policy, "\(name).x", wildcards: false) == expected, "\(name) against \(names)")
+                #expect(try found(policy, "y.\(name)", wildcards: false) == (names.contains(name) ? ["y.\(name)"] : []), "\(name) against \(names)")
+            }
+        }
+    }
+
     @Test("every byte value, at every offset within an 8-byte word, is accepted or refused as the validator says")
     func everyByteAtEveryOffset() throws {
         let policy = try policy(["ab.*"])
@@ -154,5 +168,30 @@ struct CompanyIndexTests {
         #expect(policy.tenants.position(of: "") == -1)
         #expect(policy.tenants.position(of: "acme-corp ") == -1)
         #expect(policy.tenants.isListed("ACME-corp") && !policy.tenants.isListed("acme-Corp"))
+    }
+
+    @Test("the checked lookup refuses exactly the ids CompanyID.isWellFormed refuses: every byte at every offset, every length")
+    func checkedLookups() throws {
+        let text = "version: 1\ntopics:\n  - pattern: \"a.*\"\ntenants:\n  companies:\n    \"acme\": { enabled: true }\n"
+        let policy = try PolicyCompiler().compile([PolicySource(path: "t.yaml", text: text)])
+        #expect(policy.tenants.checkedPosition(of: "acme") == policy.tenants.position(of: "acme"))
+        #expect(policy.tenants.checkedPosition(of: "acme") ?? -1 >= 0)
+        #expect(policy.tenants.checkedPosition(of: "acme2") == -1)
+        for length in [0, 1, 7, 8, 9, 127, 128, 129, 300] {
+            let id = String(repeating: "k", count: length)
+            #expect((policy.tenants.checkedPosition(of: id) != nil) == CompanyID.isWellFormed(id), "length \(length)")
+        }
+        for byte in UInt8.min...UInt8.max {
+            for offset in 0..<18 {
+                for length in [offset + 1, offset + 3, 20] {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "c"), count: length)
+                    bytes[offset] = byte
+                    let id = String(decoding: bytes, as: UTF8.self)
+                    let checked = policy.tenants.checkedPosition(of: id)
+                    #expect((checked != nil) == CompanyID.isWellFormed(id), "byte \(byte) at \(offset) of \(length)")
+                    if let checked { #expect(checked == -1) }
+                }
+            }
+        }
     }
 }

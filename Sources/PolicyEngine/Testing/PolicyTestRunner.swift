@@ -1,4 +1,4 @@
-public import GatewayModel
+import GatewayModel
 public import PolicyLanguage
 
 /// Runs policy test cases against a compiled policy, with rate limits on a virtual clock.

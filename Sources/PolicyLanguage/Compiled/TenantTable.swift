@@ -115,6 +115,11 @@ public final class TenantTable: Sendable {
     /// The position of a listed company in ``tenants``, or -1 for a company on the default tenant.
     public func position(of company: String) -> Int32 { indexByCompany.position(of: company) }
 
+    /// The position of `company` in ``tenants`` (-1 for the default tenant), or `nil` when `company`
+    /// is not a well-formed company id (``CompanyID/isWellFormed(_:)``): one pass over the bytes
+    /// both checks and hashes the id.
+    public func checkedPosition(of company: String) -> Int32? { indexByCompany.checkedPosition(of: company) }
+
     /// The tenant at `position` (from ``position(of:)``; -1 is the default tenant).
     @inlinable public func tenant(at position: Int32) -> Tenant { position >= 0 ? tenants[Int(position)] : defaultTenant }
 

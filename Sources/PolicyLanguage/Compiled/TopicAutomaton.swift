@@ -72,7 +72,7 @@ struct TopicAutomaton: Sendable {
 
     /// Determinises the trie of `nodes`, whose literal edges are `children`.
     init(
-        nodes: [TrieTables.Node],
+        nodes: [TopicTrie.Node],
         ruleRefs: [Int32],
         children: [[(segment: Int32, child: Int32)]],
         specificities: [Int32],
@@ -144,7 +144,7 @@ struct TopicAutomaton: Sendable {
             case restWildcard
         }
 
-        let nodes: [TrieTables.Node]
+        let nodes: [TopicTrie.Node]
         let ruleRefs: [Int32]
         let children: [[(segment: Int32, child: Int32)]]
         let specificities: [Int32]
@@ -153,7 +153,7 @@ struct TopicAutomaton: Sendable {
         var states: [State] = []
         var accepts: [Int32] = []
 
-        init(nodes: [TrieTables.Node], ruleRefs: [Int32], children: [[(segment: Int32, child: Int32)]], specificities: [Int32]) {
+        init(nodes: [TopicTrie.Node], ruleRefs: [Int32], children: [[(segment: Int32, child: Int32)]], specificities: [Int32]) {
             self.nodes = nodes
             self.ruleRefs = ruleRefs
             self.children = children
@@ -216,25 +216,32 @@ struct TopicAutomaton: Sendable {
 }
 
 /// The automaton's literal transitions in one open-addressing table keyed by state and segment
-/// bytes. A slot is 16 bytes (a hash tag, the state, the target and the segment), so the table of
-/// a thousand-rule whitelist stays within the first-level cache; the segment's first 8 bytes and
-/// length sit in a small per-segment array. Reading a segment is one probe.
+/// bytes. A slot is 16 bytes: the segment's first 8 bytes (zero-padded), the state and the target.
+/// Segment bytes are never zero, so for a segment of at most 8 bytes those 8 bytes are the whole
+/// segment and one slot read decides; a longer segment's slot is marked in its state field and its
+/// remaining bytes are compared through ``longSegments``. The table of a thousand-rule whitelist
+/// stays within the first levels of cache; reading a segment is one probe.
 struct LiteralEdges: Sendable {
     private struct Slot: Sendable {
-        var tag: UInt32 = 0
+        var first: UInt64 = 0
+        /// The state the edge leaves, with ``longSegment`` set when the segment is longer than 8 bytes.
         var state: Int32 = -1
+        /// The state the edge enters; -1 for an empty slot.
         var next: Int32 = -1
-        var segment: Int32 = 0
     }
 
     private struct SegmentBytes: Sendable {
-        var first: UInt64
         var length: Int32
         var offset: Int32
     }
 
+    /// Marks a slot whose segment is longer than 8 bytes (states are far fewer than 2^30).
+    private static let longSegment: Int32 = 1 << 30
+
     private var slots: [Slot] = [Slot()]
     private var mask = 0
+    /// The segment of each slot whose segment is longer than 8 bytes, by slot; -1 elsewhere.
+    private var longSegments: [Int32] = []
     private var segments: [SegmentBytes] = []
     private var bytes: [UInt8] = []
 
@@ -245,17 +252,20 @@ struct LiteralEdges: Sendable {
         var capacity = 16
         while capacity * 2 < edges.count * 3 { capacity *= 2 }
         slots = [Slot](repeating: Slot(), count: capacity)
+        longSegments = [Int32](repeating: -1, count: capacity)
         mask = capacity - 1
         bytes = table.storedBytes
         segments = (0..<table.count).map { id in
             let key = table.storedKey(Int32(id))
-            return SegmentBytes(first: key.first, length: key.length, offset: key.offset)
+            return SegmentBytes(length: key.length, offset: key.offset)
         }
         for edge in edges {
-            let hash = table.storedKey(edge.segment).hash
-            var slot = Self.slot(hash, edge.state, mask)
+            let key = table.storedKey(edge.segment)
+            var slot = Self.slot(key.hash, edge.state, mask)
             while slots[slot].next >= 0 { slot = (slot + 1) & mask }
-            slots[slot] = Slot(tag: Self.tag(hash), state: edge.state, next: edge.next, segment: edge.segment)
+            let isLong = key.length > 8
+            slots[slot] = Slot(first: key.first, state: isLong ? edge.state | Self.longSegment : edge.state, next: edge.next)
+            if isLong { longSegments[slot] = edge.segment }
         }
     }
 
@@ -264,31 +274,25 @@ struct LiteralEdges: Sendable {
         Int(truncatingIfNeeded: (hash ^ (UInt64(UInt32(bitPattern: state)) &* 0x9E37_79B9_7F4A_7C15)) >> 29) & mask
     }
 
-    @inline(__always)
-    private static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash) }
-
     /// The state after `state` along the segment of `length` bytes at `segment` whose key is `key`, or -1.
     @inline(__always)
     func next(_ state: Int32, _ key: SegmentKey, _ segment: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
         var slot = Self.slot(key.hash, state, mask)
-        let tag = Self.tag(key.hash)
+        let wanted = length > 8 ? state | Self.longSegment : state
         return slots.withUnsafeBufferPointer { slots in
             while true {
                 let entry = slots[slot]
                 if entry.next < 0 { return -1 }
-                if entry.tag == tag && entry.state == state && matches(entry.segment, key.first, segment, length) { return entry.next }
+                if entry.first == key.first && entry.state == wanted && (length <= 8 || tailMatches(slot, segment, length)) { return entry.next }
                 slot = (slot + 1) & mask
             }
         }
     }
 
-    @inline(__always)
-    private func matches(_ id: Int32, _ first: UInt64, _ segment: UnsafePointer<UInt8>, _ length: Int) -> Bool {
-        segments.withUnsafeBufferPointer { segments in
-            let stored = segments[Int(id)]
-            guard stored.first == first && Int(stored.length) == length else { return false }
-            return length <= 8
-                || bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + Int(stored.offset) + 8, segment + 8, length - 8) == 0 }
-        }
+    /// Whether the long segment of `slot` is the `length` bytes at `segment` (whose first 8 bytes already matched).
+    private func tailMatches(_ slot: Int, _ segment: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+        let stored = segments[Int(longSegments[slot])]
+        guard Int(stored.length) == length else { return false }
+        return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + Int(stored.offset) + 8, segment + 8, length - 8) == 0 }
     }
 }

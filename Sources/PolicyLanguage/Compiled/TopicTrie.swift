@@ -2,11 +2,11 @@ public import GatewayModel
 
 /// The rules whose patterns cover a topic, collected without allocating for up to eight rules.
 public struct RuleMatches: Sendable {
-    private var inline: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
+    @usableFromInline var inline: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
     /// Matches past the eighth; `nil` (no reference to count) in the common case.
-    private var overflow: [Int32]? = nil
+    @usableFromInline var overflow: [Int32]? = nil
     /// How many rules matched.
-    public private(set) var count = 0
+    public internal(set) var count = 0
     /// The matched rule whose pattern has the highest specificity (the first written on a tie),
     /// or -1 when none matched: its GDPR declarations enrich a published event.
     public internal(set) var mostSpecific = -1
@@ -30,7 +30,7 @@ public struct RuleMatches: Sendable {
     }
 
     /// The rule index of the `position`-th match.
-    public subscript(position: Int) -> Int {
+    @inlinable public subscript(position: Int) -> Int {
         switch position {
         case 0: Int(inline.0)
         case 1: Int(inline.1)
@@ -45,27 +45,78 @@ public struct RuleMatches: Sendable {
     }
 
     /// Whether no rule matched.
-    public var isEmpty: Bool { count == 0 }
+    @inlinable public var isEmpty: Bool { count == 0 }
 }
 
 /// The whitelist as a trie over interned segments, determinised into a ``TopicAutomaton``.
 /// Finding the rules that cover a topic or pattern is one probe per segment, whatever the number
-/// of rules; it does not allocate. A reference type: deciding reaches the tables through one
-/// pointer instead of copying (and reference-counting) each of them.
+/// of rules; it does not allocate. A class whose tables are constants: deciding reaches them
+/// through one pointer, without copying (or reference-counting) any of them.
 public final class TopicTrie: Sendable {
-    private let tables: TrieTables
+    /// A node as plain values, so walking the trie retains nothing: its rule lists are ranges of ``ruleRefs``.
+    struct Node: Sendable {
+        /// The child for an inner `*`, or -1.
+        var one: Int32 = -1
+        /// Rules whose trailing `*` sits at this depth: `ruleRefs[restStart ..< restStart + restCount]`.
+        var restStart: Int32 = 0
+        var restCount: Int32 = 0
+        /// Rules without a trailing `*` that end at this node.
+        var exactStart: Int32 = 0
+        var exactCount: Int32 = 0
+    }
+
+    private static let oneWildcard: Int32 = -2
+    private static let restWildcard: Int32 = -3
+
+    private let nodes: [Node]
+    private let ruleRefs: [Int32]
+    private let segments: SegmentTable
+    private let edges: EdgeTable
+    private let automaton: TopicAutomaton
+    /// Each rule's pattern specificity, by rule.
+    private let specificities: [Int32]
 
     /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
     init(patterns: [TopicPattern], including included: (Int) -> Bool = { _ in true }) {
-        tables = TrieTables(patterns: patterns, including: included)
+        var builder = TrieBuilder()
+        var rest: [Int32: [Int32]] = [:]
+        var exact: [Int32: [Int32]] = [:]
+        for (rule, pattern) in patterns.enumerated() where included(rule) {
+            let (node, trailing) = builder.insert(pattern)
+            if trailing { rest[node, default: []].append(Int32(rule)) } else { exact[node, default: []].append(Int32(rule)) }
+        }
+        var ruleRefs: [Int32] = []
+        for index in builder.nodes.indices {
+            let restRules = rest[Int32(index)] ?? []
+            builder.nodes[index].restStart = Int32(ruleRefs.count)
+            builder.nodes[index].restCount = Int32(restRules.count)
+            ruleRefs.append(contentsOf: restRules)
+            let exactRules = exact[Int32(index)] ?? []
+            builder.nodes[index].exactStart = Int32(ruleRefs.count)
+            builder.nodes[index].exactCount = Int32(exactRules.count)
+            ruleRefs.append(contentsOf: exactRules)
+        }
+        let specificities = patterns.map { Int32($0.specificity) }
+        self.nodes = builder.nodes
+        self.ruleRefs = ruleRefs
+        self.segments = builder.segments
+        self.edges = builder.edges
+        self.specificities = specificities
+        self.automaton = TopicAutomaton(
+            nodes: builder.nodes,
+            ruleRefs: ruleRefs,
+            children: builder.children,
+            specificities: specificities,
+            segments: builder.segments
+        )
     }
 
     /// The number of trie nodes.
-    public var nodeCount: Int { tables.nodes.count }
+    public var nodeCount: Int { nodes.count }
 
     /// The number of states of the determinised trie, and whether all of them were built (when not,
     /// topics that reach the missing ones are matched by walking the trie).
-    public var automatonSize: (states: Int, complete: Bool) { (tables.automaton.states.count, tables.automaton.isComplete) }
+    public var automatonSize: (states: Int, complete: Bool) { (automaton.states.count, automaton.isComplete) }
 
     /// The rules whose patterns cover `topic`: a concrete event type, or, with `allowWildcards`, a
     /// subscription pattern (covered means every event type it matches is matched by the rule).
@@ -79,126 +130,49 @@ public final class TopicTrie: Sendable {
     /// The hot-path form of ``rules(covering:allowWildcards:)``: appends to `matches` and returns
     /// the syntax problem, if any. One pass over the bytes validates, splits and hashes the segments.
     public func rules(covering topic: String, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
-        let found = topic.utf8.withContiguousStorageIfAvailable { tables.lookup($0, allowWildcards: allowWildcards, into: &matches) }
-        if let found { return found }
-        return Array(topic.utf8).withUnsafeBufferPointer { tables.lookup($0, allowWildcards: allowWildcards, into: &matches) }
-    }
-}
-
-/// The trie's tables, built once.
-struct TrieTables: Sendable {
-    /// A node as plain values, so walking the trie retains nothing: its rule lists are ranges of ``ruleRefs``.
-    struct Node: Sendable {
-        /// The child for an inner `*`, or -1.
-        var one: Int32 = -1
-        /// Rules whose trailing `*` sits at this depth: `ruleRefs[restStart ..< restStart + restCount]`.
-        var restStart: Int32 = 0
-        var restCount: Int32 = 0
-        /// Rules without a trailing `*` that end at this node.
-        var exactStart: Int32 = 0
-        var exactCount: Int32 = 0
+        if let found = topic.utf8.withContiguousStorageIfAvailable({ lookup($0, allowWildcards: allowWildcards, into: &matches) }) {
+            return found
+        }
+        return rulesCopying(topic, allowWildcards: allowWildcards, into: &matches)
     }
 
-    private static let unknownSegment: Int32 = -1
-    private static let oneWildcard: Int32 = -2
-    private static let restWildcard: Int32 = -3
-
-    private(set) var nodes: [Node] = [Node()]
-    private var ruleRefs: [Int32] = []
-    private var segments: SegmentTable
-    private var edges = EdgeTable()
-    /// The literal edges of each node, kept until the automaton is built.
-    private var children: [[(segment: Int32, child: Int32)]] = [[]]
-    private(set) var automaton: TopicAutomaton
-    /// Each rule's pattern specificity, by rule.
-    private let specificities: [Int32]
-
-    /// Builds the trie of `patterns`; rule `i` is `patterns[i]`.
-    init(patterns: [TopicPattern], including included: (Int) -> Bool) {
-        // Grown as segments are interned, so the table stays as small (and as cache-resident) as the
-        // number of distinct segments allows: patterns share most of theirs.
-        segments = SegmentTable()
-        automaton = TopicAutomaton(nodes: [], ruleRefs: [], children: [], specificities: [], segments: SegmentTable())
-        specificities = patterns.map { Int32($0.specificity) }
-        var rest: [Int32: [Int32]] = [:]
-        var exact: [Int32: [Int32]] = [:]
-        for (rule, pattern) in patterns.enumerated() where included(rule) {
-            let (node, trailing) = insert(pattern)
-            if trailing { rest[node, default: []].append(Int32(rule)) } else { exact[node, default: []].append(Int32(rule)) }
-        }
-        for index in nodes.indices {
-            let restRules = rest[Int32(index)] ?? []
-            nodes[index].restStart = Int32(ruleRefs.count)
-            nodes[index].restCount = Int32(restRules.count)
-            ruleRefs.append(contentsOf: restRules)
-            let exactRules = exact[Int32(index)] ?? []
-            nodes[index].exactStart = Int32(ruleRefs.count)
-            nodes[index].exactCount = Int32(exactRules.count)
-            ruleRefs.append(contentsOf: exactRules)
-        }
-        automaton = TopicAutomaton(nodes: nodes, ruleRefs: ruleRefs, children: children, specificities: specificities, segments: segments)
-        children = []
-    }
-
-    /// Adds the path of `pattern`; returns its last node and whether the pattern ends in a trailing `*`.
-    private mutating func insert(_ pattern: TopicPattern) -> (Int32, Bool) {
-        var node: Int32 = 0
-        for segment in pattern.segments {
-            switch segment {
-            case .rest:
-                return (node, true)
-            case .one:
-                if nodes[Int(node)].one < 0 {
-                    nodes.append(Node())
-                    children.append([])
-                    nodes[Int(node)].one = Int32(nodes.count - 1)
-                }
-                node = nodes[Int(node)].one
-            case .literal(let literal):
-                let id = segments.intern(literal)
-                var child = edges.child(of: node, segment: id)
-                if child < 0 {
-                    nodes.append(Node())
-                    children.append([])
-                    child = Int32(nodes.count - 1)
-                    edges.set(child, of: node, segment: id)
-                    children[Int(node)].append((id, child))
-                }
-                node = child
-            }
-        }
-        return (node, false)
+    /// The path for a string without contiguous UTF-8 (a bridged one). Kept out of line: with the
+    /// copy in the same function, the optimiser retains and releases every topic around the lookup.
+    @inline(never)
+    private func rulesCopying(_ topic: String, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
+        Array(topic.utf8).withUnsafeBufferPointer { lookup($0, allowWildcards: allowWildcards, into: &matches) }
     }
 
     func lookup(_ bytes: UnsafeBufferPointer<UInt8>, allowWildcards: Bool, into matches: inout RuleMatches) -> TopicSyntaxProblem? {
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: EventType.maximumSegments) { ids in
-            var state = TopicAutomaton.start
-            guard segmentIDs(bytes, allowWildcards: allowWildcards, into: ids, state: &state) != nil else {
-                return EventType.problem(inUTF8: bytes, allowWildcards: allowWildcards) ?? .empty
-            }
-            if state >= 0 {
-                automaton.appendAccepts(of: state, to: &matches)
-            } else {
-                // Past the automaton's bound: intern every segment and walk the trie.
-                var interning: Int32 = -1
-                let count = segmentIDs(bytes, allowWildcards: allowWildcards, into: ids, state: &interning) ?? 0
-                let first = matches.count
-                walk(ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
-                let found = (first..<matches.count).map { Int32(matches[$0]) }
-                matches.mostSpecific = Int(TopicAutomaton.mostSpecific(found, specificities: specificities))
-            }
+        var state = TopicAutomaton.start
+        guard segmentIDs(bytes, allowWildcards: allowWildcards, into: nil, state: &state) != nil else {
+            return EventType.problem(inUTF8: bytes, allowWildcards: allowWildcards) ?? .empty
+        }
+        if state >= 0 {
+            automaton.appendAccepts(of: state, to: &matches)
             return nil
         }
+        // Past the automaton's bound: intern every segment and walk the trie.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: EventType.maximumSegments) { ids in
+            var interning: Int32 = -1
+            let count = segmentIDs(bytes, allowWildcards: allowWildcards, into: ids.baseAddress, state: &interning) ?? 0
+            let first = matches.count
+            walk(ids: UnsafeBufferPointer(rebasing: ids[0..<count]), into: &matches)
+            let found = (first..<matches.count).map { Int32(matches[$0]) }
+            matches.mostSpecific = Int(TopicAutomaton.mostSpecific(found, specificities: specificities))
+        }
+        return nil
     }
 
     /// Splits and validates the segments of `bytes` in one pass, 8 bytes at a time, and moves the
     /// automaton along them from `state`; once `state` is negative (the automaton has no state for
-    /// this topic, or the caller passed -1) it interns the segments into `ids` for the walk instead.
+    /// this topic, or the caller passed -1) it interns the segments into `ids` instead, when given
+    /// (room for ``EventType/maximumSegments``), for the walk.
     /// `nil` when malformed in any way (the caller then asks ``EventType`` for the precise problem).
     private func segmentIDs(
         _ bytes: UnsafeBufferPointer<UInt8>,
         allowWildcards: Bool,
-        into ids: UnsafeMutableBufferPointer<Int32>,
+        into ids: UnsafeMutablePointer<Int32>?,
         state: inout Int32
     ) -> Int? {
         guard let base = bytes.baseAddress, !bytes.isEmpty, bytes.count <= EventType.maximumLength else { return nil }
@@ -212,12 +186,15 @@ struct TrieTables: Sendable {
                 // Not a literal: only a whole-segment `*` in a pattern.
                 guard allowWildcards, position < end, base[position] == UInt8(ascii: "*") else { return nil }
                 position &+= 1
-                ids[count] = position == end ? Self.restWildcard : Self.oneWildcard
-                if state >= 0 { state = automaton.next(state, wildcardIsLast: position == end) }
+                if state >= 0 {
+                    state = automaton.next(state, wildcardIsLast: position == end)
+                } else if let ids {
+                    ids[count] = position == end ? Self.restWildcard : Self.oneWildcard
+                }
             } else {
                 if state >= 0 {
                     state = automaton.next(state, literal: key, in: base, start: position, end: segmentEnd)
-                } else {
+                } else if let ids {
                     ids[count] = segments.id(of: key, in: base, start: position, end: segmentEnd)
                 }
                 position = segmentEnd
@@ -270,5 +247,46 @@ struct TrieTables: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The trie while it is built: nodes, interned segments and literal edges.
+private struct TrieBuilder {
+    var nodes: [TopicTrie.Node] = [TopicTrie.Node()]
+    // Grown as segments are interned, so the table stays as small (and as cache-resident) as the
+    // number of distinct segments allows: patterns share most of theirs.
+    var segments = SegmentTable()
+    var edges = EdgeTable()
+    /// The literal edges of each node, for the automaton.
+    var children: [[(segment: Int32, child: Int32)]] = [[]]
+
+    /// Adds the path of `pattern`; returns its last node and whether the pattern ends in a trailing `*`.
+    mutating func insert(_ pattern: TopicPattern) -> (Int32, Bool) {
+        var node: Int32 = 0
+        for segment in pattern.segments {
+            switch segment {
+            case .rest:
+                return (node, true)
+            case .one:
+                if nodes[Int(node)].one < 0 {
+                    nodes.append(TopicTrie.Node())
+                    children.append([])
+                    nodes[Int(node)].one = Int32(nodes.count - 1)
+                }
+                node = nodes[Int(node)].one
+            case .literal(let literal):
+                let id = segments.intern(literal)
+                var child = edges.child(of: node, segment: id)
+                if child < 0 {
+                    nodes.append(TopicTrie.Node())
+                    children.append([])
+                    child = Int32(nodes.count - 1)
+                    edges.set(child, of: node, segment: id)
+                    children[Int(node)].append((id, child))
+                }
+                node = child
+            }
+        }
+        return (node, false)
     }
 }
