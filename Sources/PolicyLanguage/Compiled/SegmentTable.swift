@@ -106,7 +106,7 @@ struct SegmentTable: Sendable {
 }
 
 /// The hash key of a topic segment: its first 8 bytes as one integer (most segments then compare
-/// in one instruction) and a hash over its 8-byte words. Built while the segment is validated,
+/// in one instruction) and a hash over its 8-byte words, whose high bits index the tables. Built while the segment is validated,
 /// 8 bytes at a time (SWAR), so scanning a topic costs a few instructions per word, not per byte.
 struct SegmentKey {
     var hash: UInt64
@@ -135,8 +135,8 @@ struct SegmentKey {
             position &+= count
             if count < 8 { break }
         }
-        hash = (hash ^ UInt64(truncatingIfNeeded: position &- start)) &* 0x9E37_79B9_7F4A_7C15
-        hash ^= hash &>> 29
+        // No finishing round, and no length: segment bytes are never zero, so the zero-padded last
+        // word already ends the segment, and tables index by the multiply's well-mixed high bits.
         return (SegmentKey(hash: hash, first: first), position)
     }
 
