@@ -65,7 +65,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // Read from the buffer: the read copies the intent (retaining its strings and data), which the gate,
     // deciding on the intent it has just parsed, does not pay. Moving each intent into a local instead
-    // measured slower here (151 against 125 ns), though faster in `PolicyProfile` (106 against 126 ns).
+    // measured slower here in session 4 (151 against 125 ns), though faster in `PolicyProfile` (106 against 126 ns).
     Benchmark("publish decision", configuration: decision) { benchmark in
         var index = 0
         publishes.withUnsafeBufferPointer { intents in
