@@ -1,7 +1,7 @@
 import EventBus
 import EventStore
 import Foundation
-public import GatewayModel
+import GatewayModel
 public import GatewaySession
 import Hummingbird
 import HummingbirdCore
@@ -9,7 +9,7 @@ public import Logging
 import NIOCore
 import PolicyEngine
 import PolicyLanguage
-public import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
@@ -24,6 +24,7 @@ public struct GatewayApplication: Sendable {
     /// The development secret `--dev` generated, when it did.
     public let developmentSecret: String?
     private let authenticator: Authenticator
+    private let metrics: MetricsEndpoint
     private let logger: Logger
     private let log: SQLiteEventLog
     private let running = RunningGroup()
@@ -43,6 +44,9 @@ public struct GatewayApplication: Sendable {
         self.developmentSecret = secret
         self.configuration = configuration
         self.logger = logger
+        // Before anything creates a metric: swift-metrics binds each one to the factory of the moment,
+        // and metrics made before the bootstrap would never reach `/metrics`.
+        metrics = MetricsEndpoint()
 
         let compiler = PolicyCompiler(configuration: .init(defaultRegion: configuration.region, defaultRetentionDays: configuration.retentionDays))
         let (policy, sources) = try Self.compilePolicy(configuration, compiler: compiler)
@@ -129,7 +133,7 @@ public struct GatewayApplication: Sendable {
             gateway: gateway,
             authenticator: authenticator,
             reloader: reloader,
-            metrics: MetricsEndpoint(),
+            metrics: metrics,
             maxBodyBytes: configuration.maxMessageBytes
         )
         routes.register(on: router)

@@ -147,6 +147,44 @@ struct RestartTests {
         #expect(!log.contains(token) && !log.contains("ada@example.com") && !log.contains("user-4711"))
     }
 
+    @Test("a fresh process exports every SPEC §9 metric, with the counts of what it did")
+    func metricsOfAFreshProcess() async throws {
+        // A process of its own: swift-metrics is bootstrapped once per process, so only here would
+        // metrics created before the bootstrap go missing.
+        let server = try await ServerProcess(dataDir: TestServer.temporaryDirectory())
+        let socket = try await TestSocket(url: server.ws + "/ws?token=\(await Tokens.hs256(roles: ["sales"]))")
+        _ = try await socket.next(type: "connection.established")
+        try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+        _ = try await socket.next(type: "subscription.confirmed")
+        let published = try await TestHTTP.post(
+            server.http + "/api/realtime/publish/",
+            token: await Tokens.service(),
+            json: ["event_type": "deal.stage.updated", "data": ["company_id": "123"]]
+        )
+        #expect(published.status == 202)
+        _ = try await socket.next(type: "event")
+        let text = try await TestHTTP.get(server.http + "/metrics").text
+        let series = Dictionary(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
+                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+                return (String(line[..<space]), value)
+            },
+            uniquingKeysWith: { $1 }
+        )
+        for name in [
+            "websocket_connected_total", "websocket_disconnected_total", "event_dropped_total", "websocket_error_total",
+            "longpoll_error_total", "subscription_error_total", "ratelimit_refused_total",
+        ] {
+            #expect(series[name] != nil, "\(name) in \(text)")
+        }
+        #expect(series["websocket_connected_total"] == 1 && series["websocket_active"] == 1)
+        #expect(series["event_published_total"] == 1 && series["event_delivered_total"] == 1, "\(text)")
+        #expect(series["delivery_latency_seconds_count"] == 1, "\(text)")
+        #expect(series[#"policy_decisions_total{action="publish",result="allow",reason="allowed"}"#] == 1)
+        await socket.close()
+        await server.kill(SIGTERM)
+    }
+
     @Test("with POLICY_AUDIT_ALLOWED allowed decisions are logged too, with the deciding rule")
     func auditAllowed() async throws {
         let server = try await ServerProcess(
