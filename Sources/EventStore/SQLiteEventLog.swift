@@ -8,6 +8,12 @@ public import GatewayModel
 /// purge. Appends are batched by the caller (one transaction per batch); reads run concurrently on WAL
 /// snapshots. Durability is ``Durability``: an append that returned always survives a crash of the
 /// process (`kill -9`); with `.fsync` it also survives power loss, at the cost of one fsync per batch.
+///
+/// The WAL is checkpointed beside the writer, not by it: SQLite's automatic checkpoint runs inside the
+/// commit that crosses 1,000 WAL pages and held that append for several milliseconds (the p99 of the
+/// publish path). A connection of the log's own runs a passive checkpoint every
+/// `checkpointInterval` instead; it never waits for the writer or for readers, and the writer starts the
+/// WAL over once everything in it is checkpointed.
 public final class SQLiteEventLog: EventLog {
     /// How far a returned append is guaranteed.
     public enum Durability: String, Sendable, CaseIterable {
@@ -19,6 +25,9 @@ public final class SQLiteEventLog: EventLog {
     }
 
     private let pool: DatabasePool
+    /// The connection that checkpoints the WAL, and the task that does it periodically.
+    private let checkpointer: DatabaseQueue
+    private let checkpointing: Task<Void, Never>
     /// How long an idempotency key is remembered, in milliseconds.
     private let dedupWindowMillis: Int64
     /// Milliseconds since 1970; injected so tests can move time.
@@ -29,11 +38,13 @@ public final class SQLiteEventLog: EventLog {
     ///   - path: the database file, e.g. `data/events.sqlite`.
     ///   - durability: what a returned append survives.
     ///   - dedupWindowSeconds: how long an idempotency key is remembered (SPEC §5: 24 h).
+    ///   - checkpointInterval: how often the WAL is checkpointed (passively, beside the writer).
     ///   - now: the clock, in milliseconds since 1970.
     public init(
         path: String,
         durability: Durability = .process,
         dedupWindowSeconds: Int = 86_400,
+        checkpointInterval: Duration = .milliseconds(200),
         now: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }
     ) throws {
         var configuration = Configuration()
@@ -42,11 +53,34 @@ public final class SQLiteEventLog: EventLog {
         let synchronous = durability == .fsync ? "FULL" : "NORMAL"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            // Commits never checkpoint: the checkpointer below does, on its own connection.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         self.dedupWindowMillis = Int64(dedupWindowSeconds) * 1000
         self.now = now
         try Self.migrator.migrate(pool)
+        configuration.label = "event-log-checkpointer"
+        let checkpointer = try DatabaseQueue(path: path, configuration: configuration)
+        self.checkpointer = checkpointer
+        checkpointing = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: checkpointInterval)
+                _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+            }
+        }
+    }
+
+    /// Runs one passive checkpoint now; returns the WAL's frame count and how many of them are in the
+    /// database file. For tests and diagnostics: the log checkpoints by itself.
+    public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int) {
+        let result = try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return (result.walFrameCount, result.checkpointedFrameCount)
+    }
+
+    /// The writer's automatic-checkpoint threshold in pages (0: commits never checkpoint).
+    public func writerAutocheckpointPages() async throws -> Int {
+        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? -1 }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -324,11 +358,15 @@ public final class SQLiteEventLog: EventLog {
     }
 
     public func close() async throws {
+        checkpointing.cancel()
+        await checkpointing.value
         try closeNow()
     }
 
     /// Closes the database at once (checkpointing the WAL).
     public func closeNow() throws {
+        checkpointing.cancel()
+        try checkpointer.close()
         try pool.close()
     }
 }
