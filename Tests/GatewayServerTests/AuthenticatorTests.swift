@@ -77,6 +77,41 @@ struct AuthenticatorTests {
         }
     }
 
+    @Test("a token that passed once is remembered, yet refused from its expiry on, before its nbf, and with any byte changed")
+    func rememberedTokens() async throws {
+        let authenticator = try await Authenticator(keys: .hmac(secret: TestServer.secret))
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: TestServer.secret), digestAlgorithm: .sha256)
+        let now = Date()
+        var claims = claims()
+        claims.exp = ExpirationClaim(value: now.addingTimeInterval(60))
+        claims.nbf = NotBeforeClaim(value: now.addingTimeInterval(-30))
+        let token = try await keys.sign(claims)
+        let nowMillis = Int64(now.timeIntervalSince1970 * 1000)
+        for _ in 0..<3 { #expect(try await authenticator.verify(token, nowMillis: nowMillis).principal.userID == "7") }
+        func refusal(at millis: Int64) async -> String? {
+            await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(token, nowMillis: millis) }?.description
+        }
+        #expect(await refusal(at: nowMillis - 60_000) == "token not yet valid")
+        #expect(await refusal(at: nowMillis + 61_000) == "token expired")
+        // Forgotten once expired: refused again on the full path, with the same answer.
+        #expect(await refusal(at: nowMillis + 61_000) == "token expired")
+        // Every single-character change of the remembered token is a different token: verified in full.
+        let bytes = Array(token.utf8)
+        for index in stride(from: 0, to: bytes.count, by: 7) {
+            var changed = bytes
+            changed[index] = changed[index] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            let forged = String(decoding: changed, as: UTF8.self)
+            await #expect(throws: Authenticator.Failure.self, "byte \(index)") { try await authenticator.verify(forged, nowMillis: nowMillis) }
+        }
+        // A full memory starts over; every remembered token still verifies.
+        for index in 0..<(Authenticator.verifiedCapacity + 10) {
+            claims.sub = "u\(index)"
+            _ = try await authenticator.verify(try await keys.sign(claims), nowMillis: nowMillis)
+        }
+        #expect(try await authenticator.verify(token, nowMillis: nowMillis).principal.userID == "7")
+    }
+
     @Test("numeric company and user ids are read as their decimal text; a token without exp is refused")
     func claimShapes() async throws {
         let authenticator = try await Authenticator(keys: .hmac(secret: TestServer.secret))

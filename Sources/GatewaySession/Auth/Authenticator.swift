@@ -13,6 +13,11 @@ import Synchronization
 /// or the keys of a JWKS file. The token's `alg` must be the configured algorithm (for a JWKS, one of
 /// its keys'): `none` and algorithm confusion are refused before any signature is checked.
 /// `exp` is required; `nbf`, `iss` and `aud` are checked when present or configured.
+///
+/// A token that passed is remembered by its exact text (at most ``verifiedCapacity`` of them), so a
+/// publisher that sends the same token with every request pays for the signature and the claims once;
+/// a remembered token is still refused from its expiry on. The keys and the issuer and audience rules
+/// are fixed for an authenticator's life, so nothing else about a remembered token can change.
 public final class Authenticator: Sendable {
     /// Where the verification keys come from.
     public enum KeySource: Sendable, Equatable {
@@ -40,6 +45,10 @@ public final class Authenticator: Sendable {
     }
 
     private let keys: JWTKeyCollection
+    /// Tokens that passed, with their `nbf` in milliseconds (`Int64.min` without one).
+    private let verified = Mutex<[String: (Verified, notBeforeMillis: Int64)]>([:])
+    /// The most tokens remembered; when full, the memory starts over.
+    public static let verifiedCapacity = 4096
     private let algorithms: Set<String>
     private let issuer: String?
     private let audience: String?
@@ -87,6 +96,14 @@ public final class Authenticator: Sendable {
     public func verify(_ token: String, nowMillis: Int64 = Timestamp.nowMillis()) async throws(Failure) -> Verified {
         guard !token.isEmpty else { throw Failure("missing token") }
         guard token.utf8.count <= 8192 else { throw Failure("token too large") }
+        if let (known, notBefore) = verified.withLock({ $0[token] }) {
+            guard known.expiresAtMillis > nowMillis else {
+                verified.withLock { _ = $0.removeValue(forKey: token) }
+                throw Failure("token expired")
+            }
+            guard notBefore <= nowMillis + 1000 else { throw Failure("token not yet valid") }
+            return known
+        }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let header = Self.decodeSegment(parts[0]),
             let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any], let alg = object["alg"] as? String
@@ -114,10 +131,15 @@ public final class Authenticator: Sendable {
             guard CompanyID.isWellFormed(text) else { throw Failure("malformed company_id") }
             company = CompanyID(text)
         }
-        return Verified(
+        let result = Verified(
             principal: Principal(userID: userID, companyID: company, roles: claims.roles ?? []),
             expiresAtMillis: expiresAtMillis
         )
+        verified.withLock { verified in
+            if verified.count >= Self.verifiedCapacity { verified.removeAll(keepingCapacity: true) }
+            verified[token] = (result, claims.nbf.map { Int64(($0.value.timeIntervalSince1970 * 1000).rounded(.up)) } ?? .min)
+        }
+        return result
     }
 
     private static func decodeSegment(_ segment: Substring) -> Data? {
