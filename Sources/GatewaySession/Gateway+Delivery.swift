@@ -193,7 +193,7 @@ struct EventVariants {
     mutating func envelope(redacting mask: UInt64) -> String? {
         if mask == 0 { return event.envelope }
         if let envelope = envelopes[mask] { return envelope }
-        if decoded == nil { decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(event.envelope.utf8)) }
+        if decoded == nil { decoded = try? JSONValue(parsing: event.envelope) }
         guard case .object(var envelope)? = decoded, let data = envelope["data"] else { return nil }
         envelope["data"] = Redaction(paths: policy.piiPaths(in: mask)).apply(to: data)
         var json = JSONWriter()

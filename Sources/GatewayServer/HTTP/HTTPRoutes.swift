@@ -65,10 +65,13 @@ struct HTTPRoutes {
         } catch {
             return .refused(JSONResponse.error(413, code: "payload_too_large", message: "the body is over \(maxBodyBytes) bytes"))
         }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) else {
-            return .refused(JSONResponse.error(400, code: "invalid_message", message: "the body is not valid JSON"))
+        do {
+            return .value(
+                try buffer.withUnsafeReadableBytes { raw in Result { () throws(JSONSyntaxError) in try JSONValue(parsingUTF8: raw) } }.get()
+            )
+        } catch {
+            return .refused(JSONResponse.error(400, code: "invalid_message", message: "the body is not valid JSON: \(error)"))
         }
-        return .value(value)
     }
 
     /// The verified principal when it holds the `admin` role, or the 401/403 to answer with.

@@ -1,7 +1,7 @@
 import CoreMetrics
 import EventBus
 import Foundation
-public import GatewayModel
+import GatewayModel
 import Logging
 import NIOCore
 import PolicyEngine
@@ -31,7 +31,13 @@ public enum ClientMessage: Sendable, Equatable {
 
     /// Parses one text frame.
     public static func parse(_ text: String) -> Result<ClientMessage, Problem> {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), case .object(let object) = value else {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: text)
+        } catch {
+            return .failure(Problem(code: "invalid_message", message: "message is not valid JSON: \(error)"))
+        }
+        guard case .object(let object) = value else {
             return .failure(Problem(code: "invalid_message", message: "message is not a JSON object"))
         }
         guard case .string(let type)? = object["type"] else {

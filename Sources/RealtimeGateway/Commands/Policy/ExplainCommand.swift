@@ -117,7 +117,7 @@ struct ExplainCommand: ParsableCommand {
     }
 
     static func principal(from text: String) throws -> Principal {
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let object = json.objectValue else {
+        guard let json = try? JSONValue(parsing: text), let object = json.objectValue else {
             throw CLIFailure.usage(#"--principal must be a JSON object, e.g. '{"user_id":1,"company_id":"123","roles":["sales"]}'"#)
         }
         guard let user = (object["user_id"] ?? object["sub"])?.identifierString else {
@@ -136,9 +136,9 @@ struct ExplainCommand: ParsableCommand {
     static func readJSON(file: String) throws -> JSONValue {
         guard let data = FileManager.default.contents(atPath: file) else { throw CLIFailure.usage("cannot read '\(file)'") }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try data.withUnsafeBytes { raw in Result { () throws(JSONSyntaxError) in try JSONValue(parsingUTF8: raw) } }.get()
         } catch {
-            throw CLIFailure.usage("'\(file)' is not valid JSON")
+            throw CLIFailure.usage("'\(file)' is not valid JSON: \(error)")
         }
     }
 
