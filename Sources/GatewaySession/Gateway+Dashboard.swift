@@ -1,5 +1,5 @@
 import Foundation
-public import GatewayModel
+import GatewayModel
 import Logging
 import PolicyEngine
 import Synchronization

@@ -1,6 +1,6 @@
 import CoreMetrics
 import Foundation
-public import GatewayModel
+import GatewayModel
 import Logging
 import PolicyEngine
 public import PolicyLanguage

@@ -1,5 +1,5 @@
 import CoreMetrics
-public import EventBus
+import EventBus
 import Foundation
 import GatewayModel
 import Logging

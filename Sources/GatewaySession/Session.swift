@@ -3,7 +3,7 @@ import EventBus
 import Foundation
 public import GatewayModel
 import Logging
-public import NIOCore
+import NIOCore
 public import PolicyEngine
 import PolicyLanguage
 import Synchronization

@@ -44,18 +44,20 @@ struct ConnectionLimitsTests {
             slow.pause(true)
             let service = await Tokens.service()
             let padding = String(repeating: "p", count: 100_000)
+            // Batches of two events (200 KB, within the 256 KiB limit) to a client that reads each batch
+            // before the next is published; the paused client falls 20 MB behind, far past its kernel buffers.
             let count = 200
-            for start in stride(from: 0, to: count, by: 20) {
-                let events = (start..<start + 20).map {
+            var received = 0
+            for start in stride(from: 0, to: count, by: 2) {
+                let events = (start..<start + 2).map {
                     ["event_type": "deal.stage.updated", "data": ["company_id": "123", "n": $0, "pad": padding]]
                 }
                 let reply = try await TestHTTP.post(server.http + "/api/realtime/publish/batch/", token: service, json: ["events": events])
                 #expect(reply.status == 202)
-            }
-            var received = 0
-            while received < count {
-                _ = try await fast.next(type: "event", timeout: .seconds(30))
-                received += 1
+                while received < start + 2 {
+                    _ = try await fast.next(type: "event", timeout: .seconds(30))
+                    received += 1
+                }
             }
             #expect(received == count)
             slow.pause(false)

@@ -78,7 +78,7 @@ actor PolicyReloader {
         let task = Task {
             _ = await previous?.value
             let attempt = await self.load(trigger: trigger)
-            await self.record(attempt)
+            self.record(attempt)
             return attempt
         }
         inProgress = task

@@ -1,7 +1,7 @@
 import CoreMetrics
 import EventBus
 import Foundation
-public import GatewayModel
+import GatewayModel
 import Logging
 import NIOCore
 import PolicyEngine

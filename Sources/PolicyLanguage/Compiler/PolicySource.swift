@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The text of one policy file and the path it is reported under.
 public struct PolicySource: Sendable, Hashable {

@@ -1,4 +1,4 @@
-public import GatewayModel
+import GatewayModel
 import Yams
 
 /// Reads one policy file's YAML into a ``PolicyDocument``, collecting every syntax, key and type
