@@ -62,6 +62,10 @@ final class RawSubscribers: @unchecked Sendable {
         while !stop.value.load(ordering: .relaxed) {
             let count = poll(&polled, nfds_t(polled.count), 50)
             guard count > 0 else { continue }
+            // Every ready socket is read before any is parsed, and a frame's arrival is when its bytes
+            // were read: the generator's own parsing of one socket's frames must not count as latency of
+            // the next socket's (a browser tab parses in a process of its own).
+            var ready: [(descriptor: Int32, arrived: Int64)] = []
             for index in polled.indices where polled[index].revents != 0 {
                 polled[index].revents = 0
                 let descriptor = polled[index].fd
@@ -71,15 +75,16 @@ final class RawSubscribers: @unchecked Sendable {
                     connections[descriptor]!.buffer.append(contentsOf: chunk[0..<read])
                     if read < chunk.count { break }
                 }
-                parse(descriptor)
+                ready.append((descriptor, monotonicNanos()))
             }
+            for (descriptor, arrived) in ready { parse(descriptor, arrived: arrived) }
         }
         let collected = samples
         tally.latencies.withLock { $0.append(contentsOf: collected) }
         for descriptor in connections.keys { close(descriptor) }
     }
 
-    private func parse(_ descriptor: Int32) {
+    private func parse(_ descriptor: Int32, arrived: Int64) {
         var connection = connections[descriptor]!
         var position = 0
         let bytes = connection.buffer
@@ -102,7 +107,7 @@ final class RawSubscribers: @unchecked Sendable {
                 header = 10
             }
             guard bytes.count - position >= header + length else { break }
-            if opcode == 0x1 { text(bytes, from: position + header, length: length) }
+            if opcode == 0x1 { text(bytes, from: position + header, length: length, arrived: arrived) }
             if opcode == 0x9 {  // ping: answer with a masked pong of the same payload
                 Self.writeAll(descriptor, Self.masked(opcode: 0xA, Array(bytes[(position + header)..<(position + header + length)])))
             }
@@ -116,7 +121,7 @@ final class RawSubscribers: @unchecked Sendable {
     private static let confirmedPrefix = Array(#"{"type":"subscription.confirmed""#.utf8)
     private static let timeKey = Array(#""t":"#.utf8)
 
-    private func text(_ bytes: [UInt8], from start: Int, length: Int) {
+    private func text(_ bytes: [UInt8], from start: Int, length: Int, arrived: Int64) {
         func hasPrefix(_ prefix: [UInt8]) -> Bool {
             length >= prefix.count && bytes[start..<(start + prefix.count)].elementsEqual(prefix)
         }
@@ -133,7 +138,7 @@ final class RawSubscribers: @unchecked Sendable {
                         value = value * 10 + Int64(bytes[digit] - 0x30)
                         digit += 1
                     }
-                    samples.append(monotonicNanos() - value)
+                    samples.append(arrived - value)
                     return
                 }
                 index += 1
