@@ -88,9 +88,10 @@ struct AuthenticatorTests {
         claims.nbf = NotBeforeClaim(value: now.addingTimeInterval(-30))
         let token = try await keys.sign(claims)
         let nowMillis = Int64(now.timeIntervalSince1970 * 1000)
-        for _ in 0..<3 { #expect(try await authenticator.verify(token, nowMillis: nowMillis).principal.userID == "7") }
+        for _ in 0..<3 { #expect(try await authenticator.verify(token, nowMillis: nowMillis, remember: true).principal.userID == "7") }
         func refusal(at millis: Int64) async -> String? {
-            await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(token, nowMillis: millis) }?.description
+            await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(token, nowMillis: millis, remember: true) }?
+                .description
         }
         #expect(await refusal(at: nowMillis - 60_000) == "token not yet valid")
         #expect(await refusal(at: nowMillis + 61_000) == "token expired")
@@ -102,14 +103,16 @@ struct AuthenticatorTests {
             var changed = bytes
             changed[index] = changed[index] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
             let forged = String(decoding: changed, as: UTF8.self)
-            await #expect(throws: Authenticator.Failure.self, "byte \(index)") { try await authenticator.verify(forged, nowMillis: nowMillis) }
+            await #expect(throws: Authenticator.Failure.self, "byte \(index)") {
+                try await authenticator.verify(forged, nowMillis: nowMillis, remember: true)
+            }
         }
         // A full memory starts over; every remembered token still verifies.
         for index in 0..<(Authenticator.verifiedCapacity + 10) {
             claims.sub = "u\(index)"
-            _ = try await authenticator.verify(try await keys.sign(claims), nowMillis: nowMillis)
+            _ = try await authenticator.verify(try await keys.sign(claims), nowMillis: nowMillis, remember: true)
         }
-        #expect(try await authenticator.verify(token, nowMillis: nowMillis).principal.userID == "7")
+        #expect(try await authenticator.verify(token, nowMillis: nowMillis, remember: true).principal.userID == "7")
     }
 
     @Test("numeric company and user ids are read as their decimal text; a token without exp is refused")

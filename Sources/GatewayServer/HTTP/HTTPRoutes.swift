@@ -49,7 +49,7 @@ struct HTTPRoutes {
             return .refused(JSONResponse.error(401, code: "unauthorized", message: "a bearer token is required"))
         }
         do {
-            var principal = try await authenticator.verify(token).principal
+            var principal = try await authenticator.verify(token, remember: true).principal
             principal.ip = context.clientIP
             return .value(principal)
         } catch {

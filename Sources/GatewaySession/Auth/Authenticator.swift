@@ -14,10 +14,12 @@ import Synchronization
 /// its keys'): `none` and algorithm confusion are refused before any signature is checked.
 /// `exp` is required; `nbf`, `iss` and `aud` are checked when present or configured.
 ///
-/// A token that passed is remembered by its exact text (at most ``verifiedCapacity`` of them), so a
-/// publisher that sends the same token with every request pays for the signature and the claims once;
-/// a remembered token is still refused from its expiry on. The keys and the issuer and audience rules
-/// are fixed for an authenticator's life, so nothing else about a remembered token can change.
+/// A token that passed can be remembered by its exact text (at most ``verifiedCapacity`` of them), so a
+/// publisher or poller that sends the same token with every request pays for the signature and the
+/// claims once; a remembered token is still refused from its expiry on. The keys and the issuer and
+/// audience rules are fixed for an authenticator's life, so nothing else about a remembered token can
+/// change. WebSocket connections verify once per connection and do not remember: their tokens would
+/// only take memory.
 public final class Authenticator: Sendable {
     /// Where the verification keys come from.
     public enum KeySource: Sendable, Equatable {
@@ -93,7 +95,9 @@ public final class Authenticator: Sendable {
     }
 
     /// Verifies `token` at time `nowMillis`.
-    public func verify(_ token: String, nowMillis: Int64 = Timestamp.nowMillis()) async throws(Failure) -> Verified {
+    /// - Parameter remember: keep the verified token, so the next request with it skips the signature
+    ///   check (for HTTP requests, which carry the token every time).
+    public func verify(_ token: String, nowMillis: Int64 = Timestamp.nowMillis(), remember: Bool = false) async throws(Failure) -> Verified {
         guard !token.isEmpty else { throw Failure("missing token") }
         guard token.utf8.count <= 8192 else { throw Failure("token too large") }
         if let (known, notBefore) = verified.withLock({ $0[token] }) {
@@ -135,6 +139,7 @@ public final class Authenticator: Sendable {
             principal: Principal(userID: userID, companyID: company, roles: claims.roles ?? []),
             expiresAtMillis: expiresAtMillis
         )
+        guard remember else { return result }
         verified.withLock { verified in
             if verified.count >= Self.verifiedCapacity { verified.removeAll(keepingCapacity: true) }
             verified[token] = (result, claims.nbf.map { Int64(($0.value.timeIntervalSince1970 * 1000).rounded(.up)) } ?? .min)
