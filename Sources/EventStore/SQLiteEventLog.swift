@@ -9,11 +9,9 @@ public import GatewayModel
 /// snapshots. Durability is ``Durability``: an append that returned always survives a crash of the
 /// process (`kill -9`); with `.fsync` it also survives power loss, at the cost of one fsync per batch.
 ///
-/// The WAL is checkpointed beside the writer, not by it: SQLite's automatic checkpoint runs inside the
-/// commit that crosses 1,000 WAL pages and held that append for several milliseconds (the p99 of the
-/// publish path). A connection of the log's own runs a passive checkpoint every
-/// `checkpointInterval` instead; it never waits for the writer or for readers, and the writer starts the
-/// WAL over once everything in it is checkpointed.
+/// The WAL is checkpointed beside the writer, not by it (``WALCheckpointer``): SQLite's automatic
+/// checkpoint runs inside the commit that crosses 1,000 WAL pages and held that append for several
+/// milliseconds, the p99 of the publish path.
 public final class SQLiteEventLog: EventLog {
     /// How far a returned append is guaranteed.
     public enum Durability: String, Sendable, CaseIterable {
@@ -25,9 +23,7 @@ public final class SQLiteEventLog: EventLog {
     }
 
     private let pool: DatabasePool
-    /// The connection that checkpoints the WAL, and the task that does it periodically.
-    private let checkpointer: DatabaseQueue
-    private let checkpointing: Task<Void, Never>
+    private let checkpointer: WALCheckpointer
     /// How long an idempotency key is remembered, in milliseconds.
     private let dedupWindowMillis: Int64
     /// Milliseconds since 1970; injected so tests can move time.
@@ -39,12 +35,15 @@ public final class SQLiteEventLog: EventLog {
     ///   - durability: what a returned append survives.
     ///   - dedupWindowSeconds: how long an idempotency key is remembered (SPEC §5: 24 h).
     ///   - checkpointInterval: how often the WAL is checkpointed (passively, beside the writer).
+    ///   - walRestartFrames: the WAL length, in pages, at which a checkpoint runs between two commits so that
+    ///     the WAL starts over (see ``WALCheckpointer``).
     ///   - now: the clock, in milliseconds since 1970.
     public init(
         path: String,
         durability: Durability = .process,
         dedupWindowSeconds: Int = 86_400,
         checkpointInterval: Duration = .milliseconds(200),
+        walRestartFrames: Int = 4096,
         now: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }
     ) throws {
         var configuration = Configuration()
@@ -53,34 +52,41 @@ public final class SQLiteEventLog: EventLog {
         let synchronous = durability == .fsync ? "FULL" : "NORMAL"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            // Commits never checkpoint: the checkpointer below does, on its own connection.
+            // Commits never checkpoint: the checkpointer below does, beside them.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            // A WAL that grew in a burst is cut back to this when it starts over.
+            try db.execute(sql: "PRAGMA journal_size_limit = \(4 * walRestartFrames * 4096)")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB sets `synchronous = NORMAL` on the writer after `prepareDatabase` when it turns WAL on.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         self.dedupWindowMillis = Int64(dedupWindowSeconds) * 1000
         self.now = now
         try Self.migrator.migrate(pool)
         configuration.label = "event-log-checkpointer"
-        let checkpointer = try DatabaseQueue(path: path, configuration: configuration)
-        self.checkpointer = checkpointer
-        checkpointing = Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: checkpointInterval)
-                _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
-            }
-        }
+        checkpointer = try WALCheckpointer(
+            path: path,
+            configuration: configuration,
+            writer: pool,
+            interval: checkpointInterval,
+            restartFrames: walRestartFrames
+        )
     }
 
     /// Runs one passive checkpoint now; returns the WAL's frame count and how many of them are in the
     /// database file. For tests and diagnostics: the log checkpoints by itself.
-    public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int) {
-        let result = try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
-        return (result.walFrameCount, result.checkpointedFrameCount)
-    }
+    public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int) { try await checkpointer.checkpoint() }
 
-    /// The writer's automatic-checkpoint threshold in pages (0: commits never checkpoint).
-    public func writerAutocheckpointPages() async throws -> Int {
-        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? -1 }
+    /// How many checkpoints ran between two commits because the WAL had reached `walRestartFrames`, and how
+    /// many failed (each is retried on the next round). For tests and diagnostics.
+    public var checkpointCounts: (betweenCommits: Int, failed: Int) { (checkpointer.writerCheckpoints.count, checkpointer.failures.count) }
+
+    /// The writer connection's settings: `synchronous` (1 NORMAL, 2 FULL) and `wal_autocheckpoint` in pages
+    /// (0: commits never checkpoint). For tests and diagnostics.
+    public func writerSettings() async throws -> (synchronous: Int, autocheckpointPages: Int) {
+        try await pool.writeWithoutTransaction { db in
+            (try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1, try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? -1)
+        }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -358,15 +364,24 @@ public final class SQLiteEventLog: EventLog {
     }
 
     public func close() async throws {
-        checkpointing.cancel()
-        await checkpointing.value
-        try closeNow()
+        do {
+            try await checkpointer.close()
+        } catch {
+            try pool.close()
+            throw error
+        }
+        try pool.close()
     }
 
-    /// Closes the database at once (checkpointing the WAL).
+    /// Closes the database at once (checkpointing the WAL); the pool is closed even if the checkpointer's
+    /// connection fails to.
     public func closeNow() throws {
-        checkpointing.cancel()
-        try checkpointer.close()
+        do {
+            try checkpointer.closeNow()
+        } catch {
+            try pool.close()
+            throw error
+        }
         try pool.close()
     }
 }

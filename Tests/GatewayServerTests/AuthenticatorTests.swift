@@ -97,22 +97,51 @@ struct AuthenticatorTests {
         #expect(await refusal(at: nowMillis + 61_000) == "token expired")
         // Forgotten once expired: refused again on the full path, with the same answer.
         #expect(await refusal(at: nowMillis + 61_000) == "token expired")
-        // Every single-character change of the remembered token is a different token: verified in full.
+        // Every single-character change of the remembered token is a different token: verified in full. A
+        // character's high bit is changed (a last character's low bits may carry no data, so a change there
+        // could decode to the same bytes); a dot is replaced.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         let bytes = Array(token.utf8)
-        for index in stride(from: 0, to: bytes.count, by: 7) {
+        for index in bytes.indices {
             var changed = bytes
-            changed[index] = changed[index] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            changed[index] = alphabet.firstIndex(of: bytes[index]).map { alphabet[$0 ^ 32] } ?? UInt8(ascii: "A")
             let forged = String(decoding: changed, as: UTF8.self)
             await #expect(throws: Authenticator.Failure.self, "byte \(index)") {
                 try await authenticator.verify(forged, nowMillis: nowMillis, remember: true)
             }
         }
+        // A look-alike spelling of a remembered token (K as the Kelvin sign, which Swift's `String` calls
+        // equal) is refused: a JWT is ASCII.
+        var withK = token
+        var user = 0
+        while !withK.contains("K") {
+            user += 1
+            claims.sub = "k\(user)"
+            withK = try await keys.sign(claims)
+        }
+        _ = try await authenticator.verify(withK, nowMillis: nowMillis, remember: true)
+        let lookAlike = withK.replacingOccurrences(of: "K", with: "\u{212A}")
+        #expect(lookAlike == withK, "Swift compares the two spellings as equal")
+        await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(lookAlike, nowMillis: nowMillis, remember: true) }
         // A full memory starts over; every remembered token still verifies.
         for index in 0..<(Authenticator.verifiedCapacity + 10) {
             claims.sub = "u\(index)"
             _ = try await authenticator.verify(try await keys.sign(claims), nowMillis: nowMillis, remember: true)
         }
         #expect(try await authenticator.verify(token, nowMillis: nowMillis, remember: true).principal.userID == "7")
+    }
+
+    @Test("a signed token with an nbf far in the past is accepted and remembered without overflow")
+    func ancientNotBefore() async throws {
+        let authenticator = try await Authenticator(keys: .hmac(secret: TestServer.secret))
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: TestServer.secret), digestAlgorithm: .sha256)
+        for seconds in [-1e300, -9.3e15, -1.0] {
+            var claims = claims()
+            claims.nbf = NotBeforeClaim(value: Date(timeIntervalSince1970: seconds))
+            let token = try await keys.sign(claims)
+            for _ in 0..<2 { #expect(try await authenticator.verify(token, remember: true).principal.userID == "7", "nbf \(seconds)") }
+        }
     }
 
     @Test("numeric company and user ids are read as their decimal text; a token without exp is refused")

@@ -26,14 +26,30 @@ struct EventLogCheckpointTests {
         ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int) ?? 0
     }
 
-    @Test("commits never checkpoint; the log's own checkpointer copies the WAL into the database beside them")
-    func checkpointerKeepsUp() async throws {
+    static func temporaryPath() throws -> (directory: String, path: String) {
         let directory = TestServer.temporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/events.sqlite"
+        return (directory, directory + "/events.sqlite")
+    }
+
+    @Test("the writer never checkpoints and keeps the durability asked for (GRDB resets synchronous when it turns WAL on)")
+    func writerSettings() async throws {
+        for (durability, synchronous) in [(SQLiteEventLog.Durability.process, 1), (.fsync, 2)] {
+            let (directory, path) = try Self.temporaryPath()
+            let log = try SQLiteEventLog(path: path, durability: durability)
+            let settings = try await log.writerSettings()
+            #expect(settings.synchronous == synchronous, "\(durability)")
+            #expect(settings.autocheckpointPages == 0)
+            try await log.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    @Test("commits never checkpoint; the log's own checkpointer copies the WAL into the database beside them")
+    func checkpointerKeepsUp() async throws {
+        let (directory, path) = try Self.temporaryPath()
         let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(20))
-        #expect(try await log.writerAutocheckpointPages() == 0)
-        // About 3,000 WAL pages in all: without checkpoints the WAL would hold every one of them (12 MB);
+        // About 3,000 WAL pages in all: without checkpoints the WAL would hold every one of them (about 11 MB);
         // SQLite's own checkpoint would have run inside the commits past the 1,000th page.
         var largestWAL = 0
         for batch in 0..<200 {
@@ -44,7 +60,8 @@ struct EventLogCheckpointTests {
         try await Task.sleep(for: .milliseconds(100))
         let state = try await log.checkpoint()
         #expect(state.checkpointed == state.walFrames, "every WAL frame is in the database file")
-        #expect(largestWAL < 8 << 20, "the writer restarts the WAL once it is checkpointed (largest \(largestWAL) bytes)")
+        #expect(largestWAL < 6 << 20, "the writer restarts the WAL once it is checkpointed (largest \(largestWAL) bytes)")
+        #expect(log.checkpointCounts.failed == 0)
         let page = try await log.read(after: 0, company: "123", limit: 5000)
         #expect(page.events.count == 2000)
         try await log.close()
@@ -53,5 +70,38 @@ struct EventLogCheckpointTests {
         #expect(try await reopened.head() == 2000)
         try await reopened.close()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test("under appends without a pause the WAL still starts over: a checkpoint between two commits once it is long")
+    func sustainedAppends() async throws {
+        let (directory, path) = try Self.temporaryPath()
+        let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(10), walRestartFrames: 64)
+        var largestWAL = 0
+        for batch in 0..<300 {
+            _ = try await log.append((0..<10).map { Self.event(batch * 10 + $0) })
+            largestWAL = max(largestWAL, Self.walBytes(path))
+        }
+        #expect(log.checkpointCounts.betweenCommits > 0, "the WAL reached 64 pages, so checkpoints ran between commits")
+        #expect(log.checkpointCounts.failed == 0)
+        // 3,000 events (about 16 MB of WAL frames) in a WAL kept near its 64-page threshold and cut back to 1 MiB.
+        #expect(largestWAL < 4 << 20, "largest WAL \(largestWAL) bytes")
+        #expect(try await log.head() == 3000)
+        try await log.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test("closing while checkpoints run is safe, and a checkpoint asked for after closing is an error, not a crash")
+    func closeWhileCheckpointing() async throws {
+        for _ in 0..<20 {
+            let (directory, path) = try Self.temporaryPath()
+            let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(1), walRestartFrames: 8)
+            for batch in 0..<5 { _ = try await log.append((0..<10).map { Self.event(batch * 10 + $0) }) }
+            try log.closeNow()
+            await #expect(throws: (any Error).self) { try await log.checkpoint() }
+            let reopened = try SQLiteEventLog(path: path)
+            #expect(try await reopened.head() == 50)
+            try await reopened.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 }

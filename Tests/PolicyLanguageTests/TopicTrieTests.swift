@@ -121,9 +121,10 @@ struct TopicTrieTests {
     func segmentPrefixOfLongerSegment() throws {
         let short = "abcdefgh"
         let long = "abcdefghi"
-        for names in [[short], [long], [short, long], [long, short]] {
+        // Two long segments of one length that share their first 8 bytes differ only in their tails.
+        for names in [[short], [long], [short, long], [long, short], ["abcdefghij", "abcdefghik"], ["abcdefghik"]] {
             let policy = try policy(names.map { "\($0).x" } + names.map { "y.\($0)" })
-            for name in [short, long, "abcdefghij", "abcdefg"] {
+            for name in [short, long, "abcdefghij", "abcdefghik", "abcdefg"] {
                 let expected: Set<String> = names.contains(name) ? ["\(name).x"] : []
                 #expect(try found(policy, "\(name).x", wildcards: false) == expected, "\(name) against \(names)")
                 #expect(try found(policy, "y.\(name)", wildcards: false) == (names.contains(name) ? ["y.\(name)"] : []), "\(name) against \(names)")
@@ -170,7 +171,9 @@ struct CompanyIndexTests {
         #expect(policy.tenants.isListed("ACME-corp") && !policy.tenants.isListed("acme-Corp"))
     }
 
-    @Test("the checked lookup refuses exactly the ids CompanyID.isWellFormed refuses: every byte at every offset, every length")
+    @Test(
+        "the checked lookup refuses exactly the ids CompanyID.isWellFormed refuses: every ASCII byte and multi-byte characters at every offset, every length"
+    )
     func checkedLookups() throws {
         let text = "version: 1\ntopics:\n  - pattern: \"a.*\"\ntenants:\n  companies:\n    \"acme\": { enabled: true }\n"
         let policy = try PolicyCompiler().compile([PolicySource(path: "t.yaml", text: text)])
@@ -181,14 +184,17 @@ struct CompanyIndexTests {
             let id = String(repeating: "k", count: length)
             #expect((policy.tenants.checkedPosition(of: id) != nil) == CompanyID.isWellFormed(id), "length \(length)")
         }
-        for byte in UInt8.min...UInt8.max {
+        // A `String` holds valid UTF-8 only, so bytes from 0x80 up come as the characters that use them.
+        let insertions = (UInt8(0)...0x7F).map { [$0] } + ["\u{80}", "é", "€", "\u{FFFD}", "😀"].map { Array($0.utf8) }
+        for insertion in insertions {
             for offset in 0..<18 {
                 for length in [offset + 1, offset + 3, 20] {
                     var bytes = [UInt8](repeating: UInt8(ascii: "c"), count: length)
-                    bytes[offset] = byte
+                    bytes.replaceSubrange(offset..<offset + 1, with: insertion)
                     let id = String(decoding: bytes, as: UTF8.self)
+                    #expect(Array(id.utf8) == bytes)
                     let checked = policy.tenants.checkedPosition(of: id)
-                    #expect((checked != nil) == CompanyID.isWellFormed(id), "byte \(byte) at \(offset) of \(length)")
+                    #expect((checked != nil) == CompanyID.isWellFormed(id), "\(insertion) at \(offset) of \(length)")
                     if let checked { #expect(checked == -1) }
                 }
             }

@@ -100,6 +100,9 @@ public final class Authenticator: Sendable {
     public func verify(_ token: String, nowMillis: Int64 = Timestamp.nowMillis(), remember: Bool = false) async throws(Failure) -> Verified {
         guard !token.isEmpty else { throw Failure("missing token") }
         guard token.utf8.count <= 8192 else { throw Failure("token too large") }
+        // A JWT is ASCII. Checked before the memory of verified tokens, whose `String` keys compare by
+        // Unicode equivalence: a look-alike spelling (K as U+212A) must not find a remembered token.
+        guard token.utf8.allSatisfy({ $0 < 0x80 }) else { throw Failure("malformed token") }
         if let (known, notBefore) = verified.withLock({ $0[token] }) {
             guard known.expiresAtMillis > nowMillis else {
                 verified.withLock { _ = $0.removeValue(forKey: token) }
@@ -142,9 +145,19 @@ public final class Authenticator: Sendable {
         guard remember else { return result }
         verified.withLock { verified in
             if verified.count >= Self.verifiedCapacity { verified.removeAll(keepingCapacity: true) }
-            verified[token] = (result, claims.nbf.map { Int64(($0.value.timeIntervalSince1970 * 1000).rounded(.up)) } ?? .min)
+            verified[token] = (result, Self.millis(claims.nbf?.value.timeIntervalSince1970))
         }
         return result
+    }
+
+    /// `seconds` in milliseconds, rounded up and held within `Int64` (a signed token may say `-1e300`);
+    /// `Int64.min` for none.
+    private static func millis(_ seconds: Double?) -> Int64 {
+        guard let seconds else { return .min }
+        let millis = (seconds * 1000).rounded(.up)
+        if millis <= -9.2e18 { return .min }
+        if millis >= 9.2e18 { return .max }
+        return Int64(millis)
     }
 
     private static func decodeSegment(_ segment: Substring) -> Data? {

@@ -1,0 +1,77 @@
+import GRDB
+import Synchronization
+
+/// Checkpoints an SQLite WAL beside its writer, so that no commit ever runs a checkpoint (SQLite's
+/// automatic one held one append in a hundred for about 5 ms).
+///
+/// Every `interval`, a connection of its own runs a passive checkpoint: it never waits for the writer or
+/// for readers. SQLite starts the WAL over when a commit begins while every frame is checkpointed; under
+/// a steady stream of commits that may never be so (commits land while the checkpoint copies), and the
+/// WAL would grow with every write. So once the WAL holds `restartFrames` frames, one more passive
+/// checkpoint runs on the writer's own queue, between two commits, where what is left to copy is only what
+/// came since the pass before; the next commit then starts the WAL over.
+final class WALCheckpointer: Sendable {
+    private let connection: DatabaseQueue
+    private let task: Task<Void, Never>
+    private let closed = Atomic<Bool>(false)
+    /// How many checkpoints ran on the writer's queue (the WAL had reached `restartFrames`).
+    let writerCheckpoints: Counter
+    /// How many checkpoints failed (they are retried on the next round).
+    let failures: Counter
+
+    /// A shared count.
+    final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        func add() { value.add(1, ordering: .relaxed) }
+        var count: Int { value.load(ordering: .relaxed) }
+    }
+
+    init(path: String, configuration: Configuration, writer: DatabasePool, interval: Duration, restartFrames: Int) throws {
+        let connection = try DatabaseQueue(path: path, configuration: configuration)
+        let writerCheckpoints = Counter()
+        let failures = Counter()
+        self.connection = connection
+        self.writerCheckpoints = writerCheckpoints
+        self.failures = failures
+        // The loop holds the connections, not this object, so dropping the log cancels it (deinit).
+        task = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled else { return }
+                do {
+                    let (frames, _) = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+                    if frames >= restartFrames {
+                        _ = try await writer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+                        writerCheckpoints.add()
+                    }
+                } catch {
+                    failures.add()
+                }
+            }
+        }
+    }
+
+    deinit { task.cancel() }
+
+    /// One passive checkpoint now, on the checkpointer's connection: the WAL's frame count and how many of
+    /// them are in the database file.
+    func checkpoint() async throws -> (walFrames: Int, checkpointed: Int) {
+        guard !closed.load(ordering: .acquiring) else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the event log is closed") }
+        let result = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return (result.walFrameCount, result.checkpointedFrameCount)
+    }
+
+    /// Stops the loop (after a checkpoint under way) and closes the connection.
+    func close() async throws {
+        task.cancel()
+        await task.value
+        try closeNow()
+    }
+
+    /// Stops the loop and closes the connection at once (a checkpoint under way finishes first).
+    func closeNow() throws {
+        closed.store(true, ordering: .releasing)
+        task.cancel()
+        try connection.close()
+    }
+}
