@@ -96,21 +96,36 @@ struct JSONParser {
         return value
     }
 
-    private mutating func enter() throws(JSONSyntaxError) {
+    /// Steps into a container at its opening bracket; `true` when it closes at once (`{}`, `[]`).
+    private mutating func enter(closing: UInt8) throws(JSONSyntaxError) -> Bool {
         depth &+= 1
         guard depth <= JSONValue.maximumDepth else { throw failure("nested more than \(JSONValue.maximumDepth) deep") }
         index &+= 1
         skipWhitespace()
+        guard index < end, base[index] == closing else { return false }
+        index &+= 1
+        depth &-= 1
+        return true
+    }
+
+    /// After a member: `false` past a comma (another member follows), `true` past the `closing` bracket.
+    private mutating func endOfMember(closing: UInt8) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard index < end else { throw failure("unexpected end of input") }
+        if base[index] == UInt8(ascii: ",") {
+            index &+= 1
+            skipWhitespace()
+            return false
+        }
+        guard base[index] == closing else { throw failure("expected ',' or '\(Character(Unicode.Scalar(closing)))'") }
+        index &+= 1
+        depth &-= 1
+        return true
     }
 
     private mutating func object() throws(JSONSyntaxError) -> JSONValue {
-        try enter()
         var members: [String: JSONValue] = [:]
-        if index < end && base[index] == UInt8(ascii: "}") {
-            index &+= 1
-            depth &-= 1
-            return .object(members)
-        }
+        if try enter(closing: UInt8(ascii: "}")) { return .object(members) }
         while true {
             guard index < end, base[index] == UInt8(ascii: "\"") else { throw failure("expected a key in double quotes") }
             let keyOffset = index
@@ -120,44 +135,20 @@ struct JSONParser {
             index &+= 1
             skipWhitespace()
             let member = try value()
+            // Keys compare as Swift strings (canonically equivalent spellings are one key), as the object stores them.
             guard members.updateValue(member, forKey: key) == nil else {
                 throw JSONSyntaxError(offset: keyOffset, reason: "key '\(key.prefix(64))' appears twice in one object")
             }
-            skipWhitespace()
-            guard index < end else { throw failure("unexpected end of input") }
-            if base[index] == UInt8(ascii: ",") {
-                index &+= 1
-                skipWhitespace()
-                continue
-            }
-            guard base[index] == UInt8(ascii: "}") else { throw failure("expected ',' or '}'") }
-            index &+= 1
-            depth &-= 1
-            return .object(members)
+            if try endOfMember(closing: UInt8(ascii: "}")) { return .object(members) }
         }
     }
 
     private mutating func array() throws(JSONSyntaxError) -> JSONValue {
-        try enter()
         var elements: [JSONValue] = []
-        if index < end && base[index] == UInt8(ascii: "]") {
-            index &+= 1
-            depth &-= 1
-            return .array(elements)
-        }
+        if try enter(closing: UInt8(ascii: "]")) { return .array(elements) }
         while true {
             elements.append(try value())
-            skipWhitespace()
-            guard index < end else { throw failure("unexpected end of input") }
-            if base[index] == UInt8(ascii: ",") {
-                index &+= 1
-                skipWhitespace()
-                continue
-            }
-            guard base[index] == UInt8(ascii: "]") else { throw failure("expected ',' or ']'") }
-            index &+= 1
-            depth &-= 1
-            return .array(elements)
+            if try endOfMember(closing: UInt8(ascii: "]")) { return .array(elements) }
         }
     }
 
