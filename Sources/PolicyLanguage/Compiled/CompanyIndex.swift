@@ -108,7 +108,7 @@ struct CompanyIndex: Sendable {
             if remaining >= 8 {
                 word = UInt64(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
             } else {
-                for offset in 0..<remaining { word |= UInt64(base[position &+ offset]) &<< UInt64(offset &* 8) }
+                word = partialWord(UnsafeRawPointer(base + position), remaining)
                 valid = (1 &<< UInt64(remaining &* 8)) &- 1
             }
             if position == 0 { first = word }
@@ -120,6 +120,24 @@ struct CompanyIndex: Sendable {
         hash = hash &* 0x9E37_79B9_7F4A_7C15
         hash ^= hash &>> 29
         return (hash, first, printable)
+    }
+
+    /// The `count` (1–7) bytes at `pointer` as a little-endian word, zero above them: at most three loads
+    /// (4, 2 and 1 bytes), never past the last byte.
+    @inline(__always)
+    private static func partialWord(_ pointer: UnsafeRawPointer, _ count: Int) -> UInt64 {
+        var word: UInt64 = 0
+        var offset = 0
+        if count & 4 != 0 {
+            word = UInt64(UInt32(littleEndian: pointer.loadUnaligned(as: UInt32.self)))
+            offset = 4
+        }
+        if count & 2 != 0 {
+            word |= UInt64(UInt16(littleEndian: pointer.loadUnaligned(fromByteOffset: offset, as: UInt16.self))) &<< UInt64(offset &* 8)
+            offset &+= 2
+        }
+        if count & 1 != 0 { word |= UInt64(pointer.load(fromByteOffset: offset, as: UInt8.self)) &<< UInt64(offset &* 8) }
+        return word
     }
 
     private static let highBits: UInt64 = 0x8080_8080_8080_8080

@@ -30,7 +30,7 @@ public struct RuleMatches: Sendable {
     }
 
     /// The rule index of the `position`-th match.
-    @inlinable public subscript(position: Int) -> Int {
+    @inlinable @inline(__always) public subscript(position: Int) -> Int {
         switch position {
         case 0: Int(inline.0)
         case 1: Int(inline.1)
