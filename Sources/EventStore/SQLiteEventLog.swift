@@ -364,13 +364,8 @@ public final class SQLiteEventLog: EventLog {
     }
 
     public func close() async throws {
-        do {
-            try await checkpointer.close()
-        } catch {
-            try pool.close()
-            throw error
-        }
-        try pool.close()
+        await checkpointer.stop()
+        try closeNow()
     }
 
     /// Closes the database at once (checkpointing the WAL); the pool is closed even if the checkpointer's

@@ -61,11 +61,10 @@ final class WALCheckpointer: Sendable {
         return (result.walFrameCount, result.checkpointedFrameCount)
     }
 
-    /// Stops the loop (after a checkpoint under way) and closes the connection.
-    func close() async throws {
+    /// Stops the loop and waits for a checkpoint under way; ``closeNow()`` then closes the connection.
+    func stop() async {
         task.cancel()
         await task.value
-        try closeNow()
     }
 
     /// Stops the loop and closes the connection at once (a checkpoint under way finishes first).
