@@ -260,17 +260,13 @@ struct JSONParser {
         }
         let integerDigits = index &- integerStart
         var isInteger = true
-        var nonzeroMantissa = false
-        for offset in integerStart..<index where base[offset] != UInt8(ascii: "0") { nonzeroMantissa = true }
         if index < end && base[index] == UInt8(ascii: ".") {
             isInteger = false
             index &+= 1
             guard index < end, isDigit(base[index]) else { throw failure("expected a digit after '.'") }
-            while index < end && isDigit(base[index]) {
-                if base[index] != UInt8(ascii: "0") { nonzeroMantissa = true }
-                index &+= 1
-            }
+            while index < end && isDigit(base[index]) { index &+= 1 }
         }
+        let mantissaEnd = index
         if index < end && (base[index] == UInt8(ascii: "e") || base[index] == UInt8(ascii: "E")) {
             isInteger = false
             index &+= 1
@@ -285,6 +281,8 @@ struct JSONParser {
             return base[start] == UInt8(ascii: "-") ? -value : value
         }
         let text = String(decoding: UnsafeBufferPointer(start: base + start, count: index &- start), as: UTF8.self)
+        // A nonzero mantissa that reads as 0 underflowed (`1e-400`): refused, as out of range.
+        let nonzeroMantissa = (integerStart..<mantissaEnd).contains { base[$0] &- UInt8(ascii: "1") < 9 }
         guard let value = Double(text), value.isFinite, value != 0 || !nonzeroMantissa else {
             throw JSONSyntaxError(offset: start, reason: "number out of range")
         }

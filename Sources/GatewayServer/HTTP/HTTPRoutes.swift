@@ -66,9 +66,7 @@ struct HTTPRoutes {
             return .refused(JSONResponse.error(413, code: "payload_too_large", message: "the body is over \(maxBodyBytes) bytes"))
         }
         do {
-            return .value(
-                try buffer.withUnsafeReadableBytes { raw in Result { () throws(JSONSyntaxError) in try JSONValue(parsingUTF8: raw) } }.get()
-            )
+            return .value(try buffer.withUnsafeReadableBytes { try JSONValue(parsingUTF8: $0) })
         } catch {
             return .refused(JSONResponse.error(400, code: "invalid_message", message: "the body is not valid JSON: \(error)"))
         }

@@ -136,7 +136,7 @@ struct ExplainCommand: ParsableCommand {
     static func readJSON(file: String) throws -> JSONValue {
         guard let data = FileManager.default.contents(atPath: file) else { throw CLIFailure.usage("cannot read '\(file)'") }
         do {
-            return try data.withUnsafeBytes { raw in Result { () throws(JSONSyntaxError) in try JSONValue(parsingUTF8: raw) } }.get()
+            return try data.withUnsafeBytes { try JSONValue(parsingUTF8: $0) }
         } catch {
             throw CLIFailure.usage("'\(file)' is not valid JSON: \(error)")
         }
