@@ -61,12 +61,23 @@ let package = Package(
             dependencies: ["GatewayModel", "EventBus", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
-        // Sessions, fan-out and the publish pipeline: everything between a transport and the bus,
-        // every action through the policy engine. No HTTP here.
+        // The policy gate: the one door between the sessions and the bus. Decide, limit, audit, shadow,
+        // enrich and append; deliveries, replays and polls filtered and redacted.
+        .target(
+            name: "PolicyEnforcement",
+            dependencies: [
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Sessions, fan-out, replay and long-polling: everything between a transport and the gate.
+        // No HTTP, no bus and no log here: every action goes through PolicyEnforcement.
         .target(
             name: "GatewaySession",
             dependencies: [
-                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus",
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "PolicyEnforcement",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -78,7 +89,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayModel", "PolicyLanguage", "PolicyEngine", "EventBus", "EventStore", "GatewaySession",
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "PolicyEnforcement", "EventBus", "EventStore", "GatewaySession",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

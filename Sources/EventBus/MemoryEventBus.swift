@@ -1,11 +1,12 @@
+public import GatewayModel
 import Synchronization
 
 /// The in-process bus of the embedded default: a publish calls the handlers of matching subscriptions
-/// synchronously, so events reach the fan-out in the order they were published.
+/// in the publisher's task, so events reach the fan-out in the order they were published.
 public final class MemoryEventBus: EventBusBackend {
     private struct Subscription {
         var channels: Set<String>
-        var handler: @Sendable (StoredEvent) -> Void
+        var handler: @Sendable (StoredEvent) async -> Void
     }
 
     private let subscriptions = Mutex<[Subscription]>([])
@@ -19,10 +20,10 @@ public final class MemoryEventBus: EventBusBackend {
         let handlers = subscriptions.withLock { subscriptions in
             subscriptions.filter { $0.channels.contains { Self.channel($0, covers: channel) } }.map(\.handler)
         }
-        for handler in handlers { handler(event) }
+        for handler in handlers { await handler(event) }
     }
 
-    public func subscribe(_ channels: [String], handler: @escaping @Sendable (StoredEvent) -> Void) async throws {
+    public func subscribe(_ channels: [String], handler: @escaping @Sendable (StoredEvent) async -> Void) async throws {
         guard !closed.load(ordering: .acquiring) else { throw EventBusError.closed }
         subscriptions.withLock { $0.append(Subscription(channels: Set(channels), handler: handler)) }
     }

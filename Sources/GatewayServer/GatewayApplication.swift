@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdCore
 public import Logging
 import NIOCore
+import PolicyEnforcement
 import PolicyEngine
 import PolicyLanguage
 import ServiceLifecycle
@@ -70,25 +71,26 @@ public struct GatewayApplication: Sendable {
         } catch {
             throw ConfigurationProblem("cannot open the event log under DATA_DIR=\(configuration.dataDir): \(error)")
         }
-        var core = Gateway.Configuration(region: configuration.region, nodeRegion: configuration.nodeRegion)
-        core.channelPrefix = configuration.channelPrefix
-        core.maxConnections = configuration.maxConnections
-        core.gdprEnabled = configuration.gdprEnabled
-        core.auditAllowedDecisions = configuration.auditAllowedDecisions
-        gateway = Gateway(
-            configuration: core,
+        var node = PolicyGate.Configuration(region: configuration.region, nodeRegion: configuration.nodeRegion)
+        node.channelPrefix = configuration.channelPrefix
+        node.gdprEnabled = configuration.gdprEnabled
+        node.auditAllowedDecisions = configuration.auditAllowedDecisions
+        let gate = PolicyGate(
+            configuration: node,
             policy: policy,
             log: log,
             bus: MemoryEventBus(),
-            rateLimits: MemoryRateLimitStore(clock: ContinuousClock()),
-            authenticator: authenticator,
+            limits: MemoryRateLimitStore(clock: ContinuousClock()),
             logger: logger
         )
         do {
-            try await gateway.loadForgottenSubjects()
+            try await gate.loadForgottenSubjects()
         } catch {
             throw ConfigurationProblem("cannot read the forgotten data subjects from the event log under DATA_DIR=\(configuration.dataDir): \(error)")
         }
+        var sessions = Gateway.Configuration()
+        sessions.maxConnections = configuration.maxConnections
+        gateway = Gateway(configuration: sessions, gate: gate, authenticator: authenticator, logger: logger)
         reloader = PolicyReloader(path: configuration.policyPath, compiler: compiler, gateway: gateway, sources: sources, logger: logger)
     }
 

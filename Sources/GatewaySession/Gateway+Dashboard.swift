@@ -1,37 +1,8 @@
-import Foundation
 import GatewayModel
 import Logging
+import PolicyEnforcement
 import PolicyEngine
 import Synchronization
-
-/// What `/dashboard` shows that the gate itself counts: totals for the rates, refusals by reason and
-/// the most recent audited decisions. Plain counters beside the Prometheus ones, which cannot be read back.
-final class DashboardStats: Sendable {
-    struct RecentDecision: Sendable {
-        var atMillis: Int64
-        var action: String
-        var result: String
-        var reason: String
-        var rule: String?
-        var topic: String?
-    }
-
-    let published = Atomic<Int>(0)
-    let delivered = Atomic<Int>(0)
-    private let state = Mutex<(refusals: [String: Int], recent: [RecentDecision])>(([:], []))
-    static let recentCapacity = 50
-
-    /// Records an audited refusal (or shadow refusal).
-    func record(_ decision: RecentDecision) {
-        state.withLock { state in
-            state.refusals[decision.action + " " + decision.reason + (decision.result == "shadow_deny" ? " (shadow)" : ""), default: 0] += 1
-            state.recent.append(decision)
-            if state.recent.count > Self.recentCapacity { state.recent.removeFirst(state.recent.count - Self.recentCapacity) }
-        }
-    }
-
-    var snapshot: (refusals: [String: Int], recent: [RecentDecision]) { state.withLock { $0 } }
-}
 
 extension Gateway {
     /// `dashboard.subscribe`: operators receive a `dashboard.snapshot` every second; others get `forbidden`.
@@ -40,7 +11,7 @@ extension Gateway {
         guard session.subject.isAdmin, session.subject.principal.companyID == nil else {
             session.outbox.enqueue(
                 text: ServerMessage.error(
-                    code: "forbidden",
+                    code: .forbidden,
                     message: "the dashboard needs an operator token (admin, no company)",
                     now: Timestamp.now()
                 )
@@ -48,7 +19,10 @@ extension Gateway {
             return
         }
         dashboardViewers.withLock { $0[session.id] = session }
-        logger.info("dashboard subscribed", metadata: ["event": "subscription.created", "connection_id": "\(session.id)", "topics": "dashboard"])
+        logger.info(
+            "dashboard subscribed",
+            metadata: [LogKey.event: "subscription.created", LogKey.connectionID: "\(session.id)", LogKey.topics: "dashboard"]
+        )
     }
 
     /// Sends one `dashboard.snapshot` to every dashboard connection. `policy` is the policy status as
@@ -58,20 +32,20 @@ extension Gateway {
         let viewers = dashboardViewers.withLock { Array($0.values) }
         guard !viewers.isEmpty else { return }
         let now = Timestamp.nowMillis()
-        let published = dashboard.published.load(ordering: .relaxed)
-        let delivered = dashboard.delivered.load(ordering: .relaxed)
+        let published = gate.published
+        let delivered = self.delivered.load(ordering: .relaxed)
         let (publishRate, deliveryRate) = dashboardRates.withLock { last -> (Double, Double) in
             defer { last = (now, published, delivered) }
             let seconds = Double(max(1, now - last.atMillis)) / 1000
             guard last.atMillis > 0 else { return (0, 0) }
             return (Double(published - last.published) / seconds, Double(delivered - last.delivered) / seconds)
         }
-        let (refusals, recent) = dashboard.snapshot
+        let (refusals, recent) = gate.audit.snapshot
         var json = JSONWriter(capacity: 2048)
         json.raw(#"{"type":"dashboard.snapshot","data":{"timestamp":"#)
         json.string(Timestamp.rfc3339(millis: now))
         json.raw(#","region":"#)
-        if let region = configuration.nodeRegion { json.string(region.rawValue) } else { json.raw("null") }
+        if let region = gate.configuration.nodeRegion { json.string(region.rawValue) } else { json.raw("null") }
         json.raw(#","connections":"#)
         json.integer(Int64(activeConnections))
         json.raw(#","published_total":"#)

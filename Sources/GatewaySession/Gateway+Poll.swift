@@ -1,11 +1,7 @@
 import CoreMetrics
-import EventBus
-import Foundation
 public import GatewayModel
 import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
+public import PolicyEnforcement
 import Synchronization
 
 extension Gateway {
@@ -32,79 +28,45 @@ extension Gateway {
         }
     }
 
-    /// The answer to a poll.
-    public enum PollResult: Sendable {
-        /// 200: the events (already encoded envelopes, redacted for the poller), the cursor to send next,
-        /// and whether more were pending.
-        case events([String], cursor: String, hasMore: Bool)
-        /// Refused with status, code and message; `rateLimit` for 429.
-        case refused(status: Int, code: String, message: String, rateLimit: RateLimitOutcome?)
+    /// The answer to a poll: the events (already encoded envelopes, redacted for the poller), the cursor to
+    /// send next, and whether more were pending; or a refusal the transport maps to a status.
+    public typealias PollResult = Result<PolledEvents, GateRefusal>
+
+    /// A poll's 200 answer.
+    public struct PolledEvents: Sendable {
+        /// The envelopes, in log order.
+        public var events: [String]
+        /// The cursor to resume after (always present, SPEC §4).
+        public var cursor: String
+        /// Whether more than `limit` events (or more than the byte budget) were pending.
+        public var hasMore: Bool
     }
 
     /// Long-polls: returns at once when events after the cursor match, otherwise waits up to the
     /// timeout for the first. The returned cursor always moves past everything examined, so a client
     /// that stores it never misses an event and never re-reads the ones it was not allowed to see.
     public func poll(_ principal: Principal, _ request: PollRequest) async -> PollResult {
-        let evaluator = self.evaluator
-        let subject = evaluator.subject(for: principal)
-        var trace: DecisionTrace? = nil
-        let decision = evaluator.poll(subject, topics: request.topics, trace: &trace)
-        audit(
-            AuditedDecision(
-                action: .poll,
-                reason: decision.reason,
-                location: decision.location,
-                company: principal.companyID,
-                topic: request.topics.joined(separator: ",")
-            ),
-            policyVersion: evaluator.policy.version
-        )
-        if decision.isAllowed, let shadow = evaluator.shadow {
-            let wouldBe = shadow.poll(subject, topics: request.topics, trace: &trace)
-            if !wouldBe.isAllowed {
-                auditShadow(
-                    AuditedDecision(
-                        action: .poll,
-                        reason: wouldBe.reason,
-                        location: wouldBe.location,
-                        company: principal.companyID,
-                        topic: request.topics.joined(separator: ",")
-                    ),
-                    policyVersion: evaluator.policy.version
-                )
-            }
-        }
-        guard decision.isAllowed else {
+        let permit: PolicyGate.PollPermit
+        switch await gate.poll(principal, topics: request.topics, companyID: request.companyID) {
+        case .failure(let refusal):
             metrics.longpollErrors.increment()
-            return .refused(status: decision.reason.httpStatus, code: decision.reason.rawValue, message: decision.message, rateLimit: nil)
+            return .failure(refusal)
+        case .success(let allowed): permit = allowed
         }
-        guard let company = principal.companyID else {
-            return .refused(status: 403, code: "company_missing", message: "long-polling needs a token bound to a company", rateLimit: nil)
-        }
-        if let asked = request.companyID, asked != company {
-            return .refused(status: 403, code: "company_mismatch", message: "company_id does not match the token's company", rateLimit: nil)
-        }
-        if let refusal = await acquire(decision.limits) {
-            metrics.longpollErrors.increment()
-            return .refused(status: 429, code: "rate_limited", message: "rate limit exceeded", rateLimit: refusal)
-        }
-        let patterns = request.topics.compactMap { try? TopicPattern($0) }
         var position: Int64
         do {
             if let cursor = request.cursor {
-                switch try await log.resolve(cursor: cursor, company: company) {
+                switch try await gate.resolve(cursor: cursor, company: permit.company) {
                 case .after(let after): position = after
-                case .expired:
-                    return .refused(status: 410, code: "cursor_expired", message: "cursor is older than the retained history", rateLimit: nil)
-                case .malformed:
-                    return .refused(status: 400, code: "invalid_cursor", message: "'cursor' is not a cursor of this gateway", rateLimit: nil)
+                case .expired: return .failure(GateRefusal(.cursorExpired, "cursor is older than the retained history"))
+                case .malformed: return .failure(GateRefusal(.invalidCursor, "'cursor' is not a cursor of this gateway"))
                 }
             } else {
-                position = try await log.head()
+                position = try await gate.head()
             }
         } catch {
             metrics.longpollErrors.increment()
-            return .refused(status: 503, code: "unavailable", message: "the event log is unavailable", rateLimit: nil)
+            return .failure(GateRefusal(.unavailable, "the event log is unavailable"))
         }
         let deadline = ContinuousClock.now + request.timeout
         // Rows read per query, and the envelope bytes one answer may carry: a poll never holds more than a
@@ -114,46 +76,34 @@ extension Gateway {
         var foundBytes = 0
         do {
             while true {
-                let generation = pollWaiters.generation(of: company)
-                let page = try await log.read(after: position, company: company, limit: pageSize)
-                // A reload during the wait: decide with the policy now in force, and the principal resolved against it.
-                let evaluator = self.evaluator
-                let subject = evaluator.current(subject)
-                var hasMore = false
-                for event in page.events {
-                    let notice = Self.isNotice(event)
-                    if notice || patterns.contains(where: { $0.matches(event.eventType) }) {
-                        if !isForgotten(event), let mask = notice ? 0 : evaluator.redactionMask(for: event, to: subject) {
-                            if found.count == request.limit || (!found.isEmpty && foundBytes + event.envelope.utf8.count > configuration.maxPollBytes)
-                            {
-                                hasMore = true
-                                break
-                            }
-                            var variants = EventVariants(event: event, policy: evaluator.policy)
-                            if let envelope = variants.envelope(redacting: mask) {
-                                found.append(envelope)
-                                foundBytes += envelope.utf8.count
-                            }
-                        }
-                    }
-                    // Past every event examined, delivered or not.
-                    position = event.position
+                let generation = pollWaiters.generation(of: permit.company)
+                let page = try await gate.read(after: position, company: permit.company, for: permit.subject, limit: pageSize) { type in
+                    permit.patterns.contains { $0.matches(type) }
                 }
-                if hasMore { return .events(found, cursor: String(position), hasMore: true) }
-                let exhausted = page.events.count < pageSize
-                guard exhausted else { continue }
+                for event in page.events {
+                    let size = event.envelope.utf8.count
+                    if found.count == request.limit || (!found.isEmpty && foundBytes + size > configuration.maxPollBytes) {
+                        // Resume just before this event: past everything examined before it, seen or not.
+                        return .success(PolledEvents(events: found, cursor: String(event.resumeBefore), hasMore: true))
+                    }
+                    found.append(event.envelope)
+                    foundBytes += size
+                }
+                // Past every event examined, delivered or not.
+                position = page.lastExamined
+                guard page.exhausted else { continue }
                 // Nothing of this company lies between the last event read and the snapshot's head.
                 position = max(position, page.head)
-                if !found.isEmpty { return .events(found, cursor: String(position), hasMore: false) }
+                if !found.isEmpty { return .success(PolledEvents(events: found, cursor: String(position), hasMore: false)) }
                 if ContinuousClock.now >= deadline || Task.isCancelled || shuttingDown.load(ordering: .acquiring) {
-                    return .events([], cursor: String(position), hasMore: false)
+                    return .success(PolledEvents(events: [], cursor: String(position), hasMore: false))
                 }
-                await pollWaiters.wait(for: company, after: generation, until: deadline)
+                await pollWaiters.wait(for: permit.company, after: generation, until: deadline)
             }
         } catch {
             metrics.longpollErrors.increment()
-            logger.error("poll failed", metadata: ["event": "longpoll.error", "error": "\(error)"])
-            return .refused(status: 503, code: "unavailable", message: "the event log is unavailable", rateLimit: nil)
+            logger.error("poll failed", metadata: [LogKey.event: "longpoll.error", LogKey.error: "\(error)"])
+            return .failure(GateRefusal(.unavailable, "the event log is unavailable"))
         }
     }
 }

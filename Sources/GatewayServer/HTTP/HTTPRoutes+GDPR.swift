@@ -21,29 +21,27 @@ extension HTTPRoutes {
         }
         guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["data_subject_id", "company_id", "all_companies"]) else {
             return JSONResponse.error(
-                400,
-                code: "invalid_message",
+                .invalidMessage,
                 message: #"the body must be {"data_subject_id": "...", "company_id"?: "...", "all_companies"?: true}"#
             )
         }
         guard let subject = fields["data_subject_id"]?.identifierString, (1...256).contains(subject.utf8.count) else {
-            return JSONResponse.error(400, code: "invalid_message", message: "'data_subject_id' must be a string of 1-256 characters")
+            return JSONResponse.error(.invalidMessage, message: "'data_subject_id' must be a string of 1-256 characters")
         }
         var company = principal.companyID
         if let asked = fields["company_id"] {
             guard let text = asked.identifierString, CompanyID.isWellFormed(text) else {
-                return JSONResponse.error(400, code: "invalid_message", message: "'company_id' must be a company id")
+                return JSONResponse.error(.invalidMessage, message: "'company_id' must be a company id")
             }
             if let own = company, own.rawValue != text {
-                return JSONResponse.error(403, code: "company_mismatch", message: "an admin of one company may only erase subjects in it")
+                return JSONResponse.error(.companyMismatch, message: "an admin of one company may only erase subjects in it")
             }
             company = CompanyID(text)
         }
         // Subject ids are often per-tenant numbers: erasing one in every company must be asked for by name.
         if company == nil, fields["all_companies"] != .bool(true) {
             return JSONResponse.error(
-                400,
-                code: "invalid_message",
+                .invalidMessage,
                 message: "a token without company must name 'company_id', or set \"all_companies\": true to erase the subject in every company"
             )
         }
@@ -51,7 +49,7 @@ extension HTTPRoutes {
         do {
             outcome = try await gateway.forget(dataSubjectID: subject, company: company)
         } catch {
-            return JSONResponse.error(503, code: "unavailable", message: "the event log is unavailable; retry")
+            return JSONResponse.error(.unavailable, message: "the event log is unavailable; retry")
         }
         var json = JSONWriter(capacity: 256)
         json.raw(#"{"data_subject_id":"#)

@@ -1,3 +1,4 @@
+import GatewayModel
 import Hummingbird
 import NIOCore
 
@@ -8,7 +9,7 @@ extension HTTPRoutes {
     /// new one; a plain request is told to upgrade (426).
     func webSocketOverHTTP(_ request: Request, _ context: GatewayRequestContext) -> Response {
         guard request.headers[.upgrade]?.lowercased() == "websocket" else {
-            var response = JSONResponse.error(426, code: "upgrade_required", message: "GET /ws is a WebSocket endpoint: send an upgrade")
+            var response = JSONResponse.error(.upgradeRequired, message: "GET /ws is a WebSocket endpoint: send an upgrade")
             response.headers[.upgrade] = "websocket"
             return response
         }

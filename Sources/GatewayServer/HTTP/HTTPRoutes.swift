@@ -4,6 +4,7 @@ import GatewaySession
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PolicyEnforcement
 
 /// The HTTP endpoints of SPEC §2 (publish, batch publish, long-poll, health, metrics, the SDK).
 struct HTTPRoutes {
@@ -46,14 +47,14 @@ struct HTTPRoutes {
     /// The verified principal, or the 401 to answer with.
     func principal(_ request: Request, _ context: GatewayRequestContext) async -> Checked<Principal> {
         guard let token = Self.token(of: request) else {
-            return .refused(JSONResponse.error(401, code: "unauthorized", message: "a bearer token is required"))
+            return .refused(JSONResponse.error(.unauthorized, message: "a bearer token is required"))
         }
         do {
             var principal = try await authenticator.verify(token, remember: true).principal
             principal.ip = context.clientIP
             return .value(principal)
         } catch {
-            return .refused(JSONResponse.error(401, code: "unauthorized", message: error.description))
+            return .refused(JSONResponse.error(.unauthorized, message: error.description))
         }
     }
 
@@ -63,12 +64,12 @@ struct HTTPRoutes {
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
-            return .refused(JSONResponse.error(413, code: "payload_too_large", message: "the body is over \(maxBodyBytes) bytes"))
+            return .refused(JSONResponse.error(.payloadTooLarge, message: "the body is over \(maxBodyBytes) bytes"))
         }
         do {
             return .value(try buffer.withUnsafeReadableBytes { try JSONValue(parsingUTF8: $0) })
         } catch {
-            return .refused(JSONResponse.error(400, code: "invalid_message", message: "the body is not valid JSON: \(error)"))
+            return .refused(JSONResponse.error(.invalidMessage, message: "the body is not valid JSON: \(error)"))
         }
     }
 
@@ -78,7 +79,7 @@ struct HTTPRoutes {
         case .refused(let response): return .refused(response)
         case .value(let principal):
             guard principal.roles.contains("admin") else {
-                return .refused(JSONResponse.error(403, code: "forbidden", message: "this endpoint requires the admin role"))
+                return .refused(JSONResponse.error(.forbidden, message: "this endpoint requires the admin role"))
             }
             return .value(principal)
         }
@@ -92,7 +93,7 @@ struct HTTPRoutes {
         case .value(let principal):
             guard principal.companyID == nil else {
                 return .refused(
-                    JSONResponse.error(403, code: "forbidden", message: "this endpoint needs an operator token: the admin role and no company")
+                    JSONResponse.error(.forbidden, message: "this endpoint needs an operator token: the admin role and no company")
                 )
             }
             return .value(principal)
@@ -100,7 +101,7 @@ struct HTTPRoutes {
     }
 
     func health() async -> Response {
-        let cache = await gateway.isLogHealthy()
+        let cache = (try? await gateway.gate.head()) != nil
         // A failed reload degrades the policy component but not the node: the previous policy still serves.
         let policy = await reloader.status.isDegraded ? "degraded" : "healthy"
         var json = JSONWriter()
@@ -146,10 +147,10 @@ struct HTTPRoutes {
         case .value(let value): (principal, body) = value
         }
         guard case .object(let object) = body, case .array(let events)? = object["events"], object.count == 1 else {
-            return JSONResponse.error(400, code: "invalid_message", message: #"the body must be {"events":[...]}"#)
+            return JSONResponse.error(.invalidMessage, message: #"the body must be {"events":[...]}"#)
         }
-        guard (1...Gateway.maximumBatch).contains(events.count) else {
-            return JSONResponse.error(400, code: "invalid_message", message: "a batch carries 1-\(Gateway.maximumBatch) events")
+        guard (1...PolicyGate.maximumBatch).contains(events.count) else {
+            return JSONResponse.error(.invalidMessage, message: "a batch carries 1-\(PolicyGate.maximumBatch) events")
         }
         let results = await gateway.publishBatch(principal, events: events)
         var json = JSONWriter(capacity: 64 * results.count)
@@ -157,15 +158,15 @@ struct HTTPRoutes {
         for (index, result) in results.enumerated() {
             if index > 0 { json.raw(",") }
             switch result {
-            case .accepted(let eventID, let cursor, let duplicate):
-                Self.accepted(&json, eventID: eventID, cursor: cursor, duplicate: duplicate)
-            case .refused(let status, let code, let message, _):
+            case .success(let accepted):
+                Self.accepted(&json, accepted)
+            case .failure(let refusal):
                 json.raw(#"{"status":"#)
-                json.integer(Int64(status))
+                json.integer(Int64(refusal.code.httpStatus.code))
                 json.raw(#","error":{"code":"#)
-                json.string(code)
+                json.string(refusal.code.rawValue)
                 json.raw(#","message":"#)
-                json.string(message)
+                json.string(refusal.message)
                 json.raw("}}")
             }
         }
@@ -173,24 +174,24 @@ struct HTTPRoutes {
         return JSONResponse.ok(json.text, status: .accepted)
     }
 
-    static func accepted(_ json: inout JSONWriter, eventID: String, cursor: String, duplicate: Bool) {
+    static func accepted(_ json: inout JSONWriter, _ accepted: PolicyGate.Accepted) {
         json.raw(#"{"event_id":"#)
-        json.string(eventID)
+        json.string(accepted.eventID)
         json.raw(#","cursor":"#)
-        json.string(cursor)
+        json.string(accepted.cursor)
         json.raw(#","duplicate":"#)
-        json.raw(duplicate ? "true" : "false")
+        json.raw(accepted.duplicate ? "true" : "false")
         json.raw("}")
     }
 
     static func response(_ result: Gateway.PublishResult) -> Response {
         switch result {
-        case .accepted(let eventID, let cursor, let duplicate):
+        case .success(let accepted):
             var json = JSONWriter()
-            accepted(&json, eventID: eventID, cursor: cursor, duplicate: duplicate)
+            Self.accepted(&json, accepted)
             return JSONResponse.ok(json.text, status: .accepted)
-        case .refused(let status, let code, let message, let rateLimit):
-            return JSONResponse.error(status, code: code, message: message, rateLimit: rateLimit)
+        case .failure(let refusal):
+            return JSONResponse.error(refusal)
         }
     }
 
@@ -202,16 +203,16 @@ struct HTTPRoutes {
         }
         let query = request.uri.queryParameters
         guard let topicList = query.get("topics"), !topicList.isEmpty else {
-            return JSONResponse.error(400, code: "invalid_message", message: "'topics' is required: a comma-separated list of patterns")
+            return JSONResponse.error(.invalidMessage, message: "'topics' is required: a comma-separated list of patterns")
         }
         let topics = topicList.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard (1...ClientMessage.maximumTopics).contains(topics.count) else {
-            return JSONResponse.error(400, code: "invalid_message", message: "'topics' must name 1-\(ClientMessage.maximumTopics) patterns")
+            return JSONResponse.error(.invalidMessage, message: "'topics' must name 1-\(ClientMessage.maximumTopics) patterns")
         }
         var timeout = 30.0
         if let text = query.get("timeout") {
             guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else {
-                return JSONResponse.error(400, code: "invalid_message", message: "'timeout' must be a number of seconds, 0 or more")
+                return JSONResponse.error(.invalidMessage, message: "'timeout' must be a number of seconds, 0 or more")
             }
             timeout = min(seconds, 60)
         }
@@ -219,8 +220,7 @@ struct HTTPRoutes {
         if let text = query.get("limit") {
             guard let number = Int(text), (1...gateway.configuration.maxPollLimit).contains(number) else {
                 return JSONResponse.error(
-                    400,
-                    code: "invalid_message",
+                    .invalidMessage,
                     message: "'limit' must be a whole number from 1 to \(gateway.configuration.maxPollLimit)"
                 )
             }
@@ -233,9 +233,10 @@ struct HTTPRoutes {
             Gateway.PollRequest(topics: topics, cursor: cursor, timeout: .milliseconds(Int64(timeout * 1000)), limit: limit, companyID: company)
         )
         switch result {
-        case .refused(let status, let code, let message, let rateLimit):
-            return JSONResponse.error(status, code: code, message: message, rateLimit: rateLimit)
-        case .events(let events, let cursor, let hasMore):
+        case .failure(let refusal):
+            return JSONResponse.error(refusal)
+        case .success(let polled):
+            let (events, cursor, hasMore) = (polled.events, polled.cursor, polled.hasMore)
             var json = JSONWriter(capacity: 256 + events.reduce(0) { $0 + $1.utf8.count })
             json.raw(#"{"events":["#)
             for (index, envelope) in events.enumerated() {

@@ -1,3 +1,4 @@
+import GatewayModel
 import HTTPTypes
 import Hummingbird
 
@@ -11,15 +12,15 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let status = Int(error.status.code)
             let code: String =
                 switch error.status {
-                case .notFound: "not_found"
+                case .notFound: ErrorCode.notFound.rawValue
                 case .methodNotAllowed: "method_not_allowed"
-                case .contentTooLarge: "payload_too_large"
-                case .badRequest: "invalid_message"
-                default: status >= 500 ? "internal" : "http_\(status)"
+                case .contentTooLarge: ErrorCode.payloadTooLarge.rawValue
+                case .badRequest: ErrorCode.invalidMessage.rawValue
+                default: status >= 500 ? ErrorCode.internal.rawValue : "http_\(status)"
                 }
             let message =
                 error.body ?? (error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
-            return JSONResponse.error(status, code: code, message: message)
+            return JSONResponse.error(status: error.status, code: code, message: message)
         }
     }
 }

@@ -3,6 +3,7 @@ import GatewaySession
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PolicyEnforcement
 
 /// JSON responses and the SPEC §2 error shape `{"error":{"code","message"}}`.
 enum JSONResponse {
@@ -13,7 +14,18 @@ enum JSONResponse {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 
-    static func error(_ status: Int, code: String, message: String, rateLimit: RateLimitOutcome? = nil) -> Response {
+    /// The error response of `code`, with the status the ``ErrorCode`` table gives it.
+    static func error(_ code: ErrorCode, message: String, rateLimit: RateLimitOutcome? = nil) -> Response {
+        error(status: code.httpStatus, code: code.rawValue, message: message, rateLimit: rateLimit)
+    }
+
+    /// A refusal of the gate.
+    static func error(_ refusal: GateRefusal) -> Response {
+        error(refusal.code, message: refusal.message, rateLimit: refusal.rateLimit)
+    }
+
+    /// An error response with any status and code (for the errors Hummingbird raises itself).
+    static func error(status: HTTPResponse.Status, code: String, message: String, rateLimit: RateLimitOutcome? = nil) -> Response {
         var json = JSONWriter()
         json.raw(#"{"error":{"code":"#)
         json.string(code)
@@ -26,7 +38,7 @@ enum JSONResponse {
         json.raw("}}")
         var headers: HTTPFields = [:]
         if let rateLimit { headers = rateLimitHeaders(rateLimit) }
-        return ok(json.text, status: HTTPResponse.Status(code: status), headers: headers)
+        return ok(json.text, status: status, headers: headers)
     }
 
     /// `Retry-After` and the `RateLimit-*` headers of SPEC §2.

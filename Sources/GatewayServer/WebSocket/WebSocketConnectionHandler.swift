@@ -396,7 +396,7 @@ enum Admission {
             return .failure(CloseReason(4003, "company_id mismatch"))
         }
         switch await settings.gateway.open(principal: principal, expiresAtMillis: verified.expiresAtMillis, sink: sink) {
-        case .failure(let refusal): return .failure(CloseReason(refusal.code, refusal.reason))
+        case .failure(let refusal): return .failure(CloseReason(refusal.code.rawValue, refusal.reason))
         case .success(let session): return .success(session)
         }
     }

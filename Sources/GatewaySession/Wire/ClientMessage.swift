@@ -1,7 +1,7 @@
 import CoreMetrics
 import EventBus
 import Foundation
-import GatewayModel
+public import GatewayModel
 import Logging
 import NIOCore
 import PolicyEngine
@@ -21,7 +21,7 @@ public enum ClientMessage: Sendable, Equatable {
     /// Why a frame is not a usable message: the `error` code and message to answer with.
     public struct Problem: Error, Sendable, Equatable {
         /// `invalid_message` or `unknown_type`.
-        public var code: String
+        public var code: ErrorCode
         /// Human-readable, never echoing a token.
         public var message: String
     }
@@ -35,28 +35,28 @@ public enum ClientMessage: Sendable, Equatable {
         do {
             value = try JSONValue(parsing: text)
         } catch {
-            return .failure(Problem(code: "invalid_message", message: "message is not valid JSON: \(error)"))
+            return .failure(Problem(code: .invalidMessage, message: "message is not valid JSON: \(error)"))
         }
         guard case .object(let object) = value else {
-            return .failure(Problem(code: "invalid_message", message: "message is not a JSON object"))
+            return .failure(Problem(code: .invalidMessage, message: "message is not a JSON object"))
         }
         guard case .string(let type)? = object["type"] else {
-            return .failure(Problem(code: "invalid_message", message: "message has no string field 'type'"))
+            return .failure(Problem(code: .invalidMessage, message: "message has no string field 'type'"))
         }
         switch type {
         case "subscribe", "unsubscribe":
             guard case .array(let items)? = object["topics"] else {
-                return .failure(Problem(code: "invalid_message", message: "'topics' must be an array of strings"))
+                return .failure(Problem(code: .invalidMessage, message: "'topics' must be an array of strings"))
             }
             var topics: [String] = []
             for item in items {
                 guard case .string(let topic) = item else {
-                    return .failure(Problem(code: "invalid_message", message: "'topics' must be an array of strings"))
+                    return .failure(Problem(code: .invalidMessage, message: "'topics' must be an array of strings"))
                 }
                 topics.append(topic)
             }
             guard !topics.isEmpty, topics.count <= maximumTopics else {
-                return .failure(Problem(code: "invalid_message", message: "'topics' must name 1-\(maximumTopics) topics"))
+                return .failure(Problem(code: .invalidMessage, message: "'topics' must name 1-\(maximumTopics) topics"))
             }
             return .success(type == "subscribe" ? .subscribe(topics: topics) : .unsubscribe(topics: topics))
         case "cursor.update":
@@ -64,19 +64,19 @@ public enum ClientMessage: Sendable, Equatable {
             case .string(let cursor)?: return .success(.cursorUpdate(cursor: cursor))
             case .number(let number)? where number >= 0 && number == number.rounded() && number < JSONValue.largestExactInteger:
                 return .success(.cursorUpdate(cursor: String(Int64(number))))
-            default: return .failure(Problem(code: "invalid_message", message: "'cursor' must be a string"))
+            default: return .failure(Problem(code: .invalidMessage, message: "'cursor' must be a string"))
             }
         case "ping":
             return .success(.ping)
         case "auth.refresh":
             guard case .string(let token)? = object["token"] else {
-                return .failure(Problem(code: "invalid_message", message: "'token' must be a string"))
+                return .failure(Problem(code: .invalidMessage, message: "'token' must be a string"))
             }
             return .success(.authRefresh(token: token))
         case "dashboard.subscribe":
             return .success(.dashboardSubscribe)
         default:
-            return .failure(Problem(code: "unknown_type", message: "unknown message type"))
+            return .failure(Problem(code: .unknownType, message: "unknown message type"))
         }
     }
 }

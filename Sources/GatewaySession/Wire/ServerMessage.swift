@@ -54,12 +54,12 @@ public enum ServerMessage {
     }
 
     /// `error`, with the optional topic and `retry_after` (seconds).
-    public static func error(code: String, message: String, topic: String? = nil, retryAfter: Double? = nil, now: String) -> String {
+    public static func error(code: ErrorCode, message: String, topic: String? = nil, retryAfter: Double? = nil, now: String) -> String {
         var json = JSONWriter()
         json.raw(#"{"type":"error","data":{"message":"#)
         json.string(message)
         json.raw(#","code":"#)
-        json.string(code)
+        json.string(code.rawValue)
         if let topic {
             json.raw(#","topic":"#)
             json.string(topic)

@@ -93,19 +93,15 @@ struct ExplainCommand: ParsableCommand {
             guard let object = json.objectValue, case .string(let eventType)? = object["event_type"] else {
                 throw CLIFailure.usage("\(event) must be a JSON object with a string 'event_type'")
             }
+            if action == .publish {
+                // The server's own parser: a body the publish endpoint refuses is refused here too.
+                switch PublishRequest.parse(json) {
+                case .success(let request): return .publish(principal, request.intent)
+                case .failure(let problem): throw CLIFailure.usage("\(event) is not a publish body: \(problem.message)")
+                }
+            }
             let data = object["data"] ?? .object([:])
             let metadata = object["metadata"]?.objectValue ?? [:]
-            if action == .publish {
-                return .publish(
-                    principal,
-                    PublishIntent(
-                        eventType: eventType,
-                        data: data,
-                        region: object["region"]?.identifierString,
-                        gdpr: Self.gdpr(object["gdpr_context"])
-                    )
-                )
-            }
             guard let company = metadata["company_id"]?.identifierString ?? data.objectValue?["company_id"]?.identifierString else {
                 throw CLIFailure.usage("\(event) needs metadata.company_id or data.company_id to decide a delivery")
             }
@@ -140,16 +136,5 @@ struct ExplainCommand: ParsableCommand {
         } catch {
             throw CLIFailure.usage("'\(file)' is not valid JSON: \(error)")
         }
-    }
-
-    static func gdpr(_ value: JSONValue?) -> GDPRContext? {
-        guard let object = value?.objectValue else { return nil }
-        var context = GDPRContext()
-        if case .bool(let consent)? = object["consent"] { context.consent = consent }
-        if case .string(let purpose)? = object["purpose"] { context.purpose = purpose }
-        if case .number(let days)? = object["retention_days"] { context.retentionDays = Int(exactly: days) ?? -1 }
-        context.dataSubjectID = object["data_subject_id"]?.identifierString
-        if case .string(let basis)? = object["legal_basis"] { context.legalBasis = basis }
-        return context
     }
 }

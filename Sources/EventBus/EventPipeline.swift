@@ -1,18 +1,11 @@
-import CoreMetrics
-import EventBus
-import Foundation
-import GatewayModel
-import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
+public import GatewayModel
 import Synchronization
 
 /// The single writer between publishers and the log: publishes queue here, one loop appends everything
 /// queued in one transaction (one fsync for the batch: group commit), then hands the stored events to
 /// the bus in log order and answers each publisher. Because one loop does both, the bus (and so every
 /// node's fan-out) sees events exactly in log order, which replay and cursors rely on.
-final class PublishPipeline: Sendable {
+public final class EventPipeline: Sendable {
     private struct Pending {
         var events: [NewEvent]
         var reply: CheckedContinuation<[AppendOutcome], any Error>
@@ -28,16 +21,22 @@ final class PublishPipeline: Sendable {
     private let log: any EventLog
     private let deliver: @Sendable ([StoredEvent]) async -> Void
     /// The most events appended in one transaction.
-    let maximumBatch: Int
+    public let maximumBatch: Int
 
-    init(log: any EventLog, maximumBatch: Int = 1024, deliver: @escaping @Sendable ([StoredEvent]) async -> Void) {
+    /// Creates a pipeline over `log`; `deliver` receives each appended batch, in log order, before the
+    /// publishers of that batch are answered.
+    /// - Parameters:
+    ///   - log: where events are appended.
+    ///   - maximumBatch: the most events appended in one transaction.
+    ///   - deliver: hands appended events on (to the bus).
+    public init(log: any EventLog, maximumBatch: Int = 1024, deliver: @escaping @Sendable ([StoredEvent]) async -> Void) {
         self.log = log
         self.maximumBatch = maximumBatch
         self.deliver = deliver
     }
 
     /// Appends `events` (in order) and returns once they are durable.
-    func submit(_ events: [NewEvent]) async throws -> [AppendOutcome] {
+    public func submit(_ events: [NewEvent]) async throws -> [AppendOutcome] {
         try await withCheckedThrowingContinuation { continuation in
             let (stopped, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 if state.stopped { return (true, nil) }
@@ -51,7 +50,7 @@ final class PublishPipeline: Sendable {
     }
 
     /// Runs until ``stop()``; then drains what was queued before returning.
-    func run() async {
+    public func run() async {
         while true {
             let batch = await nextBatch()
             guard let batch else { return }
@@ -74,7 +73,7 @@ final class PublishPipeline: Sendable {
     }
 
     /// Refuses new publishes and lets ``run()`` return once the queue is empty.
-    func stop() {
+    public func stop() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.stopped = true
             defer { state.waiter = nil }

@@ -1,13 +1,3 @@
-import CoreMetrics
-import EventBus
-import Foundation
-public import GatewayModel
-import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
-import Synchronization
-
 /// A small JSON writer for the hot path (event envelopes, server messages): appends to a `String`
 /// without `JSONEncoder`'s reflection. Output is compact and valid for every input; strings are
 /// escaped per RFC 8259 (control characters as `\u00XX`, plus `"` and `\`; `/` is left alone).

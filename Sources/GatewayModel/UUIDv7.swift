@@ -1,11 +1,3 @@
-import CoreMetrics
-import EventBus
-import Foundation
-public import GatewayModel
-import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
 import Synchronization
 
 /// UUIDv7 event ids (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit counter that keeps ids

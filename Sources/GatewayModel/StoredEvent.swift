@@ -1,5 +1,3 @@
-public import GatewayModel
-
 /// An event as the log holds it: the envelope the wire carries (already JSON) and the few fields the
 /// gateway routes, filters and purges by, so that fan-out never parses the envelope.
 public struct StoredEvent: Sendable, Hashable {

@@ -1,0 +1,38 @@
+public import GatewayModel
+public import PolicyEngine
+public import PolicyLanguage
+import Synchronization
+
+/// The policy in force: one evaluator, swapped atomically on reload (envoy ratelimit's `SetConfig`).
+/// Every decision reads it once and keeps that value for the whole action.
+public final class ActivePolicy: Sendable {
+    private let state: Mutex<PolicyEvaluator>
+    /// `--region`: the region this node holds data for; `nil` serves every company.
+    public let nodeRegion: Region?
+
+    /// Makes `policy` the active one.
+    /// - Parameters:
+    ///   - policy: the compiled policy.
+    ///   - nodeRegion: this node's region (SPEC §6.5), `nil` for every region.
+    public init(_ policy: CompiledPolicy, nodeRegion: Region?) {
+        self.state = Mutex(PolicyEvaluator(policy: policy, nodeRegion: nodeRegion))
+        self.nodeRegion = nodeRegion
+    }
+
+    /// The evaluator of the policy in force.
+    public var evaluator: PolicyEvaluator { state.withLock { $0 } }
+
+    /// The version of the policy in force.
+    public var version: String { evaluator.policy.version }
+
+    /// Swaps in `policy`; returns the evaluator it replaced and the new one.
+    @discardableResult
+    public func replace(with policy: CompiledPolicy) -> (previous: PolicyEvaluator, current: PolicyEvaluator) {
+        let next = PolicyEvaluator(policy: policy, nodeRegion: nodeRegion)
+        let previous = state.withLock { state in
+            defer { state = next }
+            return state
+        }
+        return (previous, next)
+    }
+}

@@ -1,0 +1,151 @@
+import CoreMetrics
+public import EventBus
+public import GatewayModel
+public import Logging
+public import PolicyEngine
+public import PolicyLanguage
+import Synchronization
+
+/// The one door between the sessions and the bus: every connect, subscribe, publish, poll and delivery
+/// is decided here, and nothing reaches the log or the bus any other way.
+///
+/// Each action is one call that decides with the active policy, acquires the decision's rate limits,
+/// audits it (log line and metric), runs the shadow policy's dry run, and returns a plain verdict the
+/// transport maps to wire and HTTP codes. Publishing then enriches the event and hands it to the
+/// ``EventPipeline`` (append, then bus); deliveries, replays and polls are filtered (isolation,
+/// residency, erasure) and redacted here.
+///
+/// ```swift
+/// let gate = PolicyGate(configuration: .init(region: "us-east-1"), policy: compiled, backends: backends, logger: logger)
+/// switch await gate.publish(principal, body: body) {
+/// case .success(let accepted): ...        // 202
+/// case .failure(let refusal): ...         // refusal.code -> HTTP status
+/// }
+/// ```
+public final class PolicyGate: Sendable {
+    /// Identity and switches of this node that decisions depend on.
+    public struct Configuration: Sendable {
+        /// `DEFAULT_REGION`.
+        public var region: Region
+        /// `--region`: the region this node holds data for; `nil` serves every company (SPEC §6.5).
+        public var nodeRegion: Region?
+        /// `EVENT_BUS_CHANNEL_PREFIX`.
+        public var channelPrefix = "crm.events"
+        /// `GDPR_ENABLED`: when false, events carry no `gdpr_context` on the wire (the log still records
+        /// retention and data subject, so retention and erasure keep working).
+        public var gdprEnabled = true
+        /// `POLICY_AUDIT_ALLOWED`: log allowed decisions too, not only refusals.
+        public var auditAllowedDecisions = false
+        /// Events removed per write by the retention sweep: small enough that appends never wait long for it.
+        public var retentionBatch = 500
+
+        /// A configuration for a node whose default region is `region`, serving `nodeRegion` (every region when `nil`).
+        public init(region: Region, nodeRegion: Region? = nil) {
+            self.region = region
+            self.nodeRegion = nodeRegion
+        }
+    }
+
+    /// The node's settings.
+    public let configuration: Configuration
+    /// The policy in force.
+    public let active: ActivePolicy
+    /// Decision counts, audit lines and the dashboard's recent refusals.
+    public let audit: PolicyAudit
+    let limits: LimitEnforcer
+    let log: any EventLog
+    let bus: any EventBusBackend
+    let forgotten = ForgottenSubjects()
+    let ids = UUIDv7Generator()
+    let logger: Logger
+    let metrics: GateMetrics
+    let pipeline: EventPipeline
+
+    /// Creates the gate over a backend set.
+    /// - Parameters:
+    ///   - configuration: the node's settings.
+    ///   - policy: the policy to start with.
+    ///   - log: the event log.
+    ///   - bus: the event bus.
+    ///   - limits: the rate-limit store.
+    ///   - logger: where audit lines go.
+    public init(
+        configuration: Configuration,
+        policy: CompiledPolicy,
+        log: any EventLog,
+        bus: any EventBusBackend,
+        limits: any RateLimitStore,
+        logger: Logger
+    ) {
+        let metrics = GateMetrics()
+        self.configuration = configuration
+        self.active = ActivePolicy(policy, nodeRegion: configuration.nodeRegion)
+        self.metrics = metrics
+        self.audit = PolicyAudit(auditAllowed: configuration.auditAllowedDecisions, logger: logger, metrics: metrics)
+        self.limits = LimitEnforcer(store: limits, logger: logger, metrics: metrics)
+        self.log = log
+        self.bus = bus
+        self.logger = logger
+        let channelPrefix = configuration.channelPrefix
+        self.pipeline = EventPipeline(log: log) { events in
+            for event in events {
+                do {
+                    try await bus.publish(channel: channelPrefix + "." + event.eventType, event: event)
+                    metrics.published.increment()
+                    metrics.publishedCount.add(1, ordering: .relaxed)
+                } catch {
+                    // The event is durable; nodes that missed it serve it by replay and polling.
+                    logger.error("event bus publish failed", metadata: [LogKey.event: "websocket.error", LogKey.error: "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// The evaluator of the policy in force.
+    public var evaluator: PolicyEvaluator { active.evaluator }
+
+    /// How many events this node handed to the bus.
+    public var published: Int { metrics.publishedCount.load(ordering: .relaxed) }
+
+    /// Loads the subjects forgotten before this start, so their events stay refused (SPEC §7).
+    public func loadForgottenSubjects() async throws {
+        forgotten.insert(contentsOf: try await log.forgottenSubjects())
+    }
+
+    /// Subscribes to every channel of this node's prefix, handing each event (in log order) to
+    /// `deliver`, then runs the publish pipeline until ``stop()``, when it drains what was queued.
+    public func run(deliver: @escaping @Sendable (StoredEvent) async -> Void) async throws {
+        try await bus.subscribe([configuration.channelPrefix + ".>"], handler: deliver)
+        await pipeline.run()
+    }
+
+    /// Refuses new publishes and lets ``run(deliver:)`` return once the queued ones are appended.
+    public func stop() { pipeline.stop() }
+
+    /// The newest position of the log: where a new connection's live stream starts.
+    public func head() async throws -> Int64 { try await log.head() }
+
+    /// Resolves a client's cursor within `company` (SPEC §4: a position or an `event_id`).
+    public func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition {
+        try await log.resolve(cursor: cursor, company: company)
+    }
+
+    /// Forgets idempotency keys older than the dedup window; returns how many.
+    @discardableResult
+    public func expireIdempotencyKeys() async throws -> Int { try await log.expireIdempotencyKeys() }
+
+    /// Removes every event whose own retention has passed at `nowMillis` (SPEC §6.6), a batch per write with
+    /// a pause between, so publishing and replay are never held up for long; returns how many were removed.
+    @discardableResult
+    public func sweepRetention(nowMillis: Int64 = Timestamp.nowMillis()) async throws -> Int {
+        var removed = 0
+        while true {
+            let count = try await log.purgeExpired(nowMillis: nowMillis, limit: configuration.retentionBatch)
+            removed += count
+            guard count == configuration.retentionBatch, !Task.isCancelled else { break }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if removed > 0 { logger.info("retention purged events", metadata: [LogKey.event: "retention.purged", "events": "\(removed)"]) }
+        return removed
+    }
+}
