@@ -90,15 +90,15 @@ struct ExplainCommand: ParsableCommand {
         case .publish, .deliver:
             guard let event else { throw CLIFailure.usage("--action \(action.rawValue) needs --event FILE.json") }
             let json = try Self.readJSON(file: event)
-            guard let object = json.objectValue, case .string(let eventType)? = object["event_type"] else {
-                throw CLIFailure.usage("\(event) must be a JSON object with a string 'event_type'")
-            }
             if action == .publish {
                 // The server's own parser: a body the publish endpoint refuses is refused here too.
                 switch PublishRequest.parse(json) {
                 case .success(let request): return .publish(principal, request.intent)
                 case .failure(let problem): throw CLIFailure.usage("\(event) is not a publish body: \(problem.message)")
                 }
+            }
+            guard let object = json.objectValue, case .string(let eventType)? = object["event_type"] else {
+                throw CLIFailure.usage("\(event) must be a JSON object with a string 'event_type'")
             }
             let data = object["data"] ?? .object([:])
             let metadata = object["metadata"]?.objectValue ?? [:]
