@@ -132,6 +132,15 @@ let package = Package(
             dependencies: ["PolicyEngine", "PolicyLanguage", "GatewayModel", "GatewayTesting"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "PolicyEnforcementTests",
+            dependencies: [
+                "PolicyEnforcement", "PolicyEngine", "PolicyLanguage", "EventBus", "EventStore", "GatewayModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "EventBusTests", dependencies: ["EventBus", "GatewayModel"], swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayServerTests",
