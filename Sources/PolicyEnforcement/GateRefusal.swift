@@ -21,7 +21,7 @@ public struct GateRefusal: Error, Sendable, Equatable {
 
     /// A policy refusal: its reason code names it.
     init(_ decision: Decision) {
-        self.init(ErrorCode(decision.reason), decision.message)
+        self.init(decision.reason.errorCode, decision.message)
     }
 
     /// A rate-limit refusal.
@@ -34,11 +34,4 @@ public struct GateRefusal: Error, Sendable, Equatable {
 
     /// A publish of an erased subject (SPEC §7).
     static let subjectForgotten = GateRefusal(.subjectForgotten, "the event's data subject was erased (GDPR); its events are refused")
-}
-
-extension ErrorCode {
-    /// The HTTP error code of a policy refusal: the reason's own name (`allowed` never refuses).
-    public init(_ reason: ReasonCode) {
-        self = ErrorCode(rawValue: reason.rawValue) ?? .forbidden
-    }
 }

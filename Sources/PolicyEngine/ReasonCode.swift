@@ -1,6 +1,8 @@
+public import GatewayModel
+
 /// Why a decision came out as it did: stable codes for tests, logs and metrics.
 ///
-/// Each maps to one wire code (SPEC §3) and one HTTP status (SPEC §2) in ``wireCode`` and ``httpStatus``.
+/// Each maps to one wire code (SPEC §3) and one HTTP status (SPEC §2) in ``wireCode`` and ``errorCode``.
 public enum ReasonCode: String, Hashable, Sendable, CaseIterable {
     /// Every check passed.
     case allowed
@@ -39,15 +41,11 @@ public enum ReasonCode: String, Hashable, Sendable, CaseIterable {
         }
     }
 
-    /// The HTTP status for a refused publish or poll (SPEC §2).
-    public var httpStatus: Int {
-        switch self {
-        case .allowed: 200
-        case .topicMalformed, .companyMissing, .gdprInvalid: 400
-        case .rateLimited: 429
-        default: 403
-        }
-    }
+    /// The error code a refusal answers with over HTTP: the reason's own name (`allowed` never refuses).
+    public var errorCode: ErrorCode { ErrorCode(rawValue: rawValue) ?? .forbidden }
+
+    /// The HTTP status for a refused publish or poll (SPEC §2), from the ``ErrorCode`` table.
+    public var httpStatus: Int { errorCode.httpStatusCode }
 }
 
 /// Allow or deny.
