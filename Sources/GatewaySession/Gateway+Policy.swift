@@ -1,5 +1,5 @@
 import CoreMetrics
-public import GatewayModel
+import GatewayModel
 import Logging
 import PolicyEnforcement
 import PolicyEngine

@@ -1,7 +1,5 @@
-import Foundation
 public import GatewayModel
 public import Logging
-import NIOCore
 public import PolicyEnforcement
 import Synchronization
 

@@ -1,4 +1,3 @@
-import CoreMetrics
 import Metrics
 
 /// The SPEC §9 series the sessions count (the gate counts decisions, refusals and publishes).

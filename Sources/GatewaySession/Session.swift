@@ -1,11 +1,6 @@
-import CoreMetrics
-import EventBus
-import Foundation
 public import GatewayModel
-import Logging
 import NIOCore
 public import PolicyEngine
-import PolicyLanguage
 import Synchronization
 
 /// One live WebSocket connection's state: who it is, what it subscribed to, where its stream is.

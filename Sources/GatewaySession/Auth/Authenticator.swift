@@ -1,12 +1,6 @@
-import CoreMetrics
-import EventBus
 public import Foundation
 public import GatewayModel
 public import JWTKit
-import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
 import Synchronization
 
 /// Verifies bearer tokens (SPEC §2, §8): HS256 with a shared secret, RS256 or ES256 with a PEM public key,

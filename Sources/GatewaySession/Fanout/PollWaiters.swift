@@ -1,11 +1,4 @@
-import CoreMetrics
-import EventBus
-import Foundation
 import GatewayModel
-import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
 import Synchronization
 
 /// Long-polls waiting for their company's next event. Fan-out bumps the company's generation and wakes

@@ -1,11 +1,4 @@
-import CoreMetrics
-import EventBus
-import Foundation
 import GatewayModel
-import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
 import Synchronization
 
 /// The fan-out index: per company, the sessions subscribed to each pattern, and per event type the

@@ -1,12 +1,4 @@
-import CoreMetrics
-import EventBus
-import Foundation
 public import GatewayModel
-import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
-import Synchronization
 
 /// A message from a WebSocket client (SPEC §3, the reference's shapes).
 public enum ClientMessage: Sendable, Equatable {

@@ -1,12 +1,4 @@
-import CoreMetrics
-import EventBus
-import Foundation
 public import GatewayModel
-import Logging
-import NIOCore
-import PolicyEngine
-import PolicyLanguage
-import Synchronization
 
 /// Server → client messages, encoded once as JSON text (SPEC §3; the reference's shapes).
 public enum ServerMessage {
