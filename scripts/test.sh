@@ -10,6 +10,9 @@ trap 'rm -f "$log"' EXIT
 echo "== swift format lint (hummingbird's .swift-format)"
 swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift
 
+echo "== module layering (imports point down the graph)"
+bash scripts/check-layers.sh
+
 echo "== swift test"
 swift build --build-tests
 # Library tests run in parallel; the gateway suites, which start servers in this process and drive them over

@@ -1,14 +1,12 @@
 import EventBus
 import EventStore
 import Foundation
-import GatewayModel
 public import GatewaySession
 import Hummingbird
 import HummingbirdCore
 public import Logging
 import NIOCore
 import PolicyEnforcement
-import PolicyEngine
 import PolicyLanguage
 import ServiceLifecycle
 import Synchronization

@@ -1,4 +1,4 @@
-public import GatewayModel
+import GatewayModel
 
 /// Writes event envelopes (`{"event_id","event_type","timestamp","data","metadata"}`) once, at publish:
 /// every delivery, replay and poll then sends these bytes (or a redacted copy) without re-encoding.

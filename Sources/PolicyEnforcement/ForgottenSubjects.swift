@@ -1,5 +1,4 @@
-import EventBus
-public import GatewayModel
+import GatewayModel
 import Synchronization
 
 /// The data subjects erased under SPEC §7, in one company or in all: loaded from the log at start,

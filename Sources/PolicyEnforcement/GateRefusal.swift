@@ -1,5 +1,5 @@
 public import GatewayModel
-public import PolicyEngine
+import PolicyEngine
 
 /// Why the gate refused an action: a code from the one ``ErrorCode`` table, a message for the client
 /// (never payload or PII), and the refusing limit's outcome for a rate-limit refusal. The transport maps

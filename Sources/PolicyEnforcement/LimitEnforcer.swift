@@ -1,6 +1,6 @@
 import CoreMetrics
-public import EventBus
-public import GatewayModel
+import EventBus
+import GatewayModel
 import Logging
 import PolicyEngine
 

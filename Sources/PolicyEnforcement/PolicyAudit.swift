@@ -1,6 +1,6 @@
-public import GatewayModel
-public import Logging
-public import PolicyEngine
+import GatewayModel
+import Logging
+import PolicyEngine
 import PolicyLanguage
 import Synchronization
 

@@ -1,4 +1,4 @@
-public import EventBus
+import EventBus
 public import GatewayModel
 import Logging
 import PolicyEngine

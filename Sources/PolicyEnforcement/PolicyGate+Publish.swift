@@ -1,7 +1,7 @@
 import EventBus
 public import GatewayModel
 import Logging
-public import PolicyEngine
+import PolicyEngine
 import PolicyLanguage
 
 extension PolicyGate {

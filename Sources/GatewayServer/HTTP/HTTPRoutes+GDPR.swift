@@ -1,4 +1,3 @@
-import EventBus
 import GatewayModel
 import GatewaySession
 import Hummingbird

@@ -1,9 +1,7 @@
 import Foundation
 import GatewayModel
 import GatewaySession
-import HTTPTypes
 import Hummingbird
-import NIOCore
 import PolicyEnforcement
 
 /// The HTTP endpoints of SPEC §2 (publish, batch publish, long-poll, health, metrics, the SDK).

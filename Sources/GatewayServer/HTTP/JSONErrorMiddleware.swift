@@ -1,5 +1,4 @@
 import GatewayModel
-import HTTPTypes
 import Hummingbird
 
 /// Turns the errors Hummingbird raises itself (no such route, wrong method, a malformed request) into

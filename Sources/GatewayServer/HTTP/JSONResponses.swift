@@ -1,8 +1,6 @@
 import GatewayModel
-import GatewaySession
 import HTTPTypes
 import Hummingbird
-import NIOCore
 import PolicyEnforcement
 
 /// JSON responses and the SPEC §2 error shape `{"error":{"code","message"}}`.

@@ -1,6 +1,5 @@
 import Foundation
 import GatewayModel
-import GatewaySession
 public import Logging
 import Synchronization
 

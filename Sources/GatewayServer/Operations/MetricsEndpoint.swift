@@ -1,8 +1,6 @@
 import CoreMetrics
 import Hummingbird
-import NIOCore
 import Prometheus
-import Synchronization
 
 /// `/metrics`: swift-metrics bootstrapped once per process onto a Prometheus registry.
 struct MetricsEndpoint: Sendable {

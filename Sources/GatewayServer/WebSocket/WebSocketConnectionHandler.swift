@@ -2,7 +2,6 @@ import GatewayModel
 import GatewaySession
 import Hummingbird
 import HummingbirdCore
-import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket

@@ -1,5 +1,4 @@
 import Dispatch
-import GatewayModel
 import Synchronization
 import Yams
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PolicyLanguage
 
 /// `policy validate PATH...`: every problem, sorted, one line each; exit 0 valid, 1 invalid, 2 usage.
