@@ -2,15 +2,6 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
-import EventBus
-import GatewayModel
-import PolicyEngine
-import PolicyLanguage
-import Logging
-import CoreMetrics
-import Synchronization
-import NIOCore
-import Foundation
 #endif
 
 /// Wall-clock time in milliseconds and its RFC 3339 form (`2024-01-01T00:00:00.000Z`), formatted
