@@ -62,8 +62,8 @@ public enum ClientMessage: Sendable, Equatable {
         case "cursor.update":
             switch object["cursor"] {
             case .string(let cursor)?: return .success(.cursorUpdate(cursor: cursor))
-            case .number(let number)? where number >= 0 && number == number.rounded() && number < JSONValue.largestExactInteger:
-                return .success(.cursorUpdate(cursor: String(Int64(number))))
+            case .number(let number)? where number.int64Value.map { $0 >= 0 } ?? false:
+                return .success(.cursorUpdate(cursor: number.literal))
             default: return .failure(Problem(code: "invalid_message", message: "'cursor' must be a string"))
             }
         case "ping":

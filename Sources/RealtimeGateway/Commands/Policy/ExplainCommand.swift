@@ -147,7 +147,7 @@ struct ExplainCommand: ParsableCommand {
         var context = GDPRContext()
         if case .bool(let consent)? = object["consent"] { context.consent = consent }
         if case .string(let purpose)? = object["purpose"] { context.purpose = purpose }
-        if case .number(let days)? = object["retention_days"] { context.retentionDays = Int(exactly: days) ?? -1 }
+        if case .number(let days)? = object["retention_days"] { context.retentionDays = Int(exactly: days.doubleValue) ?? -1 }
         context.dataSubjectID = object["data_subject_id"]?.identifierString
         if case .string(let basis)? = object["legal_basis"] { context.legalBasis = basis }
         return context
