@@ -143,6 +143,11 @@ let package = Package(
         ),
         .testTarget(name: "EventBusTests", dependencies: ["EventBus", "GatewayModel"], swiftSettings: strictSettings),
         .testTarget(
+            name: "GatewaySessionTests",
+            dependencies: ["GatewaySession", "GatewayModel", "GatewayTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "GatewayServerTests",
             dependencies: [
                 "GatewayServer", "GatewaySession", "EventStore", "EventBus", "GatewayModel", "GatewayTesting",

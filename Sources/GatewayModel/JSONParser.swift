@@ -33,6 +33,7 @@ extension JSONValue {
     /// leading byte-order mark). Stricter than Foundation's `JSONDecoder`, never laxer: trailing commas,
     /// a key repeated within an object, invalid UTF-8, unpaired surrogate escapes, control characters
     /// in strings, numbers outside `Double`'s range, and nesting deeper than ``maximumDepth`` are refused.
+    /// Numbers keep their literal text (``JSONNumber``): integers of any size stay exact.
     /// Written for the publish path: one pass over the bytes, strings without escapes built straight
     /// from them, no `Codable` (whose failed type probes cost more than the parse).
     public init(parsingUTF8 bytes: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) {
@@ -246,8 +247,10 @@ struct JSONParser {
         for unit in UTF8.encode(scalar)! { bytes.append(unit) }
     }
 
-    /// A number (RFC 8259 grammar); integers of up to 15 digits are exact without a conversion call.
-    private mutating func number() throws(JSONSyntaxError) -> Double {
+    /// A number (RFC 8259 grammar), kept as its literal. An integer of up to 308 digits is within
+    /// `Double`'s range by its length alone; only fractions and exponents are converted, to refuse
+    /// those that overflow or underflow.
+    private mutating func number() throws(JSONSyntaxError) -> JSONNumber {
         let start = index
         if base[index] == UInt8(ascii: "-") { index &+= 1 }
         let integerStart = index
@@ -274,19 +277,14 @@ struct JSONParser {
             guard index < end, isDigit(base[index]) else { throw failure("expected a digit in the exponent") }
             while index < end && isDigit(base[index]) { index &+= 1 }
         }
-        if isInteger && integerDigits <= 15 {
-            var magnitude: Int64 = 0
-            for offset in integerStart..<index { magnitude = magnitude &* 10 &+ Int64(base[offset] &- UInt8(ascii: "0")) }
-            let value = Double(magnitude)
-            return base[start] == UInt8(ascii: "-") ? -value : value
-        }
         let text = String(decoding: UnsafeBufferPointer(start: base + start, count: index &- start), as: UTF8.self)
+        if isInteger && integerDigits <= 308 { return JSONNumber(validated: text) }
         // A nonzero mantissa that reads as 0 underflowed (`1e-400`): refused, as out of range.
         let nonzeroMantissa = (integerStart..<mantissaEnd).contains { base[$0] &- UInt8(ascii: "1") < 9 }
         guard let value = Double(text), value.isFinite, value != 0 || !nonzeroMantissa else {
             throw JSONSyntaxError(offset: start, reason: "number out of range")
         }
-        return value
+        return JSONNumber(validated: text)
     }
 
     @inline(__always)

@@ -1,8 +1,9 @@
-/// A JSON value: event `data`, publisher-given fields, test-case inputs.
+/// A JSON value: event `data`, publisher-given fields, test-case inputs. Numbers keep their
+/// literal (``JSONNumber``), so a value parsed and written again is the value the publisher sent.
 public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
-    case number(Double)
+    case number(JSONNumber)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -17,19 +18,15 @@ public enum JSONValue: Hashable, Sendable {
         return current
     }
 
-    /// The largest integer a JSON number carries exactly here (2^53): larger ids must be strings.
-    public static let largestExactInteger: Double = 9_007_199_254_740_992
-
-    /// The value as an identifier string: strings as they are, integral numbers below 2^53 in
-    /// decimal (`123` and `"123"` name the same company), `nil` for anything else: fractions and
-    /// larger numbers, which a `Double` cannot tell apart, fail closed.
+    /// The value as an identifier string: strings as they are, integer literals of any size as their
+    /// decimal digits (`123` and `"123"` name the same company; `9007199254740993` keeps every digit),
+    /// `nil` for anything else. A number written with a fraction or an exponent (`7.5`, `7.0`, `1e3`)
+    /// is no identifier: it fails closed.
     public var identifierString: String? {
         switch self {
-        case .string(let string): return string
-        case .number(let number):
-            guard number.rounded() == number, abs(number) < Self.largestExactInteger else { return nil }
-            return String(Int64(number))
-        default: return nil
+        case .string(let string): string
+        case .number(let number): number.integerText
+        default: nil
         }
     }
 
@@ -44,6 +41,10 @@ public enum JSONValue: Hashable, Sendable {
     }
 }
 
+/// Codable, for formats other than the gateway's own parser (YAML test cases, `JSONDecoder`): a number
+/// decodes as `Int64`, then `UInt64`, then `Double`, since a `Decoder` offers no literal text, so
+/// integers beyond 64 bits arrive rounded on this path; ``init(parsing:)`` keeps them exact. Encoding
+/// writes integers that fit 64 bits as integers and other numbers through their `Double` view.
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -51,7 +52,11 @@ extension JSONValue: Codable {
             self = .null
         } else if let bool = try? container.decode(Bool.self) {
             self = .bool(bool)
-        } else if let number = try? container.decode(Double.self) {
+        } else if let integer = try? container.decode(Int64.self) {
+            self = .number(JSONNumber(integer))
+        } else if let integer = try? container.decode(UInt64.self) {
+            self = .number(JSONNumber(integer))
+        } else if let double = try? container.decode(Double.self), let number = JSONNumber(double) {
             self = .number(number)
         } else if let string = try? container.decode(String.self) {
             self = .string(string)
@@ -68,10 +73,12 @@ extension JSONValue: Codable {
         case .null: try container.encodeNil()
         case .bool(let bool): try container.encode(bool)
         case .number(let number):
-            if number.rounded() == number, abs(number) < Self.largestExactInteger {
-                try container.encode(Int64(number))
+            if let integer = number.int64Value {
+                try container.encode(integer)
+            } else if number.isInteger, let integer = UInt64(number.literal) {
+                try container.encode(integer)
             } else {
-                try container.encode(number)
+                try container.encode(number.doubleValue)
             }
         case .string(let string): try container.encode(string)
         case .array(let array): try container.encode(array)

@@ -1,6 +1,7 @@
 /// A small JSON writer for the hot path (event envelopes, server messages): appends to a `String`
 /// without `JSONEncoder`'s reflection. Output is compact and valid for every input; strings are
 /// escaped per RFC 8259 (control characters as `\u00XX`, plus `"` and `\`; `/` is left alone).
+/// Parsed numbers are written as their literal (``JSONNumber``), so values pass through unchanged.
 public struct JSONWriter {
     /// The text written so far.
     public private(set) var text = ""
@@ -44,7 +45,7 @@ public struct JSONWriter {
         switch value {
         case .null: text += "null"
         case .bool(let flag): text += flag ? "true" : "false"
-        case .number(let number): self.number(number)
+        case .number(let number): text += number.literal
         case .string(let string): self.string(string)
         case .array(let items):
             text.append("[")
@@ -66,16 +67,14 @@ public struct JSONWriter {
         }
     }
 
-    /// Appends a number: integers without a fraction, others in Swift's shortest round-trip form.
+    /// Appends a number the gateway computed: integers below 2^53 without a fraction, others in
+    /// Swift's shortest round-trip form, `null` for infinities and NaN.
     public mutating func number(_ number: Double) {
-        if !number.isFinite {
-            text += "null"
-        } else if number == number.rounded(), abs(number) < JSONValue.largestExactInteger {
-            text += String(Int64(number))
-        } else {
-            text += String(number)
-        }
+        if let number = JSONNumber(number) { text += number.literal } else { text += "null" }
     }
+
+    /// Appends a JSON number as its literal, verbatim.
+    public mutating func number(_ number: JSONNumber) { text += number.literal }
 
     /// Appends an integer.
     public mutating func integer(_ value: Int64) { text += String(value) }

@@ -49,7 +49,11 @@ public struct PublishRequest: Sendable {
                 case (_, .null): continue
                 case ("consent", .bool(let flag)): context.consent = flag
                 case ("purpose", .string(let text)): context.purpose = text
-                case ("retention_days", .number(let days)) where days == days.rounded() && abs(days) < 1e9: context.retentionDays = Int(days)
+                case ("retention_days", .number(let days)):
+                    guard let whole = retentionDays(days) else {
+                        return .failure(Problem(message: "'gdpr_context.retention_days' has the wrong type"))
+                    }
+                    context.retentionDays = whole
                 case ("data_subject_id", _) where value.identifierString != nil: context.dataSubjectID = value.identifierString
                 case ("legal_basis", .string(let text)): context.legalBasis = text
                 case ("consent", _), ("purpose", _), ("retention_days", _), ("data_subject_id", _), ("legal_basis", _):
@@ -62,5 +66,14 @@ public struct PublishRequest: Sendable {
         default: return .failure(Problem(message: "'gdpr_context' must be a JSON object"))
         }
         return .success(PublishRequest(intent: PublishIntent(eventType: eventType, data: data, region: region, gdpr: gdpr), idempotencyKey: key))
+    }
+
+    /// `retention_days` as a whole number of days below 10^9: an integer literal, or a number with a
+    /// fraction or exponent whose value is whole (`30.0`, `3e1`).
+    static func retentionDays(_ number: JSONNumber) -> Int? {
+        if let days = number.int64Value { return abs(days) < 1_000_000_000 ? Int(days) : nil }
+        let days = number.doubleValue
+        guard days == days.rounded(), abs(days) < 1e9 else { return nil }
+        return Int(days)
     }
 }

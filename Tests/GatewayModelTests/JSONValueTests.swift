@@ -15,15 +15,24 @@ struct JSONValueTests {
         #expect(value.value(atPath: "e.g") == nil)
     }
 
-    @Test("numbers a Double cannot hold exactly are no identifiers: distinct large ids never merge")
+    @Test("integer literals of any size are identifiers with every digit; distinct large ids never merge")
     func largeNumbers() throws {
-        let value = try JSONDecoder().decode(
-            JSONValue.self,
-            from: Data(#"{"a":1234567890123456789,"b":1234567890123456800,"c":9007199254740991}"#.utf8)
+        let value = try JSONValue(
+            parsing: #"{"a":1234567890123456789,"b":1234567890123456800,"c":9007199254740993,"d":-42,"e":-0,"f":123456789012345678901234567890}"#
         )
-        #expect(value.value(atPath: "a")?.identifierString == nil)
-        #expect(value.value(atPath: "b")?.identifierString == nil)
-        #expect(value.value(atPath: "c")?.identifierString == "9007199254740991")
+        #expect(value.value(atPath: "a")?.identifierString == "1234567890123456789")
+        #expect(value.value(atPath: "b")?.identifierString == "1234567890123456800")
+        #expect(value.value(atPath: "c")?.identifierString == "9007199254740993")
+        #expect(value.value(atPath: "d")?.identifierString == "-42")
+        #expect(value.value(atPath: "e")?.identifierString == "0")
+        #expect(value.value(atPath: "f")?.identifierString == "123456789012345678901234567890")
+    }
+
+    @Test("a number written with a fraction or an exponent is no identifier, even when it is whole")
+    func fractionsAreNoIdentifiers() throws {
+        for text in ["7.5", "7.0", "1e3", "1E+3", "-0.0", "10e-1"] {
+            #expect(try JSONValue(parsing: text).identifierString == nil, "\(text)")
+        }
     }
 
     @Test("round trips through JSON keep integers integral")

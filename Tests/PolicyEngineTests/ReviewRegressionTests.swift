@@ -29,11 +29,19 @@ struct ReviewRegressionTests {
         #expect(publish.reason == .companyMissing)
     }
 
-    @Test("numeric company ids beyond 2^53 fail closed instead of merging companies")
+    @Test("numeric company ids beyond 2^53 keep every digit; a number with a fraction or exponent is no company")
     func largeNumericCompany() throws {
         let evaluator = PolicyEvaluator(policy: try defaultPolicy())
-        let intent = PublishIntent(eventType: "activity.call.logged", data: .object(["company_id": .number(1_234_567_890_123_456_789)]))
-        #expect(evaluator.decide(.publish(Principal(userID: "s", companyID: nil, roles: ["service"]), intent)).reason == .companyMissing)
+        let big = try #require(JSONNumber(literal: "9007199254740993"))
+        let intent = PublishIntent(eventType: "activity.call.logged", data: .object(["company_id": .number(big)]))
+        #expect(intent.companyText == "9007199254740993", "not merged with 9007199254740992")
+        let service = Principal(userID: "s", companyID: nil, roles: ["service"])
+        #expect(evaluator.decide(.publish(service, intent)).reason != .companyMissing)
+        for literal in ["1.5", "123.0", "1e3"] {
+            let number = try #require(JSONNumber(literal: literal))
+            let fraction = PublishIntent(eventType: "activity.call.logged", data: .object(["company_id": .number(number)]))
+            #expect(evaluator.decide(.publish(service, fraction)).reason == .companyMissing, "\(literal)")
+        }
     }
 
     @Test("company keys must be plain numbers or strings: 1_000 and +5 would never match a token")

@@ -86,7 +86,7 @@ public struct DecisionInputs: Sendable {
                 eventType: deliveries[index].eventType,
                 data: .object([
                     "company_id": .string(deliveries[index].companyID.rawValue), "contact_id": .string("c-\(index)"),
-                    "deal_id": .number(Double(index)),
+                    "deal_id": .number(JSONNumber(index)),
                 ])
             )
         }

@@ -54,8 +54,9 @@ public enum ClientMessage: Sendable, Equatable {
         case "cursor.update":
             switch object["cursor"] {
             case .string(let cursor)?: return .success(.cursorUpdate(cursor: cursor))
-            case .number(let number)? where number >= 0 && number == number.rounded() && number < JSONValue.largestExactInteger:
-                return .success(.cursorUpdate(cursor: String(Int64(number))))
+            case .number(let number)? where (number.int64Value ?? -1) >= 0:
+                // A log position written as a number (`-0` reads as `0`).
+                return .success(.cursorUpdate(cursor: String(number.int64Value ?? 0)))
             default: return .failure(Problem(code: .invalidMessage, message: "'cursor' must be a string"))
             }
         case "ping":

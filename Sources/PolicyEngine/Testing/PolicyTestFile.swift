@@ -246,7 +246,10 @@ public enum PolicyTestFile {
             switch ScalarKind.of(node) {
             case .null: return .null
             case .bool: return ScalarKind.boolValue(node).map(JSONValue.bool) ?? .string(scalar.string)
-            case .int, .float: return ScalarKind.numberValue(node).map(JSONValue.number) ?? .string(scalar.string)
+            case .int, .float:
+                // A JSON-shaped number keeps its digits; other YAML spellings (`0x1F`, `1_000`) go through a Double.
+                if let exact = JSONNumber(literal: scalar.string) { return .number(exact) }
+                return ScalarKind.numberValue(node).flatMap { JSONNumber($0) }.map(JSONValue.number) ?? .string(scalar.string)
             default: return .string(scalar.string)
             }
         case .sequence(let sequence): return .array(sequence.map(json))

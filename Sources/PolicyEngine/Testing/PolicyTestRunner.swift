@@ -145,7 +145,7 @@ public struct PolicyTestRunner: Sendable {
         let actual: [String: JSONValue] = [
             "consent": gdpr.consent.map(JSONValue.bool) ?? .null,
             "purpose": gdpr.purpose.map(JSONValue.string) ?? .null,
-            "retention_days": gdpr.retentionDays.map { .number(Double($0)) } ?? .null,
+            "retention_days": gdpr.retentionDays.map { .number(JSONNumber($0)) } ?? .null,
             "data_subject_id": gdpr.dataSubjectID.map(JSONValue.string) ?? .null,
             "legal_basis": gdpr.legalBasis.map(JSONValue.string) ?? .null,
         ]
