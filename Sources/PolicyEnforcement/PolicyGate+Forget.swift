@@ -50,7 +50,7 @@ extension PolicyGate {
                 eventID: eventID,
                 eventType: Self.forgottenEventType,
                 millis: millis,
-                data: .object(["data_subject_id": .string(subjectID), "purged": .number(Double(purged))]),
+                data: .object(["data_subject_id": .string(subjectID), "purged": .number(JSONNumber(purged))]),
                 region: region,
                 idempotencyKey: eventID,
                 company: company,
