@@ -55,17 +55,23 @@ struct ChannelFrameSinkTests {
         let channel = NIOAsyncTestingChannel()
         let sink = ChannelFrameSink(channel: channel, limitBytes: 1000)
         await channel.testingEventLoop.run()  // adds the writability handler
-        let started = ContinuousClock.now
-        // A wait that only the event can end early: its own bound is far beyond the test's.
-        let waiter = Task { await sink.writable.wait(atMost: .seconds(60)) }
-        try await Task.sleep(for: .milliseconds(50))
-        channel.isWritable = false
-        channel.pipeline.fireChannelWritabilityChanged()
-        channel.isWritable = true
-        channel.pipeline.fireChannelWritabilityChanged()
-        await channel.testingEventLoop.run()
+        // A wait that only the event can end within the test's patience: its own bound is ten times longer.
+        let woken = Atomic<Bool>(false)
+        let waiter = Task {
+            await sink.writable.wait(atMost: patience * 10)
+            woken.store(true, ordering: .releasing)
+        }
+        defer { waiter.cancel() }
+        // An event that comes before the waiter has registered wakes nobody: it comes again until one is woken.
+        try await eventually("the writability event woke the waiter") {
+            channel.isWritable = false
+            channel.pipeline.fireChannelWritabilityChanged()
+            channel.isWritable = true
+            channel.pipeline.fireChannelWritabilityChanged()
+            await channel.testingEventLoop.run()
+            return woken.load(ordering: .acquiring)
+        }
         await waiter.value
-        #expect(started.duration(to: .now) < .seconds(30))
         _ = try await channel.finish()
     }
 }

@@ -135,12 +135,13 @@ struct DeliveryTests {
                     _ = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123", extra: ["n": index])
                 }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            // The replay starts while live events flow: once the first of them has arrived.
+            _ = try await socket.next(type: "event")
             try await socket.send(json: ["type": "cursor.update", "cursor": "0"])
             var seen: [Int] = []
             var resumedAt: Int?
             while Set(seen).count < total {
-                let message = try await socket.next(timeout: .seconds(30))
+                let message = try await socket.next()
                 if message["type"] as? String == "cursor.resumed" {
                     resumedAt = seen.count
                     continue
@@ -286,7 +287,7 @@ struct DeliveryTests {
             try await resumed.send(json: ["type": "cursor.update", "cursor": "0"])
             var replayed: [Int] = []
             while true {
-                let message = try await resumed.next(timeout: .seconds(5))
+                let message = try await resumed.next()
                 if message["type"] as? String == "cursor.resumed" { break }
                 if let n = ((message["data"] as? [String: Any])?["data"] as? [String: Any])?["n"] as? Int { replayed.append(n) }
             }

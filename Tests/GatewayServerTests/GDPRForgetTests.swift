@@ -115,16 +115,20 @@ struct GDPRForgetTests {
             _ = try await socket.next(type: "connection.established")
             try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
             _ = try await socket.next(type: "subscription.confirmed")
-            socket.pause(true)
+            // The reader stops right after the replay's first event: the replay is under way when the erasure
+            // comes, and stalls on the unread bytes long before its end.
+            socket.pause(after: { text in
+                (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["type"] as? String == "event"
+            })
             try await socket.send(json: ["type": "cursor.update", "cursor": "0"])
-            try await Task.sleep(for: .milliseconds(500))
+            try await eventually("the replay's first event arrived") { socket.isPaused }
             let reply = try await forget(server, ["data_subject_id": "contact-x"])
             #expect(reply.status == 200)
             socket.pause(false)
 
             var received: [Int] = []
             while true {
-                let message = try await socket.next(timeout: .seconds(10))
+                let message = try await socket.next()
                 if message["type"] as? String == "cursor.resumed" { break }
                 guard message["type"] as? String == "event", let data = message["data"] as? [String: Any] else { continue }
                 if let n = (data["data"] as? [String: Any])?["n"] as? Int { received.append(n) }

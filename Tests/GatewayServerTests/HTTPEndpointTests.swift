@@ -3,6 +3,8 @@ import GatewayServer
 import NIOHTTP1
 import Testing
 
+@testable import GatewaySession
+
 /// Publish, batch publish, long-polling, health, metrics and the SDK over real HTTP.
 @Suite("HTTP endpoints", .serialized)
 struct HTTPEndpointTests {
@@ -123,15 +125,15 @@ struct HTTPEndpointTests {
             let numbers = (rest.json["events"] as? [[String: Any]] ?? []).compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
             #expect(numbers == [3, 4])
             #expect(rest.json["has_more"] as? Bool == false)
-            // A waiting poll returns as soon as an event arrives.
+            // A waiting poll returns as soon as an event arrives: long before its timeout, the longest allowed.
             let cursor = try #require(rest.json["cursor"] as? String)
             let started = ContinuousClock.now
-            async let waited = TestHTTP.get(poll + "&timeout=20&cursor=\(cursor)", token: user)
-            try await Task.sleep(for: .milliseconds(300))
+            async let waited = TestHTTP.get(poll + "&timeout=60&cursor=\(cursor)", token: user)
+            try await eventually("the poll is waiting") { server.gateway.pollWaiters.count == 1 }
             _ = try await TestHTTP.publish(server, token: service, type: "activity.task.completed", company: "123", extra: ["n": 7])
             let woken = try await waited
             #expect((woken.json["events"] as? [[String: Any]])?.count == 1)
-            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(ContinuousClock.now - started < .seconds(30), "woken by the event, not at the poll's timeout")
             // A timeout far shorter than a timer tick still returns (the wait never outlives its deadline).
             for _ in 0..<20 {
                 let tiny = try await TestHTTP.get(poll + "&timeout=0.001&cursor=\(woken.json["cursor"] as? String ?? "")", token: user)

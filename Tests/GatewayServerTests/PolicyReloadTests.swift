@@ -36,25 +36,17 @@ struct PolicyReloadTests {
         }
     }
 
-    /// Polls `GET /api/realtime/policy/` until `condition` holds (at most `timeout`).
-    func waitForPolicy(
-        _ server: TestServer,
-        timeout: Duration = .seconds(10),
-        _ condition: ([String: Any]) -> Bool
-    ) async throws
-        -> [String: Any]
-    {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let reply = try await TestHTTP.get(server.http + "/api/realtime/policy/", token: await adminToken())
-            if reply.status == 200, condition(reply.json) { return reply.json }
-            guard ContinuousClock.now < deadline else { throw TestFailure("policy status never matched: \(reply.text)") }
-            try await Task.sleep(for: .milliseconds(100))
+    /// Polls `GET /api/realtime/policy/` until `condition` holds (at most ``patience``).
+    func waitForPolicy(_ server: TestServer, _ condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
+        let token = await adminToken()
+        return try await eventuallyValue("the policy status matched", interval: .milliseconds(100)) { () async throws -> [String: Any]? in
+            let reply = try await TestHTTP.get(server.http + "/api/realtime/policy/", token: token)
+            return reply.status == 200 && condition(reply.json) ? reply.json : nil
         }
     }
 
     @Test(
-        "a whitelist edit takes effect on live connections within two seconds: the refused subscription is dropped with an error, the others live on"
+        "a whitelist edit takes effect on live connections through the file watcher: the refused subscription is dropped with an error, the others live on"
     )
     func whitelistEdit() async throws {
         let folder = try PolicyFolder()
@@ -62,10 +54,10 @@ struct PolicyReloadTests {
             let before = server.gateway.policyVersion
             let socket = try await subscriber(server, topics: ["deal.stage.*", "activity.*"])
 
-            let edited = ContinuousClock.now
+            // No bound on how long the watcher takes (it checks every second, but a loaded machine may be slower):
+            // the reload below says that the file watcher (not the endpoint or a signal) brought the edit in.
             try folder.edit { $0.replacingOccurrences(of: "subscribe: { roles: [sales, admin] }", with: "subscribe: { roles: [admin] }") }
-            let error = try await socket.next(type: "error", timeout: .seconds(5))
-            #expect(edited.duration(to: .now) < .seconds(2))
+            let error = try await socket.next(type: "error")
             let data = error["data"] as? [String: Any]
             #expect(data?["code"] as? String == "forbidden" && data?["topic"] as? String == "deal.stage.*")
 
@@ -146,9 +138,9 @@ struct PolicyReloadTests {
                         with: "\"123\": { plan: tight }\n    \"321\": { home_region: eu-west-1, allowed_regions: [eu-west-1] }"
                     )
             }
-            #expect(try await socket.waitForClose(timeout: .seconds(5)).code == 4003)
+            #expect(try await socket.waitForClose().code == 4003)
             // A company moved to another region leaves this node, told where its data now lives.
-            let moved = try await moving.waitForClose(timeout: .seconds(5))
+            let moved = try await moving.waitForClose()
             #expect(moved.code == 4003 && moved.reason.contains("eu-west-1"))
             _ = try await waitForPolicy(server) { (($0["last_reload"] as? [String: Any])?["closed_connections"] as? Int) == 2 }
             // Company 123 is now on the tight plan: 2 publishes a minute.
@@ -181,7 +173,8 @@ struct PolicyReloadTests {
             #expect(unchanged.status == 200)
             #expect((unchanged.json["reload"] as? [String: Any])?["result"] as? String == "unchanged")
 
-            // Watching is off: an edit waits for the endpoint.
+            // Watching is off: an edit waits for the endpoint. A check that nothing happens needs a time to watch
+            // for it (a watcher, were it on, checks every second); a slow machine can only make it pass wrongly.
             try folder.edit { $0 + "\n# a comment changes the version\n" }
             try await Task.sleep(for: .milliseconds(1500))
             let before = server.gateway.policyVersion
@@ -253,7 +246,7 @@ struct PolicyReloadTests {
             let staging = link + ".new"
             try FileManager.default.createSymbolicLink(atPath: staging, withDestinationPath: second.path)
             _ = rename(staging, link)
-            #expect(try await socket.waitForClose(timeout: .seconds(5)).code == 4003)
+            #expect(try await socket.waitForClose().code == 4003)
             #expect(server.gateway.policyVersion != before)
         }
     }
@@ -281,7 +274,7 @@ struct PolicyReloadTests {
             // What the kubelet does: a new ..data link renamed over the old one, in one step.
             try manager.createSymbolicLink(atPath: volume + "/..data_tmp", withDestinationPath: "..2026_11_29_v2")
             _ = rename(volume + "/..data_tmp", volume + "/..data")
-            #expect(try await socket.waitForClose(timeout: .seconds(5)).code == 4003)
+            #expect(try await socket.waitForClose().code == 4003)
             let status = try await waitForPolicy(server) { (($0["last_reload"] as? [String: Any])?["result"] as? String) == "success" }
             #expect((status["files"] as? [String])?.count == 1)
         }
@@ -313,16 +306,16 @@ struct PolicyReloadTests {
             }
             func lastReload(_ status: [String: Any]) -> String? { (status["last_reload"] as? [String: Any])?["result"] as? String }
             try folder.edit { $0 + "\n  # edit one\n" }
-            let edited = try await waitForPolicy(server, timeout: .seconds(20)) { lastReload($0) == "success" }
+            let edited = try await waitForPolicy(server) { lastReload($0) == "success" }
             try folder.edit { $0.replacingOccurrences(of: "version: 1", with: "version: one") }
-            _ = try await waitForPolicy(server, timeout: .seconds(20)) { lastReload($0) == "failure" }
+            _ = try await waitForPolicy(server) { lastReload($0) == "failure" }
             try folder.edit {
                 $0.replacingOccurrences(of: "version: one", with: "version: 1").replacingOccurrences(
                     of: "  - pattern: \"activity.*\"",
                     with: "  - pattern: \"task.*\"\n  - pattern: \"activity.*\""
                 )
             }
-            let final = try await waitForPolicy(server, timeout: .seconds(20)) {
+            let final = try await waitForPolicy(server) {
                 lastReload($0) == "success" && ($0["version"] as? String) != (edited["version"] as? String)
             }
             #expect((final["status"] as? String) == "healthy")
@@ -330,7 +323,7 @@ struct PolicyReloadTests {
             for (number, socket) in sockets.enumerated() {
                 var seen: [Int] = []
                 while seen.count < events {
-                    let event = try await socket.next(type: "event", timeout: .seconds(10))
+                    let event = try await socket.next(type: "event")
                     if let n = ((event["data"] as? [String: Any])?["data"] as? [String: Any])?["n"] as? Int { seen.append(n) }
                 }
                 #expect(seen == Array(0..<events), "client \(number)")

@@ -44,19 +44,14 @@ struct RestartTests {
             }
             try process.run()
             self.process = process
-            let deadline = ContinuousClock.now + .seconds(30)
-            var found: Int?
-            while found == nil, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-                found = collected.text.withLock { text in
+            port = try await eventuallyValue("the server started: \(collected.text.withLock { $0 })", interval: .milliseconds(50)) {
+                collected.text.withLock { text in
                     text.split(separator: "\n").lazy.compactMap { line -> Int? in
                         guard line.contains("\"server.started\""), let range = line.range(of: #""port":""#) else { return nil }
                         return Int(line[range.upperBound...].prefix { $0.isNumber })
                     }.first
                 }
             }
-            guard let found else { throw TestFailure("server did not start: \(collected.text.withLock { $0 })") }
-            port = found
         }
 
         /// Sends `signal` and waits for the exit on a thread of its own (never blocking the cooperative pool).
@@ -89,22 +84,17 @@ struct RestartTests {
             encoding: .utf8
         )
         Foundation.kill(server.process.processIdentifier, SIGHUP)
-        let deadline = ContinuousClock.now + .seconds(10)
-        var status: [String: Any] = [:]
-        while ContinuousClock.now < deadline {
-            status = try await TestHTTP.get(server.http + "/api/realtime/policy/", token: admin).json
-            if status["version"] as? String != before { break }
-            try await Task.sleep(for: .milliseconds(100))
+        let status = try await eventuallyValue("the policy was reloaded", interval: .milliseconds(100)) { () async throws -> [String: Any]? in
+            let status = try await TestHTTP.get(server.http + "/api/realtime/policy/", token: admin).json
+            return status["version"] as? String != before ? status : nil
         }
-        #expect(status["version"] as? String != before)
         #expect((status["last_reload"] as? [String: Any])?["trigger"] as? String == "signal")
         #expect(server.output.text.withLock { $0.contains(#""event":"policy.reloaded""#) })
         // A broken edit: SIGHUP reports it in the log, with the diagnostics, and the process serves on.
         try (try String(contentsOfFile: file, encoding: .utf8) + "\nunknown_section: {}\n").write(toFile: file, atomically: true, encoding: .utf8)
         Foundation.kill(server.process.processIdentifier, SIGHUP)
-        let failedBy = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < failedBy, !server.output.text.withLock({ $0.contains(#""event":"policy.reload_failed""#) }) {
-            try await Task.sleep(for: .milliseconds(100))
+        try await eventually("the failed reload is logged", interval: .milliseconds(100)) {
+            server.output.text.withLock { $0.contains(#""event":"policy.reload_failed""#) }
         }
         let failure = server.output.text.withLock { $0 }.split(separator: "\n").first { $0.contains(#""event":"policy.reload_failed""#) } ?? ""
         #expect(failure.contains("policy.yaml:") && failure.contains("unknown_section"), "\(failure)")
@@ -252,15 +242,19 @@ struct RestartTests {
 
     @Test("SIGTERM closes live sockets with 1001, answers waiting polls at once, and the process exits 0")
     func gracefulShutdown() async throws {
-        let server = try await ServerProcess(dataDir: TestServer.temporaryDirectory())
+        // Allowed decisions are logged too: the poll's decision line says the server is handling it.
+        let server = try await ServerProcess(dataDir: TestServer.temporaryDirectory(), environment: ["POLICY_AUDIT_ALLOWED": "true"])
         let user = await Tokens.hs256()
         let socket = try await TestSocket(url: server.ws + "/ws?token=\(user)")
         _ = try await socket.next(type: "connection.established")
-        async let poll = TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=30", token: user)
-        try await Task.sleep(for: .milliseconds(300))
+        async let poll = TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=60", token: user)
+        try await eventually("the server is handling the poll") {
+            server.output.text.withLock { $0.contains(#""action":"poll""#) }
+        }
         let started = ContinuousClock.now
         await server.kill(SIGTERM)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Long before the poll's own timeout (the longest allowed).
+        #expect(ContinuousClock.now - started < .seconds(30))
         #expect(try await socket.waitForClose().code == 1001)
         let answered = try await poll
         #expect(answered.status == 200)

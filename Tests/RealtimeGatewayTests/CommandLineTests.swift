@@ -34,7 +34,8 @@ struct Gateway {
         try process.run()
         // No command under test may run for long: a server that starts by mistake is stopped, and fails its test.
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
+        // Far beyond any command's run time, even on a loaded machine.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
         defer { watchdog.cancel() }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()

@@ -61,6 +61,13 @@ final class ChannelFrameSink: FrameSink {
         writer.enqueue(self, frame)
     }
 
+    /// Bytes queued for the client and not yet handed to the socket: in the loop writer and in the channel.
+    /// Called on the channel's event loop.
+    func unwrittenBytes() -> Int {
+        let buffered = (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+        return buffered + queuedBytes.load(ordering: .relaxed)
+    }
+
     /// Records that a close frame was written directly to the channel: frames still queued are dropped.
     func markClosed() { closeWritten.store(true, ordering: .relaxed) }
 

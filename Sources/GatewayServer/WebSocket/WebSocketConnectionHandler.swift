@@ -16,7 +16,8 @@ import NIOWebSocket
 /// Closing: the server's close frame goes out after every frame queued before it, then the connection waits
 /// for the client's close frame (reading, and dropping, what the client sent before it: closing a socket on
 /// unread bytes resets the connection and can lose the close frame) and is cut after five seconds (two for a
-/// slow consumer, which is not reading) if none comes.
+/// slow consumer, which is not reading) if none comes. The wait starts again while the close frame is still
+/// queued in front of the socket and the client keeps reading what is ahead of it.
 final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
@@ -300,10 +301,24 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         resumeReading()
         // A slow consumer's channel takes the close frame whatever its state.
         sink.sendClose(code: reason.code, reason: reason.text)
-        let channel = context.channel
         let wait = cutAfter ?? .seconds(reason.code == 1008 ? 2 : 5)
         // Scheduled after the loop writer's pass, so the frame is written first.
-        cutOff = context.eventLoop.scheduleTask(in: wait) { channel.close(promise: nil) }
+        scheduleCutOff(after: wait, unwrittenBefore: sink.unwrittenBytes())
+    }
+
+    /// Cuts the connection after `wait`, unless the client read some of the bytes in front of our close frame
+    /// meanwhile while the frame has still not reached the socket: closing the channel discards what NIO has not
+    /// written, close frame included (the client would see 1006), so a client still reading gets another wait.
+    /// A client that reads nothing for a whole wait is cut; its close frame cannot be delivered.
+    private func scheduleCutOff(after wait: TimeAmount, unwrittenBefore: Int) {
+        guard let context, let sink else { return }
+        let channel = context.channel
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        cutOff = context.eventLoop.scheduleTask(in: wait) {
+            let unwritten = sink.unwrittenBytes()
+            guard unwritten > 0, unwritten < unwrittenBefore else { return channel.close(promise: nil) }
+            this.value.scheduleCutOff(after: wait, unwrittenBefore: unwritten)
+        }
     }
 
     /// A breach of RFC 6455: 1002, and a short wait for the client's answer (what it sends meanwhile is

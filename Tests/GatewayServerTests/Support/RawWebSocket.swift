@@ -97,11 +97,37 @@ final class RawWebSocket: @unchecked Sendable {
 
     /// ``readUntilClosed(timeout:)`` on a thread of its own: blocking calls must not hold one of the few
     /// threads of the cooperative pool, which the in-process server under test runs on.
-    func readUntilClosedOffPool(timeout: TimeInterval, answersClose: Bool = false) async -> (bytes: [UInt8], ended: Bool) {
+    func readUntilClosedOffPool(timeout: TimeInterval = patienceSeconds, answersClose: Bool = false) async -> (bytes: [UInt8], ended: Bool) {
         await withCheckedContinuation { continuation in
             let thread = Thread { continuation.resume(returning: self.readUntilClosed(timeout: timeout, answersClose: answersClose)) }
             thread.start()
         }
+    }
+
+    /// Reads, on a thread of its own, until the text frames received include one containing `text` (or the
+    /// connection ends, or `timeout` passes); returns every byte received. Read them before
+    /// ``readUntilClosedOffPool(timeout:answersClose:)``'s bytes: frames can be split between the two.
+    func readUntilText(containing text: String, timeout: TimeInterval = patienceSeconds) async throws -> [UInt8] {
+        let received = await withCheckedContinuation { (continuation: CheckedContinuation<[UInt8], Never>) in
+            let thread = Thread {
+                var received: [UInt8] = []
+                let deadline = Date().addingTimeInterval(timeout)
+                var buffer = [UInt8](repeating: 0, count: 65_536)
+                while Date() < deadline, !Self.texts(in: received).contains(where: { $0.contains(text) }) {
+                    var poller = pollfd(fd: self.descriptor, events: Int16(POLLIN), revents: 0)
+                    guard poll(&poller, 1, 100) > 0 else { continue }
+                    let count = recv(self.descriptor, &buffer, buffer.count, 0)
+                    if count <= 0 { break }
+                    received += buffer[0..<count]
+                }
+                continuation.resume(returning: received)
+            }
+            thread.start()
+        }
+        guard Self.texts(in: received).contains(where: { $0.contains(text) }) else {
+            throw TestFailure("no message containing \(text) within \(timeout) s: \(String(decoding: received.prefix(400), as: UTF8.self))")
+        }
+        return received
     }
 
     /// Reads until the server closes the connection (or `timeout` passes); returns every byte received
@@ -136,7 +162,7 @@ final class RawWebSocket: @unchecked Sendable {
         port: Int,
         path: String,
         headers: [(String, String)] = [],
-        timeout: TimeInterval = 10
+        timeout: TimeInterval = patienceSeconds
     ) async throws -> (
         code: UInt16, reason: String
     ) {

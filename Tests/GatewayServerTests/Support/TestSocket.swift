@@ -16,6 +16,8 @@ final class TestSocket: Sendable {
         let closeFrame = Mutex<(code: UInt16, reason: String)?>(nil)
         let finished = Mutex<Bool>(false)
         let paused = Mutex<Bool>(false)
+        /// Pauses reading right after a message that satisfies it (then forgotten).
+        let pauseAfter = Mutex<(@Sendable (String) -> Bool)?>(nil)
     }
 
     private let shared: Shared
@@ -39,7 +41,13 @@ final class TestSocket: Sendable {
                         // While paused nothing is read, so TCP backs up to the server (and pings go unanswered).
                         while shared.paused.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
                         guard let message = try await messages.next() else { break }
-                        if case .text(let text) = message { shared.inbox.withLock { $0.append(text) } }
+                        if case .text(let text) = message {
+                            shared.inbox.withLock { $0.append(text) }
+                            if let pauseAfter = shared.pauseAfter.withLock({ $0 }), pauseAfter(text) {
+                                shared.pauseAfter.withLock { $0 = nil }
+                                shared.paused.withLock { $0 = true }
+                            }
+                        }
                     }
                 }
                 // No close frame at all is what browsers report as 1006 (abnormal closure).
@@ -58,6 +66,13 @@ final class TestSocket: Sendable {
     /// Stops (or resumes) reading from the socket.
     func pause(_ paused: Bool) { shared.paused.withLock { $0 = paused } }
 
+    /// Stops reading right after the first message that satisfies `condition`, so that a test can stop a
+    /// reader at a point of the stream rather than at a time.
+    func pause(after condition: @escaping @Sendable (String) -> Bool) { shared.pauseAfter.withLock { $0 = condition } }
+
+    /// Whether reading is paused.
+    var isPaused: Bool { shared.paused.withLock { $0 } }
+
     /// Sends a text frame.
     func send(_ text: String) async throws {
         guard let writer = shared.writer.withLock({ $0 }) else { throw TestFailure("socket is not open") }
@@ -70,7 +85,7 @@ final class TestSocket: Sendable {
     }
 
     /// The next message as a JSON object; throws after `timeout` or when the socket closed.
-    func next(timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+    func next(timeout: Duration = patience) async throws -> [String: Any] {
         let text = try await nextText(timeout: timeout)
         guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw TestFailure("not a JSON object: \(text)")
@@ -78,7 +93,7 @@ final class TestSocket: Sendable {
         return object
     }
 
-    func nextText(timeout: Duration = .seconds(10)) async throws -> String {
+    func nextText(timeout: Duration = patience) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let taken = shared.inbox.withLock { inbox -> String? in inbox.isEmpty ? nil : inbox.removeFirst() }
@@ -98,7 +113,7 @@ final class TestSocket: Sendable {
     }
 
     /// Waits for a message of `type`, skipping others; returns it.
-    func next(type: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+    func next(type: String, timeout: Duration = patience) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let message = try await next(timeout: deadline - ContinuousClock.now)
@@ -110,7 +125,7 @@ final class TestSocket: Sendable {
     var closed: (code: UInt16, reason: String)? { shared.closeFrame.withLock { $0 } }
 
     /// Waits until the connection ends; returns the server's close code.
-    func waitForClose(timeout: Duration = .seconds(20)) async throws -> (code: UInt16, reason: String) {
+    func waitForClose(timeout: Duration = patience) async throws -> (code: UInt16, reason: String) {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if shared.finished.withLock({ $0 }), let frame = closed { return frame }
