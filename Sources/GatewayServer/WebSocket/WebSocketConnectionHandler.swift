@@ -124,7 +124,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         cutOff?.cancel()
         inbox.close()
         if let session {
-            session.outbox.close(code: 1006, reason: "")
+            session.outbox.close(.abnormal)
             settings.gateway.close(session)
         }
         context.fireChannelInactive()
@@ -134,7 +134,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         switch (phase, result) {
         case (.opening, .success(let session)):
             guard let loop = context?.eventLoop else {
-                session.outbox.close(code: 1006, reason: "")
+                session.outbox.close(.abnormal)
                 settings.gateway.close(session)
                 return
             }
@@ -149,7 +149,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             close(refusal)
         case (_, .success(let session)):
             // The connection ended while the session was being admitted.
-            session.outbox.close(code: 1006, reason: "")
+            session.outbox.close(.abnormal)
             settings.gateway.close(session)
         case (_, .failure):
             break
@@ -172,7 +172,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             guard var assembled = message else { return protocolError("continuation without a message") }
             message = nil
             guard assembled.readableBytes + frame.length <= settings.maxMessageBytes else {
-                return close(CloseReason(1009, "message too big"), cutAfter: .seconds(1))
+                return close(CloseReason(.messageTooBig, "message too big"), cutAfter: .seconds(1))
             }
             var data = frame.unmaskedData
             assembled.writeBuffer(&data)
@@ -202,7 +202,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         let text: String
         if messageIsText {
             guard let valid = String(validating: buffer.readableBytesView, as: UTF8.self) else {
-                return close(CloseReason(1007, "invalid UTF-8"), cutAfter: .seconds(1))
+                return close(CloseReason(.invalidPayload, "invalid UTF-8"), cutAfter: .seconds(1))
             }
             text = valid
         } else {
@@ -239,7 +239,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .open(let open): session = open
         }
         phase = .closing(session)
-        session?.outbox.close(code: 1000, reason: "")
+        session?.outbox.close(.normal)
         stopPinging()
         inbox.close()
         sink.markClosed()
@@ -301,7 +301,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         resumeReading()
         // A slow consumer's channel takes the close frame whatever its state.
         sink.sendClose(code: reason.code, reason: reason.text)
-        let wait = cutAfter ?? .seconds(reason.code == 1008 ? 2 : 5)
+        let wait = cutAfter ?? .seconds(reason.code == CloseCode.slowConsumer.rawValue ? 2 : 5)
         // Scheduled after the loop writer's pass, so the frame is written first.
         scheduleCutOff(after: wait, unwrittenBefore: sink.unwrittenBytes())
     }
@@ -324,7 +324,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// A breach of RFC 6455: 1002, and a short wait for the client's answer (what it sends meanwhile is
     /// read and dropped, so the socket is not reset under our close frame).
     private func protocolError(_ what: String) {
-        close(CloseReason(1002, what), cutAfter: .seconds(1))
+        close(CloseReason(.protocolError, what), cutAfter: .seconds(1))
     }
 
     private func startPinging() {
@@ -344,7 +344,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         guard let context, case .open = phase else { return }
         if awaitingPong {
             // The peer stopped answering: cut right after the frame.
-            close(CloseReason(1001, "ping timeout"), cutAfter: .milliseconds(10))
+            close(CloseReason(.goingAway, "ping timeout"), cutAfter: .milliseconds(10))
             return
         }
         awaitingPong = true
@@ -368,8 +368,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         // decoder drops what follows; the connection ends when the client closes, or at the cut-off.
         switch error {
         // The client's answer cannot be decoded any more, so the wait is short.
-        case NIOWebSocketError.invalidFrameLength: close(CloseReason(1009, "message too big"), cutAfter: .seconds(1))
-        case is NIOWebSocketError: close(CloseReason(1002, "protocol error"), cutAfter: .seconds(1))
+        case NIOWebSocketError.invalidFrameLength: close(CloseReason(.messageTooBig, "message too big"), cutAfter: .seconds(1))
+        case is NIOWebSocketError: close(CloseReason(.protocolError, "protocol error"), cutAfter: .seconds(1))
         case is ByteToMessageDecoderError: break  // data after the codec's error, dropped
         default: context.close(promise: nil)
         }
@@ -397,20 +397,20 @@ enum Admission {
         _ opening: WebSocketConnectionHandler.Opening,
         sink: ChannelFrameSink
     ) async -> Result<Session, CloseReason> {
-        guard let token = opening.token else { return .failure(CloseReason(4001, "missing token")) }
+        guard let token = opening.token else { return .failure(CloseReason(.unauthorized, "missing token")) }
         let verified: Authenticator.Verified
         do {
             verified = try await settings.authenticator.verify(token)
         } catch {
-            return .failure(CloseReason(4001, String(error.description.prefix(32))))
+            return .failure(CloseReason(.unauthorized, String(error.description.prefix(32))))
         }
         var principal = verified.principal
         principal.ip = opening.ip
         if let asked = opening.companyID, !asked.isEmpty, asked != principal.companyID?.rawValue {
-            return .failure(CloseReason(4003, "company_id mismatch"))
+            return .failure(CloseReason(.forbidden, "company_id mismatch"))
         }
         switch await settings.gateway.open(principal: principal, expiresAtMillis: verified.expiresAtMillis, sink: sink) {
-        case .failure(let refusal): return .failure(CloseReason(refusal.code.rawValue, refusal.reason))
+        case .failure(let refusal): return .failure(CloseReason(refusal.code, refusal.reason))
         case .success(let session): return .success(session)
         }
     }
@@ -424,6 +424,11 @@ struct CloseReason: Sendable, Error {
     init(_ code: UInt16, _ text: String) {
         self.code = code
         self.text = text
+    }
+
+    /// A close with one of the gateway's codes (the `CloseCode` table).
+    init(_ code: CloseCode, _ text: String) {
+        self.init(code.rawValue, text)
     }
 }
 

@@ -6,6 +6,7 @@
 /// | 1000 | `normal` | | the client closed |
 /// | 1001 | `goingAway` | server shutting down / unanswered pings | reconnect with backoff, then `cursor.update` |
 /// | 1002 | `protocolError` | protocol error | reconnect |
+/// | 1007 | `invalidPayload` | invalid UTF-8 | fix the client |
 /// | 1006 | `abnormal` | (never on the wire: the connection ended without a close frame) | reconnect |
 /// | 1008 | `slowConsumer` | slow consumer | reconnect, then `cursor.update` |
 /// | 1009 | `messageTooBig` | message too big | fix the client |
@@ -19,6 +20,7 @@ public enum CloseCode: UInt16, Sendable, CaseIterable {
     case goingAway = 1001
     case protocolError = 1002
     case abnormal = 1006
+    case invalidPayload = 1007
     case slowConsumer = 1008
     case messageTooBig = 1009
     case tryAgainLater = 1013
@@ -33,6 +35,7 @@ public enum CloseCode: UInt16, Sendable, CaseIterable {
         case .normal, .abnormal: ""
         case .goingAway: "server shutting down"
         case .protocolError: "protocol error"
+        case .invalidPayload: "invalid UTF-8"
         case .slowConsumer: "slow consumer"
         case .messageTooBig: "message too big"
         case .tryAgainLater: "connection limit reached"
