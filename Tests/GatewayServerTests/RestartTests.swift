@@ -54,6 +54,23 @@ struct RestartTests {
             }
         }
 
+        /// The complete lines of standard error so far that contain `text` (standard error is read as it comes,
+        /// in pieces, so a line may still be on its way).
+        func logLines(containing text: String) -> [String] {
+            output.text.withLock { output in
+                guard let end = output.lastIndex(of: "\n") else { return [] }
+                return output[..<end].split(separator: "\n").filter { $0.contains(text) }.map(String.init)
+            }
+        }
+
+        /// Waits until at least `count` complete lines of standard error contain `text`; returns them all.
+        func waitForLogLines(containing text: String, count: Int = 1) async throws -> [String] {
+            try await eventuallyValue("\(count) log lines with \(text)") {
+                let lines = logLines(containing: text)
+                return lines.count >= count ? lines : nil
+            }
+        }
+
         /// Sends `signal` and waits for the exit on a thread of its own (never blocking the cooperative pool).
         func kill(_ signal: Int32) async {
             Foundation.kill(process.processIdentifier, signal)
@@ -89,14 +106,11 @@ struct RestartTests {
             return status["version"] as? String != before ? status : nil
         }
         #expect((status["last_reload"] as? [String: Any])?["trigger"] as? String == "signal")
-        #expect(server.output.text.withLock { $0.contains(#""event":"policy.reloaded""#) })
+        #expect(try await server.waitForLogLines(containing: #""event":"policy.reloaded""#).count == 1)
         // A broken edit: SIGHUP reports it in the log, with the diagnostics, and the process serves on.
         try (try String(contentsOfFile: file, encoding: .utf8) + "\nunknown_section: {}\n").write(toFile: file, atomically: true, encoding: .utf8)
         Foundation.kill(server.process.processIdentifier, SIGHUP)
-        try await eventually("the failed reload is logged", interval: .milliseconds(100)) {
-            server.output.text.withLock { $0.contains(#""event":"policy.reload_failed""#) }
-        }
-        let failure = server.output.text.withLock { $0 }.split(separator: "\n").first { $0.contains(#""event":"policy.reload_failed""#) } ?? ""
+        let failure = try await server.waitForLogLines(containing: #""event":"policy.reload_failed""#).first ?? ""
         #expect(failure.contains("policy.yaml:") && failure.contains("unknown_section"), "\(failure)")
         let health = try await TestHTTP.get(server.http + "/api/realtime/health/")
         #expect(health.status == 200 && (health.json["components"] as? [String: Any])?["policy"] as? String == "degraded")
@@ -128,7 +142,7 @@ struct RestartTests {
         #expect(metrics.contains(#"policy_decisions_total{action="publish",result="deny",reason="role_not_allowed"} 1"#))
         await server.kill(SIGTERM)
 
-        let lines = server.output.text.withLock { $0 }.split(separator: "\n").filter { $0.contains(#""event":"policy.decision""#) }
+        let lines = try await server.waitForLogLines(containing: #""event":"policy.decision""#, count: 3)
         #expect(lines.count == 3, "\(lines)")
         let role = lines.first { $0.contains(#""topic":"deal.stage.*""#) } ?? ""
         #expect(role.contains(#""reason":"role_not_allowed""#) && role.contains(#""result":"deny""#) && role.contains(#""action":"subscribe""#))
@@ -153,14 +167,21 @@ struct RestartTests {
         )
         #expect(published.status == 202)
         _ = try await socket.next(type: "event")
-        let text = try await TestHTTP.get(server.http + "/metrics").text
-        let series = Dictionary(
-            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
-                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
-                return (String(line[..<space]), value)
-            },
-            uniquingKeysWith: { $1 }
-        )
+        func series(_ text: String) -> [String: Double] {
+            Dictionary(
+                text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
+                    guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+                    return (String(line[..<space]), value)
+                },
+                uniquingKeysWith: { $1 }
+            )
+        }
+        // A fan-out counts its delivery once it is queued: the client may read the event before that.
+        let text = try await eventuallyValue("the delivery is counted") { () async throws -> String? in
+            let text = try await TestHTTP.get(server.http + "/metrics").text
+            return series(text)["delivery_latency_seconds_count"] == 1 && series(text)["event_delivered_total"] == 1 ? text : nil
+        }
+        let series = series(text)
         for name in [
             "websocket_connected_total", "websocket_disconnected_total", "event_dropped_total", "websocket_error_total",
             "longpoll_error_total", "subscription_error_total", "ratelimit_refused_total",
@@ -187,7 +208,8 @@ struct RestartTests {
         _ = try await socket.next(type: "subscription.confirmed")
         await socket.close()
         await server.kill(SIGTERM)
-        let lines = server.output.text.withLock { $0 }.split(separator: "\n").filter { $0.contains(#""event":"policy.decision""#) }
+        // The connect and the subscribe decisions.
+        let lines = try await server.waitForLogLines(containing: #""event":"policy.decision""#, count: 2)
         #expect(lines.contains { $0.contains(#""action":"connect""#) && $0.contains(#""result":"allow""#) })
         #expect(
             lines.contains { $0.contains(#""action":"subscribe""#) && $0.contains(#""result":"allow""#) && $0.contains("Fixtures/policy.yaml:7:14") },

@@ -68,6 +68,9 @@ final class ChannelFrameSink: FrameSink {
         return buffered + queuedBytes.load(ordering: .relaxed)
     }
 
+    /// Whether the close frame has been handed to the channel (by the loop writer, or directly).
+    var isCloseWritten: Bool { closeWritten.load(ordering: .relaxed) }
+
     /// Records that a close frame was written directly to the channel: frames still queued are dropped.
     func markClosed() { closeWritten.store(true, ordering: .relaxed) }
 

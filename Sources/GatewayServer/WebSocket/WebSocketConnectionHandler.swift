@@ -302,21 +302,21 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         // A slow consumer's channel takes the close frame whatever its state.
         sink.sendClose(code: reason.code, reason: reason.text)
         let wait = cutAfter ?? .seconds(reason.code == CloseCode.slowConsumer.rawValue ? 2 : 5)
-        // Scheduled after the loop writer's pass, so the frame is written first.
         scheduleCutOff(after: wait, unwrittenBefore: sink.unwrittenBytes())
     }
 
-    /// Cuts the connection after `wait`, unless the client read some of the bytes in front of our close frame
-    /// meanwhile while the frame has still not reached the socket: closing the channel discards what NIO has not
-    /// written, close frame included (the client would see 1006), so a client still reading gets another wait.
-    /// A client that reads nothing for a whole wait is cut; its close frame cannot be delivered.
+    /// Cuts the connection after `wait`, unless our close frame has still not reached the socket and either the
+    /// loop writer has not written it into the channel yet (a busy loop can run a due timer before the writer's
+    /// pass) or the client read some of the bytes in front of it meanwhile: closing the channel discards what NIO
+    /// has not written, close frame included (the client would see 1006), so the wait starts again. A client that
+    /// reads nothing for a whole wait is cut; its close frame cannot be delivered.
     private func scheduleCutOff(after wait: TimeAmount, unwrittenBefore: Int) {
         guard let context, let sink else { return }
         let channel = context.channel
         let this = NIOLoopBound(self, eventLoop: context.eventLoop)
         cutOff = context.eventLoop.scheduleTask(in: wait) {
             let unwritten = sink.unwrittenBytes()
-            guard unwritten > 0, unwritten < unwrittenBefore else { return channel.close(promise: nil) }
+            guard unwritten > 0, !sink.isCloseWritten || unwritten < unwrittenBefore else { return channel.close(promise: nil) }
             this.value.scheduleCutOff(after: wait, unwrittenBefore: unwritten)
         }
     }
