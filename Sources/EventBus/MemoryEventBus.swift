@@ -1,11 +1,13 @@
+import ServiceLifecycle
 import Synchronization
 
-/// The in-process bus of the embedded default: a publish calls the handlers of matching subscriptions
-/// synchronously, so events reach the fan-out in the order they were published.
+/// The in-process bus of the embedded default: a publish awaits the handlers of matching subscriptions
+/// in turn, inside the publishing task (no task hop per event), so events reach the fan-out in the order
+/// they were published, which is log order.
 public final class MemoryEventBus: EventBusBackend {
     private struct Subscription {
         var channels: Set<String>
-        var handler: @Sendable (StoredEvent) -> Void
+        var handler: @Sendable (StoredEvent) async -> Void
     }
 
     private let subscriptions = Mutex<[Subscription]>([])
@@ -19,10 +21,10 @@ public final class MemoryEventBus: EventBusBackend {
         let handlers = subscriptions.withLock { subscriptions in
             subscriptions.filter { $0.channels.contains { Self.channel($0, covers: channel) } }.map(\.handler)
         }
-        for handler in handlers { handler(event) }
+        for handler in handlers { await handler(event) }
     }
 
-    public func subscribe(_ channels: [String], handler: @escaping @Sendable (StoredEvent) -> Void) async throws {
+    public func subscribe(_ channels: [String], handler: @escaping @Sendable (StoredEvent) async -> Void) async throws {
         guard !closed.load(ordering: .acquiring) else { throw EventBusError.closed }
         subscriptions.withLock { $0.append(Subscription(channels: Set(channels), handler: handler)) }
     }
@@ -38,6 +40,17 @@ public final class MemoryEventBus: EventBusBackend {
     public func close() async {
         closed.store(true, ordering: .releasing)
         subscriptions.withLock { $0.removeAll() }
+    }
+
+    /// Serves until graceful shutdown, then closes the bus.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    /// Healthy until ``close()``.
+    public func health() async -> ComponentHealth {
+        closed.load(ordering: .acquiring) ? .unhealthy("the event bus is closed") : .healthy
     }
 }
 
