@@ -1,49 +1,98 @@
 import EventBus
 import GatewayModel
-import Synchronization
 import Testing
 
-/// A clock that moves only when told to.
-final class ManualClock: Clock, @unchecked Sendable {
-    // Safe: `current` is only read and written under `lock`.
-    private let lock = Mutex(ContinuousClock.Instant.now)
-    var now: ContinuousClock.Instant { lock.withLock { $0 } }
-    var minimumResolution: Duration { .nanoseconds(1) }
-    func advance(by duration: Duration) { lock.withLock { $0 = $0.advanced(by: duration) } }
-    func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws {}
-}
-
-@Suite("Memory rate-limit store")
-struct MemoryRateLimitStoreTests {
-    @Test("limits follow the injected clock exactly")
-    func manualClock() async throws {
-        let clock = ManualClock()
-        let store = MemoryRateLimitStore(clock: clock)
-        let limit = RateLimit(scope: .user, action: .publish, gcra: GCRA(limit: 5, periodNanos: 1_000_000_000))
-        let check = LimitCheck(limit: limit, key: LimitKey(scope: .user, action: .publish, company: "1", subject: "u"))
-        var allowed = 0
-        for _ in 0..<7 where store.acquire([check])[0].allowed { allowed += 1 }
-        #expect(allowed == 5)
-        let refused = store.acquire([check])[0]
-        #expect(!refused.allowed && refused.retryAfterNanos == 200_000_000)
-        clock.advance(by: .milliseconds(199))
-        #expect(!store.acquire([check])[0].allowed)
-        clock.advance(by: .milliseconds(1))
-        #expect(store.acquire([check])[0].allowed)
-        #expect(store.keyCount == 1)
+/// Every guarantee of the `RateLimitStore` protocol, run against each backend in ``Backends/limits``.
+@Suite("RateLimitStore conformance")
+struct RateLimitStoreConformanceTests {
+    static func check(_ subject: String, limit: Int, perSecond: Bool = true, shadow: Bool = false, action: LimitAction = .publish) -> LimitCheck {
+        let gcra = GCRA(limit: limit, periodNanos: perSecond ? 1_000_000_000 : 3_600_000_000_000)
+        let rule = RateLimit(scope: .user, action: action, gcra: gcra, shadow: shadow)
+        return LimitCheck(limit: rule, key: LimitKey(scope: .user, action: action, company: "1", subject: subject))
     }
 
-    @Test("concurrent acquisitions never exceed the limit")
-    func concurrent() async throws {
-        let store = MemoryRateLimitStore(clock: ManualClock())
-        let limit = RateLimit(scope: .company, action: .publish, gcra: GCRA(limit: 100, periodNanos: 1_000_000_000))
-        let check = LimitCheck(limit: limit, key: LimitKey(scope: .company, action: .publish, company: "1", subject: ""))
-        let allowed = await withTaskGroup(of: Int.self) { group in
+    @Test("limits follow the store's clock exactly", arguments: Backends.limits)
+    func clock(_ factory: LimitsFactory) async throws {
+        let fixture = try await factory.make()
+        let store = fixture.store
+        let check = Self.check("u", limit: 5)
+        var allowed = 0
+        for _ in 0..<7 {
+            if try await store.acquire([check])[0].allowed { allowed += 1 }
+        }
+        #expect(allowed == 5)
+        let refused = try await store.acquire([check])[0]
+        #expect(!refused.allowed && refused.exceeded && refused.retryAfterNanos == 200_000_000)
+        try await fixture.advance(.milliseconds(199))
+        #expect(try await !store.acquire([check])[0].allowed)
+        try await fixture.advance(.milliseconds(1))
+        #expect(try await store.acquire([check])[0].allowed)
+    }
+
+    @Test("all or none: a batch with one check over its limit counts nothing; outcomes follow the checks' order", arguments: Backends.limits)
+    func allOrNone(_ factory: LimitsFactory) async throws {
+        let store = try await factory.make().store
+        let full = Self.check("full", limit: 1, perSecond: false)
+        let other = Self.check("other", limit: 2, perSecond: false)
+        #expect(try await store.acquire([full])[0].allowed)
+        for _ in 0..<5 {
+            let outcomes = try await store.acquire([other, full])
+            #expect(outcomes.map(\.allowed) == [true, false] && outcomes.map(\.limit) == [2, 1])
+        }
+        // `other` was never counted: both of its requests are still there.
+        #expect(try await store.acquire([other]).allSatisfy(\.allowed))
+        #expect(try await store.acquire([other]).allSatisfy(\.allowed))
+        #expect(try await !store.acquire([other])[0].allowed)
+    }
+
+    @Test("shadow limits report a would-be refusal without refusing, and never block the other checks", arguments: Backends.limits)
+    func shadow(_ factory: LimitsFactory) async throws {
+        let store = try await factory.make().store
+        let shadow = Self.check("s", limit: 1, perSecond: false, shadow: true)
+        let real = Self.check("r", limit: 3, perSecond: false)
+        #expect(try await store.acquire([shadow, real]).map(\.exceeded) == [false, false])
+        let second = try await store.acquire([shadow, real])
+        #expect(second.map(\.allowed) == [true, true] && second.map(\.exceeded) == [true, false])
+        #expect(try await store.acquire([real])[0].allowed, "the real limit counted both batches: this is its third request")
+        #expect(try await !store.acquire([real])[0].allowed)
+    }
+
+    @Test("acquireWithoutWaiting shares the counters of acquire, or is nil (ask acquire)", arguments: Backends.limits)
+    func withoutWaiting(_ factory: LimitsFactory) async throws {
+        let store = try await factory.make().store
+        let check = Self.check("d", limit: 2, perSecond: false, action: .deliver)
+        guard let first = store.acquireWithoutWaiting([check]) else {
+            // A store that cannot answer here: the caller must await acquire, which must then count.
+            #expect(try await store.acquire([check])[0].allowed)
+            return
+        }
+        #expect(first[0].allowed)
+        #expect(try await store.acquire([check])[0].allowed)
+        #expect(store.acquireWithoutWaiting([check])?[0].allowed == false)
+    }
+
+    @Test("concurrent acquisitions never exceed the limit", arguments: Backends.limits)
+    func concurrent(_ factory: LimitsFactory) async throws {
+        let store = try await factory.make().store
+        let check = Self.check("c", limit: 100, perSecond: false)
+        let allowed = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<8 {
-                group.addTask { (0..<50).reduce(0) { count, _ in count + (store.acquire([check])[0].allowed ? 1 : 0) } }
+                group.addTask {
+                    var count = 0
+                    for _ in 0..<50 {
+                        if try await store.acquire([check])[0].allowed { count += 1 }
+                    }
+                    return count
+                }
             }
-            return await group.reduce(0, +)
+            return try await group.reduce(0, +)
         }
         #expect(allowed == 100)
+    }
+
+    @Test("health answers healthy while the store serves", arguments: Backends.limits)
+    func health(_ factory: LimitsFactory) async throws {
+        let store = try await factory.make().store
+        #expect(await store.health() == .healthy)
     }
 }
