@@ -135,6 +135,7 @@ let package = Package(
             name: "EventStoreTests",
             dependencies: [
                 "EventStore", "EventBus", "GatewayModel", "GatewayTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
