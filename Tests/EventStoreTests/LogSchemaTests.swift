@@ -1,7 +1,7 @@
 import EventBus
 import Foundation
-import GatewayModel
 import GRDB
+import GatewayModel
 import Testing
 
 @testable import EventStore
