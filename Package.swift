@@ -54,11 +54,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Capabilities below the policy: rate-limit stores, the event bus backends and the event log protocol.
-        .target(name: "EventBus", dependencies: ["GatewayModel"], swiftSettings: strictSettings),
+        .target(
+            name: "EventBus",
+            dependencies: ["GatewayModel", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strictSettings
+        ),
         // The embedded event log: SQLite (WAL) through GRDB.
         .target(
             name: "EventStore",
-            dependencies: ["GatewayModel", "EventBus", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "GatewayModel", "EventBus",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         // The policy gate: the one door between the sessions and the bus. Decide, limit, audit, shadow,
@@ -142,6 +150,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "EventBusTests", dependencies: ["EventBus", "GatewayModel"], swiftSettings: strictSettings),
+        // One conformance suite for every EventLog, EventBusBackend and RateLimitStore: a backend joins by one factory.
+        .testTarget(
+            name: "EventStoreTests",
+            dependencies: [
+                "EventStore", "EventBus", "GatewayModel", "GatewayTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "GatewaySessionTests",
             dependencies: ["GatewaySession", "GatewayModel", "GatewayTesting"],

@@ -5,13 +5,22 @@ public import GatewayModel
 /// `EVENT_BUS_CHANNEL_PREFIX.event_type`; a subscription channel ending in `.>` matches every channel
 /// under that prefix (NATS' convention).
 ///
-/// Handlers receive events in log order, one at a time; a handler that takes its time holds back the
-/// next event (backpressure), so a bus must buffer or re-read from the log rather than skip.
-public protocol EventBusBackend: Sendable {
-    /// Publishes `event` on `channel`.
+/// Guarantees every implementation keeps:
+/// - Positions come from the ``EventLog``: the bus carries each ``StoredEvent`` with the position the log
+///   gave it and never assigns, changes or reorders positions. A networked bus ships
+///   ``StoredEvent/encoded()`` and rebuilds it with ``StoredEvent/init(decoding:)``.
+/// - Order: a subscription's handler sees the events of one publisher in the order they were published,
+///   which is log order, because the publish pipeline publishes in log order.
+/// - Backpressure: a handler is awaited; the next event reaches that subscription only after the handler
+///   returned. The in-process bus runs handlers inside `publish`, with no task hop, so a slow handler slows
+///   the publisher; a networked bus buffers per subscription and, when the buffer is full, drops the
+///   subscription's live feed and resubscribes from the log (never a silent gap).
+/// - After `close()`, `publish` and `subscribe` throw ``EventBusError/closed`` and `health()` is unhealthy.
+public protocol EventBusBackend: BackendComponent {
+    /// Publishes `event` on `channel`; returns once every in-process handler ran or the broker took it.
     func publish(channel: String, event: StoredEvent) async throws
 
-    /// Calls `handler` for every event published on one of `channels`.
+    /// Calls `handler` for every event published on one of `channels`, one at a time, in publish order.
     func subscribe(_ channels: [String], handler: @escaping @Sendable (StoredEvent) async -> Void) async throws
 
     /// Stops delivering `channels`.

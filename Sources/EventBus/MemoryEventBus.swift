@@ -1,8 +1,10 @@
 public import GatewayModel
+import ServiceLifecycle
 import Synchronization
 
-/// The in-process bus of the embedded default: a publish calls the handlers of matching subscriptions
-/// in the publisher's task, so events reach the fan-out in the order they were published.
+/// The in-process bus of the embedded default: a publish awaits the handlers of matching subscriptions
+/// in turn, inside the publishing task (no task hop per event), so events reach the fan-out in the order
+/// they were published, which is log order.
 public final class MemoryEventBus: EventBusBackend {
     private struct Subscription {
         var channels: Set<String>
@@ -39,6 +41,17 @@ public final class MemoryEventBus: EventBusBackend {
     public func close() async {
         closed.store(true, ordering: .releasing)
         subscriptions.withLock { $0.removeAll() }
+    }
+
+    /// Serves until graceful shutdown, then closes the bus.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    /// Healthy until ``close()``.
+    public func health() async -> ComponentHealth {
+        closed.load(ordering: .acquiring) ? .unhealthy("the event bus is closed") : .healthy
     }
 }
 

@@ -1,4 +1,5 @@
 public import GatewayModel
+import ServiceLifecycle
 import Synchronization
 
 /// An exact in-process ``RateLimitStore``: one GCRA state per key behind a mutex.
@@ -30,6 +31,12 @@ public final class MemoryRateLimitStore<C: Clock>: RateLimitStore where C.Durati
 
     /// ``acquire(_:)``: an in-process store always answers at once.
     public func acquireWithoutWaiting(_ checks: [LimitCheck]) -> [RateLimitOutcome]? { acquire(checks) }
+
+    /// Nothing to start or release: serves until graceful shutdown.
+    public func run() async throws { try? await gracefulShutdown() }
+
+    /// Always healthy: the counters are in this process and answer without I/O.
+    public func health() async -> ComponentHealth { .healthy }
 
     /// The number of keys currently counted.
     public var keyCount: Int { table.withLock { $0.count } }

@@ -1,6 +1,8 @@
 public import EventBus
 import GRDB
 public import GatewayModel
+import ServiceLifecycle
+import Synchronization
 
 /// The embedded event log: one SQLite database in WAL mode under `DATA_DIR`, through GRDB.
 ///
@@ -12,6 +14,9 @@ public import GatewayModel
 /// The WAL is checkpointed beside the writer, not by it (``WALCheckpointer``): SQLite's automatic
 /// checkpoint runs inside the commit that crosses 1,000 WAL pages and held that append for several
 /// milliseconds, the p99 of the publish path.
+///
+/// A log created from nothing starts its positions at its epoch base, `createdAtMillis * 1000 + 1`,
+/// recorded in `log_meta` (see ``EventLog``): a cursor of a wiped `DATA_DIR` resolves as expired here.
 public final class SQLiteEventLog: EventLog {
     /// How far a returned append is guaranteed.
     public enum Durability: String, Sendable, CaseIterable {
@@ -22,12 +27,18 @@ public final class SQLiteEventLog: EventLog {
         case fsync
     }
 
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let checkpointer: WALCheckpointer
     /// How long an idempotency key is remembered, in milliseconds.
-    private let dedupWindowMillis: Int64
+    let dedupWindowMillis: Int64
     /// Milliseconds since 1970; injected so tests can move time.
-    private let now: @Sendable () -> Int64
+    let now: @Sendable () -> Int64
+    /// Set by ``closeNow()``: health is unhealthy from then on.
+    private let closed = Atomic<Bool>(false)
+    /// The first position of this log's epoch: `createdAtMillis * 1000 + 1`, or 1 for a log created before epochs.
+    public let epochBase: Int64
+
+    static let millisPerDay: Int64 = 86_400_000
 
     /// Opens (creating when needed) the log at `path`.
     /// - Parameters:
@@ -62,7 +73,8 @@ public final class SQLiteEventLog: EventLog {
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         self.dedupWindowMillis = Int64(dedupWindowSeconds) * 1000
         self.now = now
-        try Self.migrator.migrate(pool)
+        try LogSchema.migrator(nowMillis: now()).migrate(pool)
+        epochBase = try pool.read { db in try LogSchema.epochBase(db) }
         configuration.label = "event-log-checkpointer"
         checkpointer = try WALCheckpointer(
             path: path,
@@ -81,74 +93,16 @@ public final class SQLiteEventLog: EventLog {
     /// many failed (each is retried on the next round). For tests and diagnostics.
     public var checkpointCounts: (betweenCommits: Int, failed: Int) { (checkpointer.writerCheckpoints.count, checkpointer.failures.count) }
 
+    /// How many rounds the checkpointer finished (each a passive checkpoint, and one between two commits when
+    /// the WAL is long). For tests, which wait for rounds instead of sleeping on a schedule.
+    public var checkpointRounds: Int { checkpointer.rounds.count }
+
     /// The writer connection's settings: `synchronous` (1 NORMAL, 2 FULL) and `wal_autocheckpoint` in pages
     /// (0: commits never checkpoint). For tests and diagnostics.
     public func writerSettings() async throws -> (synchronous: Int, autocheckpointPages: Int) {
         try await pool.writeWithoutTransaction { db in
             (try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1, try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? -1)
         }
-    }
-
-    private static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE events (
-                        position INTEGER PRIMARY KEY AUTOINCREMENT,
-                        event_id TEXT NOT NULL UNIQUE,
-                        event_type TEXT NOT NULL,
-                        company_id TEXT NOT NULL,
-                        region TEXT NOT NULL,
-                        data_subject_id TEXT,
-                        retention_days INTEGER NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        envelope TEXT NOT NULL
-                    );
-                    CREATE INDEX events_by_company ON events(company_id, position);
-                    CREATE INDEX events_by_subject ON events(data_subject_id) WHERE data_subject_id IS NOT NULL;
-                    CREATE TABLE idempotency_keys (
-                        company_id TEXT NOT NULL,
-                        key TEXT NOT NULL,
-                        event_id TEXT NOT NULL,
-                        position INTEGER NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        PRIMARY KEY (company_id, key)
-                    ) WITHOUT ROWID;
-                    CREATE INDEX idempotency_by_age ON idempotency_keys(created_at);
-                    """
-            )
-        }
-        migrator.registerMigration("v2: retention") { db in
-            // Each event's own expiry (created_at + retention_days), indexed so the sweeper reads the
-            // oldest first; and per company the newest position retention has removed, so a cursor
-            // from before it is answered with `cursor_expired` instead of a silent gap.
-            try db.execute(
-                sql: """
-                    ALTER TABLE events ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
-                    UPDATE events SET expires_at = created_at + retention_days * 86400000;
-                    CREATE INDEX events_by_expiry ON events(expires_at);
-                    CREATE TABLE retention_watermarks (
-                        company_id TEXT PRIMARY KEY,
-                        position INTEGER NOT NULL
-                    ) WITHOUT ROWID;
-                    """
-            )
-        }
-        migrator.registerMigration("v3: forgotten subjects") { db in
-            // '' stands for every company (a platform admin's erasure).
-            try db.execute(
-                sql: """
-                    CREATE TABLE forgotten_subjects (
-                        company_id TEXT NOT NULL,
-                        data_subject_id TEXT NOT NULL,
-                        forgotten_at INTEGER NOT NULL,
-                        PRIMARY KEY (company_id, data_subject_id)
-                    ) WITHOUT ROWID;
-                    """
-            )
-        }
-        return migrator
     }
 
     public func append(_ events: [NewEvent]) async throws -> [AppendOutcome] {
@@ -232,134 +186,21 @@ public final class SQLiteEventLog: EventLog {
         )
     }
 
-    public func head() async throws -> Int64 {
-        try await pool.read { db in try Self.head(db) }
+    /// Keeps the log open until graceful shutdown, then flushes and closes it. List it before the services
+    /// that use it, so that it stops after them.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await close()
     }
 
-    /// The highest position ever assigned (`sqlite_sequence` survives purges of the newest rows).
-    private static func head(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
-    }
-
-    static let millisPerDay: Int64 = 86_400_000
-
-    /// Whether a cursor at `position` of `company` is older than the company's retained history: below the
-    /// newest event of the company that retention removed while it lay before every event still kept.
-    /// Events removed later in the history (past their own, shorter retention while older events are kept)
-    /// are owed to nobody: a cursor inside the retained history resumes, skipping only those.
-    private static func isExpired(_ db: Database, _ position: Int64, _ company: CompanyID) throws -> Bool {
-        let start =
-            try Int64.fetchOne(db, sql: "SELECT position FROM retention_watermarks WHERE company_id = ?", arguments: [company.rawValue]) ?? 0
-        return position < start
-    }
-
-    public func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition {
-        if let position = Int64(cursor), position >= 0, String(position) == cursor {
-            return try await pool.read { db in
-                // Events of this company after the cursor were removed by retention: the client cannot resume.
-                if try Self.isExpired(db, position, company) { return .expired }
-                let head = try Self.head(db)
-                // A cursor past the head (another deployment's, or a forged one) resumes at the head.
-                return .after(min(position, head))
-            }
-        }
-        guard cursor.utf8.count == 36, cursor.utf8.allSatisfy({ $0 == 0x2D || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
-            return .malformed
-        }
-        return try await pool.read { db in
-            guard
-                let position = try Int64.fetchOne(
-                    db,
-                    sql: "SELECT position FROM events WHERE event_id = ? AND company_id = ?",
-                    arguments: [cursor, company.rawValue]
-                )
-            else {
-                return .expired
-            }
-            return try Self.isExpired(db, position, company) ? .expired : .after(position)
-        }
-    }
-
-    public func forget(dataSubjectID: String, company: CompanyID?, atMillis: Int64) async throws -> ForgetOutcome {
-        try await pool.write { db in
-            let scope = company?.rawValue ?? ""
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO forgotten_subjects (company_id, data_subject_id, forgotten_at) VALUES (?, ?, ?)",
-                arguments: [scope, dataSubjectID, atMillis]
-            )
-            let already = db.changesCount == 0
-            let companies: [String]
-            if let company {
-                let count =
-                    try Int.fetchOne(
-                        db,
-                        sql: "SELECT count(*) FROM events WHERE data_subject_id = ? AND company_id = ?",
-                        arguments: [dataSubjectID, company.rawValue]
-                    ) ?? 0
-                companies = count > 0 ? [company.rawValue] : []
-                try db.execute(sql: "DELETE FROM events WHERE data_subject_id = ? AND company_id = ?", arguments: [dataSubjectID, company.rawValue])
-            } else {
-                companies = try String.fetchAll(
-                    db,
-                    sql: "SELECT DISTINCT company_id FROM events WHERE data_subject_id = ? ORDER BY company_id",
-                    arguments: [dataSubjectID]
-                )
-                try db.execute(sql: "DELETE FROM events WHERE data_subject_id = ?", arguments: [dataSubjectID])
-            }
-            return ForgetOutcome(purged: db.changesCount, companies: companies.map { CompanyID($0) }, alreadyForgotten: already)
-        }
-    }
-
-    public func forgottenSubjects() async throws -> [ForgottenSubject] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT company_id, data_subject_id FROM forgotten_subjects").map { row in
-                let company: String = row[0]
-                return ForgottenSubject(dataSubjectID: row[1], company: company.isEmpty ? nil : CompanyID(company))
-            }
-        }
-    }
-
-    public func purgeExpired(nowMillis: Int64, limit: Int) async throws -> Int {
-        try await pool.write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT position, company_id FROM events WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
-                arguments: [nowMillis, limit]
-            )
-            guard !rows.isEmpty else { return 0 }
-            var removed: [String: [Int64]] = [:]
-            let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE position = ?")
-            for row in rows {
-                let position: Int64 = row[0]
-                let company: String = row[1]
-                try delete.execute(arguments: [position])
-                removed[company, default: []].append(position)
-            }
-            // The retained history of a company starts after the newest removed event that lay before every
-            // event still kept.
-            var newest: [String: Int64] = [:]
-            let oldestKept = try db.cachedStatement(sql: "SELECT min(position) FROM events WHERE company_id = ?")
-            for (company, positions) in removed {
-                let kept = try Int64.fetchOne(oldestKept, arguments: [company]) ?? Int64.max
-                if let start = positions.filter({ $0 < kept }).max() { newest[company] = start }
-            }
-            let remember = try db.cachedStatement(
-                sql: """
-                    INSERT INTO retention_watermarks (company_id, position) VALUES (?, ?)
-                    ON CONFLICT(company_id) DO UPDATE SET position = max(position, excluded.position)
-                    """
-            )
-            for (company, position) in newest { try remember.execute(arguments: [company, position]) }
-            return rows.count
-        }
-    }
-
-    @discardableResult
-    public func expireIdempotencyKeys() async throws -> Int {
-        let oldest = now() - dedupWindowMillis
-        return try await pool.write { db in
-            try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [oldest])
-            return db.changesCount
+    /// Reads this log's epoch from the database: unhealthy when that read fails or after ``close()``.
+    public func health() async -> ComponentHealth {
+        guard !closed.load(ordering: .acquiring) else { return .unhealthy("the event log is closed") }
+        do {
+            _ = try await pool.read { db in try LogSchema.epochBase(db) }
+            return .healthy
+        } catch {
+            return .unhealthy("the event log cannot be read: \(error)")
         }
     }
 
@@ -371,6 +212,7 @@ public final class SQLiteEventLog: EventLog {
     /// Closes the database at once (checkpointing the WAL); the pool is closed even if the checkpointer's
     /// connection fails to.
     public func closeNow() throws {
+        closed.store(true, ordering: .releasing)
         do {
             try checkpointer.closeNow()
         } catch {

@@ -18,6 +18,8 @@ final class WALCheckpointer: Sendable {
     let writerCheckpoints: Counter
     /// How many checkpoints failed (they are retried on the next round).
     let failures: Counter
+    /// How many rounds of the loop finished, successful or not: tests wait on it instead of on a schedule.
+    let rounds: Counter
 
     /// A shared count.
     final class Counter: Sendable {
@@ -30,7 +32,9 @@ final class WALCheckpointer: Sendable {
         let connection = try DatabaseQueue(path: path, configuration: configuration)
         let writerCheckpoints = Counter()
         let failures = Counter()
+        let rounds = Counter()
         self.connection = connection
+        self.rounds = rounds
         self.writerCheckpoints = writerCheckpoints
         self.failures = failures
         // The loop holds the connections, not this object, so dropping the log cancels it (deinit).
@@ -47,6 +51,7 @@ final class WALCheckpointer: Sendable {
                 } catch {
                     failures.add()
                 }
+                rounds.add()
             }
         }
     }

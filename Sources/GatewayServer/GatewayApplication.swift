@@ -1,4 +1,4 @@
-import EventBus
+public import EventBus
 import EventStore
 import Foundation
 public import GatewaySession
@@ -25,7 +25,8 @@ public struct GatewayApplication: Sendable {
     private let authenticator: Authenticator
     private let metrics: MetricsEndpoint
     private let logger: Logger
-    private let log: SQLiteEventLog
+    /// The event log, the bus and the rate-limit store, built from `EVENT_BUS_BACKEND`.
+    public let backends: BackendSet
     private let running = RunningGroup()
     /// Keeps the active policy in step with `POLICY_PATH`.
     let reloader: PolicyReloader
@@ -60,15 +61,7 @@ public struct GatewayApplication: Sendable {
         } catch {
             throw ConfigurationProblem("\(error)")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
-            log = try SQLiteEventLog(
-                path: (configuration.dataDir as NSString).appendingPathComponent("events.sqlite"),
-                durability: configuration.eventLogDurability
-            )
-        } catch {
-            throw ConfigurationProblem("cannot open the event log under DATA_DIR=\(configuration.dataDir): \(error)")
-        }
+        backends = try Backends.make(configuration)
         var node = PolicyGate.Configuration(region: configuration.region, nodeRegion: configuration.nodeRegion)
         node.channelPrefix = configuration.channelPrefix
         node.gdprEnabled = configuration.gdprEnabled
@@ -76,9 +69,7 @@ public struct GatewayApplication: Sendable {
         let gate = PolicyGate(
             configuration: node,
             policy: policy,
-            log: log,
-            bus: MemoryEventBus(),
-            limits: MemoryRateLimitStore(clock: ContinuousClock()),
+            backends: backends,
             logger: logger
         )
         do {
@@ -161,7 +152,8 @@ public struct GatewayApplication: Sendable {
             configuration: .init(
                 // Shut down in reverse order: the core first (sockets closed with 1001, publishes drained),
                 // then the HTTP server.
-                services: [
+                // The backend parts first, so they stop last: the log closes after every user of it.
+                services: backends.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
                     .init(service: app),
                     .init(service: CoreService(gateway: gateway)),
                     .init(service: PolicyReloadService(reloader: reloader, intervalSeconds: configuration.policyWatchIntervalSeconds)),
@@ -172,9 +164,12 @@ public struct GatewayApplication: Sendable {
             )
         )
         running.group.withLock { $0 = group }
-        // The log closes after every service has stopped: in-flight requests still read it.
-        defer { try? log.closeNow() }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            try? await backends.log.close()
+            throw error
+        }
     }
 
     /// Starts a graceful shutdown, as SIGTERM does: stop accepting, close sockets with 1001, drain, close the log.

@@ -53,6 +53,8 @@ public final class PolicyGate: Sendable {
     /// Decision counts, audit lines and the dashboard's recent refusals.
     public let audit: PolicyAudit
     let limits: LimitEnforcer
+    /// The parts below the gate.
+    public let backends: BackendSet
     let log: any EventLog
     let bus: any EventBusBackend
     let forgotten = ForgottenSubjects()
@@ -65,24 +67,17 @@ public final class PolicyGate: Sendable {
     /// - Parameters:
     ///   - configuration: the node's settings.
     ///   - policy: the policy to start with.
-    ///   - log: the event log.
-    ///   - bus: the event bus.
-    ///   - limits: the rate-limit store.
+    ///   - backends: the event log, the bus and the rate-limit store the composition root built.
     ///   - logger: where audit lines go.
-    public init(
-        configuration: Configuration,
-        policy: CompiledPolicy,
-        log: any EventLog,
-        bus: any EventBusBackend,
-        limits: any RateLimitStore,
-        logger: Logger
-    ) {
+    public init(configuration: Configuration, policy: CompiledPolicy, backends: BackendSet, logger: Logger) {
+        let (log, bus, limits) = (backends.log, backends.bus, backends.limits)
         let metrics = GateMetrics()
         self.configuration = configuration
         self.active = ActivePolicy(policy, nodeRegion: configuration.nodeRegion)
         self.metrics = metrics
         self.audit = PolicyAudit(auditAllowed: configuration.auditAllowedDecisions, logger: logger, metrics: metrics)
         self.limits = LimitEnforcer(store: limits, logger: logger, metrics: metrics)
+        self.backends = backends
         self.log = log
         self.bus = bus
         self.logger = logger
@@ -100,6 +95,9 @@ public final class PolicyGate: Sendable {
             }
         }
     }
+
+    /// Every backend part's health, from a real request to each (`/api/realtime/health/`).
+    public func health() async -> [(component: String, health: ComponentHealth)] { await backends.health() }
 
     /// The evaluator of the policy in force.
     public var evaluator: PolicyEvaluator { active.evaluator }

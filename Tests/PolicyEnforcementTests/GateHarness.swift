@@ -59,6 +59,10 @@ final class WaitingRateLimitStore: RateLimitStore {
     }
 
     func acquireWithoutWaiting(_ checks: [LimitCheck]) -> [RateLimitOutcome]? { nil }
+
+    func run() async throws {}
+
+    func health() async -> ComponentHealth { .healthy }
 }
 
 /// A gate over real embedded backends (SQLite in a temporary folder, the memory bus) with a log that keeps
@@ -94,9 +98,7 @@ final class GateHarness: Sendable {
         let gate = PolicyGate(
             configuration: configuration,
             policy: try compiled(),
-            log: log,
-            bus: MemoryEventBus(),
-            limits: limits,
+            backends: BackendSet(kind: .memory, log: log, bus: MemoryEventBus(), limits: limits),
             logger: Logger(label: "gate-test") { _ in logs }
         )
         let harness = GateHarness(gate: gate, logs: logs)

@@ -1,3 +1,4 @@
+public import EventBus
 public import EventStore
 import Foundation
 public import GatewayModel
@@ -5,17 +6,13 @@ public import GatewayModel
 /// Everything `serve` is configured with (SPEC §8): environment variables with the reference's names,
 /// overridden by command-line flags. Parsing validates every value and names the variable at fault.
 public struct ServerConfiguration: Sendable {
-    /// `EVENT_BUS_BACKEND`.
-    public enum Backend: String, Sendable, CaseIterable {
-        case memory, redis, nats, kafka
-    }
-
     /// `LOG_FORMAT`.
     public enum LogFormat: String, Sendable {
         case json, text
     }
 
-    public var backend: Backend = .memory
+    /// `EVENT_BUS_BACKEND`: which family of backends serves the log, the bus and the limits.
+    public var backend: BackendKind = .memory
     public var channelPrefix = "crm.events"
     public var redisURL = "redis://127.0.0.1:6379"
     public var natsURL = "nats://127.0.0.1:4222"
@@ -70,7 +67,7 @@ public struct ServerConfiguration: Sendable {
             return number
         }
         if let text = value("EVENT_BUS_BACKEND") {
-            guard let backend = Backend(rawValue: text.lowercased()) else {
+            guard let backend = BackendKind(rawValue: text.lowercased()) else {
                 throw ConfigurationProblem("EVENT_BUS_BACKEND=\(text.prefix(40)) is not one of memory, redis, nats, kafka")
             }
             self.backend = backend

@@ -1,3 +1,4 @@
+import EventBus
 import Foundation
 import GatewayModel
 import GatewaySession
@@ -98,25 +99,43 @@ struct HTTPRoutes {
         }
     }
 
+    /// SPEC §2 health: each backend part answers a real request (`event_bus` the bus, `cache` the event log,
+    /// `rate_limits` the limit store); any unhealthy part makes the node unhealthy (503). A failed policy reload
+    /// only degrades `policy`: the previous policy still serves. Unhealthy parts say why under `errors`.
     func health() async -> Response {
-        let cache = (try? await gateway.gate.head()) != nil
-        // A failed reload degrades the policy component but not the node: the previous policy still serves.
+        let parts = await gateway.gate.health()
+        let names = ["bus": "event_bus", "log": "cache", "limits": "rate_limits"]
         let policy = await reloader.status.isDegraded ? "degraded" : "healthy"
+        let healthy = parts.allSatisfy { $0.health.isHealthy }
         var json = JSONWriter()
         json.raw(#"{"status":"#)
-        json.string(cache ? "healthy" : "unhealthy")
-        json.raw(#","components":{"event_bus":"healthy","cache":"#)
-        json.string(cache ? "healthy" : "unhealthy")
-        json.raw(#","policy":"#)
+        json.string(healthy ? "healthy" : "unhealthy")
+        json.raw(#","components":{"#)
+        for part in parts {
+            json.string(names[part.component] ?? part.component)
+            json.raw(part.health.isHealthy ? #":"healthy","# : #":"unhealthy","#)
+        }
+        json.raw(#""policy":"#)
         json.string(policy)
-        json.raw(#"},"policy_version":"#)
+        json.raw("}")
+        if !healthy {
+            json.raw(#","errors":{"#)
+            for (index, part) in parts.filter({ !$0.health.isHealthy }).enumerated() {
+                if index > 0 { json.raw(",") }
+                json.string(names[part.component] ?? part.component)
+                json.raw(":")
+                json.string(part.health.description)
+            }
+            json.raw("}")
+        }
+        json.raw(#","policy_version":"#)
         json.string(gateway.policyVersion)
         json.raw(#","connections":"#)
         json.integer(Int64(gateway.activeConnections))
         json.raw(#","timestamp":"#)
         json.string(Timestamp.now())
         json.raw("}")
-        return JSONResponse.ok(json.text, status: cache ? .ok : .serviceUnavailable)
+        return JSONResponse.ok(json.text, status: healthy ? .ok : .serviceUnavailable)
     }
 
     /// The verified principal and the JSON body of a publish, or the response that refuses it.
