@@ -10,7 +10,7 @@ struct PolicyEvaluatorTests {
 
     @Test("publish enrichment records where every field came from")
     func provenance() throws {
-        let policy = try defaultPolicy()
+        let policy = try fixturePolicy()
         let evaluator = PolicyEvaluator(policy: policy)
         let intent = PublishIntent(
             eventType: "contact.email.sent",
@@ -22,10 +22,9 @@ struct PolicyEvaluatorTests {
         #expect(enrichment.companyID == "123" && enrichment.region == "us-east-1")
         #expect(enrichment.gdpr == GDPRContext(consent: true, purpose: "support", retentionDays: 30, dataSubjectID: "c-1", legalBasis: "consent"))
         #expect(enrichment.provenance.purpose == .publisher)
-        let file = repositoryRoot + "/policies/default.yaml"
-        #expect(enrichment.provenance.retentionDays == .topicRule(SourceLocation(file: file, line: 29, column: 49)))
-        #expect(enrichment.provenance.consent == .defaults(SourceLocation(file: file, line: 10, column: 20)))
-        #expect(enrichment.provenance.dataSubjectID == .dataPath("data.contact_id", SourceLocation(file: file, line: 29, column: 89)))
+        #expect(enrichment.provenance.retentionDays == .topicRule(fixtureLocation(line: 29, column: 49)))
+        #expect(enrichment.provenance.consent == .defaults(fixtureLocation(line: 10, column: 20)))
+        #expect(enrichment.provenance.dataSubjectID == .dataPath("data.contact_id", fixtureLocation(line: 29, column: 89)))
         #expect(decision.limits.checks.map(\.key.description) == ["publish:company:123:"])
         #expect(decision.limits.checks.first?.limit.gcra.limit == 5000)
     }
@@ -47,7 +46,7 @@ struct PolicyEvaluatorTests {
 
     @Test("delivery redacts PII for subscribers without pii_reader, and the redaction rewrites data")
     func redaction() throws {
-        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let evaluator = PolicyEvaluator(policy: try fixturePolicy())
         let subject = evaluator.subject(for: sales)
         let event = DeliveryIntent(eventType: "deal.stage.updated", companyID: "123")
         let verdict = evaluator.deliver(subject, event)
@@ -68,7 +67,7 @@ struct PolicyEvaluatorTests {
 
     @Test("isolation: no role or wildcard lets an event reach another company")
     func isolation() throws {
-        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let evaluator = PolicyEvaluator(policy: try fixturePolicy())
         for roles in [["admin"], ["service"], ["admin", "pii_reader", "manager"], []] {
             for company: CompanyID? in ["456", "1234", "12", nil] {
                 let subject = evaluator.subject(for: Principal(userID: "x", companyID: company, roles: roles))
@@ -90,20 +89,20 @@ struct PolicyEvaluatorTests {
 
     @Test("explain traces name the deciding rule's location; without explain there is no trace")
     func traces() throws {
-        let evaluator = PolicyEvaluator(policy: try defaultPolicy())
+        let evaluator = PolicyEvaluator(policy: try fixturePolicy())
         let quiet = evaluator.decide(.subscribe(sales, topic: "account.status.changed"))
         #expect(quiet.trace == nil)
         #expect(quiet.reason == .roleNotAllowed)
         let explained = evaluator.decide(.subscribe(sales, topic: "account.status.changed"), explain: true)
         let roles = try #require(explained.trace?.steps.first { $0.check == "roles" })
         #expect(!roles.passed)
-        #expect(roles.location == SourceLocation(file: repositoryRoot + "/policies/default.yaml", line: 33, column: 16))
+        #expect(roles.location == fixtureLocation(line: 33, column: 16))
     }
 }
 
 @Suite("Hot-path verdicts")
 struct HotPathVerdictTests {
-    /// Principals of every kind the default policy tells apart, on nodes of three regions.
+    /// Principals of every kind the fixture policy tells apart, on nodes of three regions.
     let principals: [Principal] = [
         Principal(userID: "1", companyID: "123", roles: ["sales"]),
         Principal(userID: "2", companyID: "123", roles: ["viewer"]),
@@ -122,7 +121,7 @@ struct HotPathVerdictTests {
 
     @Test("subscribe and publish verdicts agree with the explained decisions, reason and rule")
     func agreeWithDecisions() throws {
-        let policy = try defaultPolicy()
+        let policy = try fixturePolicy()
         for region in [nil, Region("us-east-1"), Region("eu-west-1")] {
             let evaluator = PolicyEvaluator(policy: policy, nodeRegion: region)
             for principal in principals {
@@ -191,13 +190,17 @@ struct ShadowRuleTests {
         var trace: DecisionTrace? = nil
         let explained = shadow.subscribe(sales, topic: "deal.stage.*", trace: &trace)
         #expect(explained.location == SourceLocation(file: "shadow.yaml", line: 6, column: 16))
-        #expect(PolicyEvaluator(policy: try defaultPolicy()).shadow == nil)
+        #expect(PolicyEvaluator(policy: try fixturePolicy()).shadow == nil)
     }
 
     @Test("two shadow rules with one pattern are a duplicate; a shadow rule may restate a live pattern")
     func duplicates() throws {
         let twice = text + "\n  - pattern: \"deal.stage.*\"\n    shadow: true\n"
         let failure = #expect(throws: PolicyDiagnostics.self) { try PolicyCompiler().compile([PolicySource(path: "shadow.yaml", text: twice)]) }
-        #expect(failure?.errors.contains { $0.code == .duplicatePattern && $0.location.line == 11 } == true, "\(failure?.errors ?? [])")
+        #expect(
+            rendered(failure?.items ?? []) == [
+                "shadow.yaml:11:14: error[duplicate-pattern]: pattern 'deal.stage.*' is already whitelisted at shadow.yaml:5:14 (merge the two rules)"
+            ]
+        )
     }
 }

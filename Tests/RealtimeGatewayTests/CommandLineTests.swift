@@ -94,9 +94,18 @@ struct CommandLineTests {
         #expect(run.status == 1)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(object["valid"] as? Bool == false)
+        // Every diagnostic, exactly: an extra or a missing one fails.
         let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
-        let unsupported = try #require(diagnostics.first { $0["code"] as? String == "unsupported-version" })
-        #expect(unsupported["line"] as? Int == 1 && unsupported["column"] as? Int == 10 && unsupported["severity"] as? String == "error")
+        let described = diagnostics.map { item in
+            ["file", "line", "column", "severity", "code", "message", "hint"].map { "\(item[$0].map { "\($0)" } ?? "-")" }.joined(separator: "|")
+        }
+        #expect(
+            described == [
+                "\(dir)/p.yaml|1|1|warning|empty-whitelist|the policy whitelists no topics, so every subscribe and publish is refused|add a 'topics' list",
+                "\(dir)/p.yaml|1|10|error|unsupported-version|unsupported policy version 2|this gateway reads version 1",
+            ]
+        )
+        #expect(object["errors"] as? Int == 1 && object["warnings"] as? Int == 1)
     }
 
     @Test(
@@ -278,6 +287,8 @@ struct ServeConfigurationTests {
             environment: ["JWT_SECRET": String(repeating: "s", count: 40), "DATA_DIR": folder + "/data"]
         )
         #expect(run.status == 2)
-        #expect(run.stderr.contains("p.yaml:2:1: error"))
+        // The one diagnostic, whole; nothing else on stderr reads as a located error.
+        let located = run.stderr.split(separator: "\n").filter { $0.contains(": error:") || $0.contains(": warning:") }
+        #expect(located == ["\(folder)/p.yaml:2:1: error: unknown key 'topicz' in the policy file (did you mean 'topics'?)"], "\(run.stderr)")
     }
 }

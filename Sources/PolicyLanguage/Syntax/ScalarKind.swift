@@ -11,6 +11,8 @@ public enum ScalarKind: Sendable, Equatable {
     public static func of(_ node: Node) -> ScalarKind? {
         guard case .scalar(let scalar) = node else { return nil }
         if isExplicitlyTagged(scalar) { return resolved(node) }
+        // The non-specific tag (`! 5`) makes a scalar a string, in YAML and in Yams.
+        if scalar.tag.rawValue == Tag.Name.nonSpecific.rawValue { return .string }
         if scalar.style != .plain && scalar.style != .any { return .string }
         let text = scalar.string
         guard let first = text.utf8.first else { return .null }
@@ -77,7 +79,8 @@ public enum ScalarKind: Sendable, Equatable {
         } else {
             radix = 10
         }
-        guard !digits.isEmpty, let magnitude = Int(digits, radix: radix) else { return nil }
+        // `Int(_:radix:)` takes a sign of its own: without this, `!!int --1` would read as 1.
+        guard let first = digits.first, first != "+" && first != "-", let magnitude = Int(digits, radix: radix) else { return nil }
         return sign * magnitude
     }
 
