@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer", "GatewaySession", "EventStore", "EventBus", "GatewayModel", "GatewayTesting",
+                "GatewayServer", "GatewaySession", "PolicyEnforcement", "EventStore", "EventBus", "GatewayModel", "GatewayTesting",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -2,6 +2,7 @@ import Foundation
 import GatewayServer
 import GatewaySession
 import NIOHTTP1
+import PolicyEnforcement
 import Testing
 
 /// Hot reload (SPEC §6.8) against real files: the watcher, the reload endpoint, the re-check of live
@@ -220,9 +221,13 @@ struct PolicyReloadTests {
             _ = try await socket.next(type: "subscription.confirmed")
             #expect(try await TestHTTP.publish(server, token: sales, type: "deal.stage.updated", company: "123").status == 202)
             _ = try await socket.next(type: "event")
+            // Counted by this node's gate (exactly once each) and exposed as the labelled series; the process-wide
+            // registry's totals depend on the tests before, so only the series' presence is checked there.
+            let refusals = server.gateway.gate.audit.snapshot.refusals
+            #expect(refusals["subscribe role_not_allowed (shadow)"] == 1 && refusals["publish role_not_allowed (shadow)"] == 1, "\(refusals)")
             let metrics = try await TestHTTP.get(server.http + "/metrics").text
-            #expect(metrics.contains(#"policy_decisions_total{action="subscribe",result="shadow_deny",reason="role_not_allowed"} 1"#), "\(metrics)")
-            #expect(metrics.contains(#"policy_decisions_total{action="publish",result="shadow_deny",reason="role_not_allowed"} 1"#))
+            #expect(metrics.contains(#"policy_decisions_total{action="subscribe",result="shadow_deny",reason="role_not_allowed"}"#), "\(metrics)")
+            #expect(metrics.contains(#"policy_decisions_total{action="publish",result="shadow_deny",reason="role_not_allowed"}"#))
             await socket.close()
         }
     }
