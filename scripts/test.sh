@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+echo "== test tools (installed when missing)"
+bash scripts/install-test-tools.sh
+
 echo "== swift format lint (hummingbird's .swift-format)"
 swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift
 

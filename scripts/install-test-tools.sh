@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs and a fresh machine lacks: headless Chromium and its driver (Debian
+# packages) and the Python test tooling (never the product): jsonschema, PyYAML, selenium, PyJWT.
+# Run by scripts/test.sh and .ci/run; does nothing when everything is there.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        echo "the tests need the Debian packages: ${need[*]} (install them as root: apt-get install -y ${need[*]})" >&2
+        exit 2
+    fi
+    echo "== apt-get install ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if ! python3 -c 'import jsonschema, yaml, selenium, jwt' 2>/dev/null; then
+    echo "== pip install jsonschema pyyaml selenium PyJWT (test tooling)"
+    python3 -m pip install --quiet --disable-pip-version-check jsonschema pyyaml selenium PyJWT
+fi
