@@ -3,7 +3,6 @@ public import GatewayModel
 import Logging
 import PolicyEnforcement
 import PolicyEngine
-import PolicyLanguage
 import Synchronization
 
 extension Gateway {
@@ -49,7 +48,7 @@ extension Gateway {
         sessions.withLock { $0[session.id] = session }
         // A reload while this connection was being admitted took its list of sessions before this one was in
         // it: decide again with the policy now in force.
-        if gate.evaluator.policy.generation != admission.generation, !gate.stillAdmits(principal) {
+        if gate.active.generation != admission.generation, !gate.stillAdmits(principal) {
             session.outbox.close(.forbidden, reason: "forbidden by policy")
         }
         metrics.connected.increment()

@@ -25,6 +25,9 @@ public final class ActivePolicy: Sendable {
     /// The version of the policy in force.
     public var version: String { evaluator.policy.version }
 
+    /// The generation of the policy in force: it changes with every swap.
+    public var generation: UInt64 { evaluator.policy.generation }
+
     /// Swaps in `policy`; returns the evaluator it replaced and the new one.
     @discardableResult
     public func replace(with policy: CompiledPolicy) -> (previous: PolicyEvaluator, current: PolicyEvaluator) {
