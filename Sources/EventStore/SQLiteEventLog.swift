@@ -93,6 +93,9 @@ public final class SQLiteEventLog: EventLog {
     /// many failed (each is retried on the next round). For tests and diagnostics.
     public var checkpointCounts: (betweenCommits: Int, failed: Int) { (checkpointer.writerCheckpoints.count, checkpointer.failures.count) }
 
+    /// The last error of a failed checkpoint, if any. For tests and diagnostics.
+    public var lastCheckpointFailure: String? { checkpointer.lastFailure.description }
+
     /// How many rounds the checkpointer finished (each a passive checkpoint, and one between two commits when
     /// the WAL is long). For tests, which wait for rounds instead of sleeping on a schedule.
     public var checkpointRounds: Int { checkpointer.rounds.count }

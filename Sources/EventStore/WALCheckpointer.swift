@@ -18,8 +18,17 @@ final class WALCheckpointer: Sendable {
     let writerCheckpoints: Counter
     /// How many checkpoints failed (they are retried on the next round).
     let failures: Counter
+    /// The last checkpoint error, for tests and diagnostics.
+    let lastFailure: Failure
     /// How many rounds of the loop finished, successful or not: tests wait on it instead of on a schedule.
     let rounds: Counter
+
+    /// The description of the last error, shared with the loop.
+    final class Failure: Sendable {
+        private let value = Mutex<String?>(nil)
+        func record(_ error: any Error) { value.withLock { $0 = "\(error)" } }
+        var description: String? { value.withLock { $0 } }
+    }
 
     /// A shared count.
     final class Counter: Sendable {
@@ -33,7 +42,9 @@ final class WALCheckpointer: Sendable {
         let writerCheckpoints = Counter()
         let failures = Counter()
         let rounds = Counter()
+        let lastFailure = Failure()
         self.connection = connection
+        self.lastFailure = lastFailure
         self.rounds = rounds
         self.writerCheckpoints = writerCheckpoints
         self.failures = failures
@@ -49,6 +60,7 @@ final class WALCheckpointer: Sendable {
                         writerCheckpoints.add()
                     }
                 } catch {
+                    lastFailure.record(error)
                     failures.add()
                 }
                 rounds.add()

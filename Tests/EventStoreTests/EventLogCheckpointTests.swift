@@ -69,7 +69,7 @@ struct EventLogCheckpointTests {
         let state = try await log.checkpoint()
         #expect(state.checkpointed == state.walFrames, "every WAL frame is in the database file")
         #expect(largestWAL < 6 << 20, "the writer restarts the WAL once it is checkpointed (largest \(largestWAL) bytes)")
-        #expect(log.checkpointCounts.failed == 0)
+        #expect(log.checkpointCounts.failed == 0, "\(log.lastCheckpointFailure ?? "")")
         let page = try await log.read(after: 0, company: "123", limit: 5000)
         #expect(page.events.count == 2000)
         try await log.close()
@@ -93,7 +93,7 @@ struct EventLogCheckpointTests {
             if batch % 25 == 24 { try await Self.waitForCheckpoints(log) }
         }
         #expect(log.checkpointCounts.betweenCommits > 0, "the WAL reached 64 pages, so checkpoints ran between commits")
-        #expect(log.checkpointCounts.failed == 0)
+        #expect(log.checkpointCounts.failed == 0, "\(log.lastCheckpointFailure ?? "")")
         // 3,000 events (about 16 MB of WAL frames) in a WAL kept near its 64-page threshold and cut back to 1 MiB.
         #expect(largestWAL < 4 << 20, "largest WAL \(largestWAL) bytes")
         #expect(try await log.head() == log.epochBase + 2999)
