@@ -90,7 +90,8 @@ public final class SQLiteEventLog: EventLog {
     public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int) { try await checkpointer.checkpoint() }
 
     /// How many checkpoints ran between two commits because the WAL had reached `walRestartFrames`, and how
-    /// many failed (each is retried on the next round). For tests and diagnostics.
+    /// many failed (each is retried on the next round; a round that found another checkpoint running is not a
+    /// failure). For tests and diagnostics.
     public var checkpointCounts: (betweenCommits: Int, failed: Int) { (checkpointer.writerCheckpoints.count, checkpointer.failures.count) }
 
     /// The last error of a failed checkpoint, if any. For tests and diagnostics.

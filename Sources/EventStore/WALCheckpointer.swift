@@ -18,6 +18,9 @@ final class WALCheckpointer: Sendable {
     let writerCheckpoints: Counter
     /// How many checkpoints failed (they are retried on the next round).
     let failures: Counter
+    /// How many rounds found another checkpoint running (SQLITE_BUSY: two passive checkpoints cannot run at
+    /// once, and the writer's own one may hold the lock): nothing is wrong, the next round copies what is left.
+    let busyRounds: Counter
     /// The last checkpoint error, for tests and diagnostics.
     let lastFailure: Failure
     /// How many rounds of the loop finished, successful or not: tests wait on it instead of on a schedule.
@@ -41,6 +44,7 @@ final class WALCheckpointer: Sendable {
         let connection = try DatabaseQueue(path: path, configuration: configuration)
         let writerCheckpoints = Counter()
         let failures = Counter()
+        let busyRounds = Counter()
         let rounds = Counter()
         let lastFailure = Failure()
         self.connection = connection
@@ -48,6 +52,7 @@ final class WALCheckpointer: Sendable {
         self.rounds = rounds
         self.writerCheckpoints = writerCheckpoints
         self.failures = failures
+        self.busyRounds = busyRounds
         // The loop holds the connections, not this object, so dropping the log cancels it (deinit).
         task = Task.detached {
             while !Task.isCancelled {
@@ -59,6 +64,8 @@ final class WALCheckpointer: Sendable {
                         _ = try await writer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
                         writerCheckpoints.add()
                     }
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                    busyRounds.add()
                 } catch {
                     lastFailure.record(error)
                     failures.add()
