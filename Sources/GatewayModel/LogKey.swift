@@ -35,6 +35,8 @@ public enum LogKey {
     public static let region = "region"
     /// An error's description.
     public static let error = "error"
+    /// What started a policy reload (`file`, `signal`, `endpoint`).
+    public static let trigger = "trigger"
     /// A backend part (`event_log`, `event_bus`, `rate_limits`).
     public static let component = "component"
 }

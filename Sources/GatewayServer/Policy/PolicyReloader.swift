@@ -163,7 +163,7 @@ actor PolicyReloader {
             logger.notice(
                 "policy reloaded",
                 metadata: [
-                    "event": "policy.reloaded", "trigger": "\(attempt.trigger.rawValue)", "policy_version": "\(status.version)",
+                    LogKey.event: "policy.reloaded", LogKey.trigger: "\(attempt.trigger.rawValue)", LogKey.policyVersion: "\(status.version)",
                     "previous_version": "\(swap?.previousVersion ?? "")", "files": "\(status.files.count)",
                     "dropped_subscriptions": "\(swap?.droppedSubscriptions ?? 0)", "closed_connections": "\(swap?.closedConnections ?? 0)",
                 ]
@@ -172,7 +172,7 @@ actor PolicyReloader {
             logger.info(
                 "policy unchanged",
                 metadata: [
-                    "event": "policy.reloaded", "trigger": "\(attempt.trigger.rawValue)", "policy_version": "\(status.version)",
+                    LogKey.event: "policy.reloaded", LogKey.trigger: "\(attempt.trigger.rawValue)", LogKey.policyVersion: "\(status.version)",
                     "result": "unchanged",
                 ]
             )
@@ -180,7 +180,7 @@ actor PolicyReloader {
             logger.error(
                 "policy reload failed; the previous policy keeps serving",
                 metadata: [
-                    "event": "policy.reload_failed", "trigger": "\(attempt.trigger.rawValue)", "policy_version": "\(status.version)",
+                    LogKey.event: "policy.reload_failed", LogKey.trigger: "\(attempt.trigger.rawValue)", LogKey.policyVersion: "\(status.version)",
                     "errors": "\(attempt.errors.count)", "diagnostics": "\(attempt.errors.prefix(20).joined(separator: "\n"))",
                 ]
             )

@@ -1,3 +1,4 @@
+import GatewayModel
 import HTTPTypes
 import HummingbirdCore
 import Logging
@@ -93,7 +94,7 @@ struct GatewayChildChannel: HTTPChannelHandler {
             case .webSocket: return  // served by the pipeline from now on
             }
         } catch {
-            logger.trace("connection ended before a request", metadata: ["error": "\(error)"])
+            logger.trace("connection ended before a request", metadata: [LogKey.error: "\(error)"])
         }
     }
 
@@ -105,7 +106,7 @@ struct GatewayChildChannel: HTTPChannelHandler {
                 try await outbound.write(contentsOf: [.head(head), .end(nil)])
             }
         } catch {
-            logger.trace("could not answer a refused upgrade", metadata: ["error": "\(error)"])
+            logger.trace("could not answer a refused upgrade", metadata: [LogKey.error: "\(error)"])
         }
     }
 }

@@ -80,7 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         let log = logger
         try await application.run { port in
             if let secret { await Self.printDevelopmentBanner(configuration: application.configuration, port: port, secret: secret) }
-            log.info("listening", metadata: ["event": "server.started", "port": "\(port)", "region": "\(region)"])
+            log.info("listening", metadata: [LogKey.event: "server.started", "port": "\(port)", LogKey.region: "\(region)"])
         }
     }
 
