@@ -53,14 +53,14 @@ public struct DeliveryRound {
     /// The redaction mask for `subject` when it may receive the event, `nil` (audited) when not.
     public mutating func admit(_ subject: Subject, connectionID: String) -> UInt64? {
         let verdict = evaluator.deliver(evaluator.current(subject), route)
-        if verdict.isAllowed, variants.envelope(redacting: verdict.redactionMask) != nil {
+        if verdict.isAllowed {
             allowed += 1
             return verdict.redactionMask
         }
         gate.audit.record(
             AuditedDecision(
                 action: .deliver,
-                reason: verdict.isAllowed ? .topicMalformed : verdict.reason,
+                reason: verdict.reason,
                 location: PolicyAudit.location(ofRule: verdict.ruleIndex, in: evaluator.policy),
                 company: event.companyID,
                 topic: event.eventType,
@@ -71,7 +71,8 @@ public struct DeliveryRound {
         return nil
     }
 
-    /// The envelope for a mask ``admit(_:connectionID:)`` returned.
+    /// The envelope for a mask ``admit(_:connectionID:)`` returned, encoded once per mask; `nil` only if the
+    /// stored envelope cannot be parsed for redaction (it always can: the gateway wrote it).
     public mutating func envelope(redacting mask: UInt64) -> String? { variants.envelope(redacting: mask) }
 
     /// Counts the allowed deliveries of this round in `policy_decisions_total`.
