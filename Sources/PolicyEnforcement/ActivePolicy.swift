@@ -28,14 +28,13 @@ public final class ActivePolicy: Sendable {
     /// The generation of the policy in force: it changes with every swap.
     public var generation: UInt64 { evaluator.policy.generation }
 
-    /// Swaps in `policy`; returns the evaluator it replaced and the new one.
+    /// Swaps in `policy`; returns the evaluator it replaced.
     @discardableResult
-    public func replace(with policy: CompiledPolicy) -> (previous: PolicyEvaluator, current: PolicyEvaluator) {
+    public func replace(with policy: CompiledPolicy) -> PolicyEvaluator {
         let next = PolicyEvaluator(policy: policy, nodeRegion: nodeRegion)
-        let previous = state.withLock { state in
+        return state.withLock { state in
             defer { state = next }
             return state
         }
-        return (previous, next)
     }
 }

@@ -22,12 +22,7 @@ extension PolicyGate {
     /// decides, checks erasure, audits, runs the shadow dry run, acquires the publish limits, enriches and
     /// appends. Returns once the event is durable.
     public func publish(_ principal: Principal, body: JSONValue) async -> Result<Accepted, GateRefusal> {
-        switch prepare(principal, body: body) {
-        case .failure(let refusal): return .failure(refusal)
-        case .success(let prepared):
-            if let refusal = await limits.acquire(prepared.limits) { return .failure(.rateLimited(refusal)) }
-            return await commit([prepared])[0]
-        }
+        await publishBatch(principal, events: [body])[0]
     }
 
     /// Publishes a batch: each event is decided on its own; the accepted ones are appended together,

@@ -17,7 +17,7 @@ extension PolicyGate {
     /// replaced; the caller then re-checks each live connection with ``recheck(_:subscriptions:)``.
     @discardableResult
     public func replace(with policy: CompiledPolicy) -> String {
-        active.replace(with: policy).previous.policy.version
+        active.replace(with: policy).policy.version
     }
 
     /// Re-decides a live connection under the policy in force: its company as on connect, each of its

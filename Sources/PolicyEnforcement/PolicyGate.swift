@@ -55,8 +55,6 @@ public final class PolicyGate: Sendable {
     let limits: LimitEnforcer
     /// The parts below the gate.
     public let backends: BackendSet
-    let log: any EventLog
-    let bus: any EventBusBackend
     let forgotten = ForgottenSubjects()
     let ids = UUIDv7Generator()
     let logger: Logger
@@ -70,19 +68,17 @@ public final class PolicyGate: Sendable {
     ///   - backends: the event log, the bus and the rate-limit store the composition root built.
     ///   - logger: where audit lines go.
     public init(configuration: Configuration, policy: CompiledPolicy, backends: BackendSet, logger: Logger) {
-        let (log, bus, limits) = (backends.log, backends.bus, backends.limits)
+        let bus = backends.bus
         let metrics = GateMetrics()
         self.configuration = configuration
         self.active = ActivePolicy(policy, nodeRegion: configuration.nodeRegion)
         self.metrics = metrics
         self.audit = PolicyAudit(auditAllowed: configuration.auditAllowedDecisions, logger: logger, metrics: metrics)
-        self.limits = LimitEnforcer(store: limits, logger: logger, metrics: metrics)
+        self.limits = LimitEnforcer(store: backends.limits, logger: logger, metrics: metrics)
         self.backends = backends
-        self.log = log
-        self.bus = bus
         self.logger = logger
         let channelPrefix = configuration.channelPrefix
-        self.pipeline = EventPipeline(log: log) { events in
+        self.pipeline = EventPipeline(log: backends.log) { events in
             for event in events {
                 do {
                     try await bus.publish(channel: channelPrefix + "." + event.eventType, event: event)
@@ -95,6 +91,9 @@ public final class PolicyGate: Sendable {
             }
         }
     }
+
+    /// The event log.
+    var log: any EventLog { backends.log }
 
     /// Every backend part's health, from a real request to each (`/api/realtime/health/`).
     public func health() async -> [(component: String, health: ComponentHealth)] { await backends.health() }
@@ -113,7 +112,7 @@ public final class PolicyGate: Sendable {
     /// Subscribes to every channel of this node's prefix, handing each event (in log order) to
     /// `deliver`, then runs the publish pipeline until ``stop()``, when it drains what was queued.
     public func run(deliver: @escaping @Sendable (StoredEvent) async -> Void) async throws {
-        try await bus.subscribe([configuration.channelPrefix + ".>"], handler: deliver)
+        try await backends.bus.subscribe([configuration.channelPrefix + ".>"], handler: deliver)
         await pipeline.run()
     }
 

@@ -179,7 +179,7 @@ struct HTTPRoutes {
                 Self.accepted(&json, accepted)
             case .failure(let refusal):
                 json.raw(#"{"status":"#)
-                json.integer(Int64(refusal.code.httpStatus.code))
+                json.integer(Int64(refusal.code.httpStatusCode))
                 json.raw(#","error":{"code":"#)
                 json.string(refusal.code.rawValue)
                 json.raw(#","message":"#)
