@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
+        // The C allocator's one knob the gateway needs: give free heap pages back (glibc's malloc_trim).
+        .target(name: "CAllocator"),
         // Leaf values shared by every layer: topics, principals, regions, GDPR context, GCRA.
         .target(name: "GatewayModel", swiftSettings: strictSettings),
         // YAML -> PolicyDocument -> compiler stages -> CompiledPolicy, with located diagnostics.
@@ -85,7 +87,7 @@ let package = Package(
         .target(
             name: "GatewaySession",
             dependencies: [
-                "GatewayModel", "PolicyLanguage", "PolicyEngine", "PolicyEnforcement",
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "PolicyEnforcement", "CAllocator",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -95,6 +95,15 @@ extension Gateway {
             session.outbox.enqueue(text: ServerMessage.error(code: .invalidMessage, message: "a replay is already running", now: Timestamp.now()))
             return
         }
+        // What the replay may make the connection hold, reserved before anything is read; given back when
+        // the replay ends, whichever way.
+        guard let reservation = await memoryBudget.reserve(configuration.replayReservationBytes, waitingAtMost: configuration.memoryBudgetPatience)
+        else {
+            session.abortReplay()
+            refuseOverBudget(session)
+            return
+        }
+        defer { reservation.release() }
         var position = start
         var replayed = 0
         do {
@@ -135,5 +144,19 @@ extension Gateway {
             )
             session.outbox.enqueue(text: ServerMessage.error(code: .internal, message: "replay failed", now: Timestamp.now()))
         }
+    }
+
+    /// A replay the memory budget cannot take now: the client is told and closed with 1013 (transient), so
+    /// it reconnects with backoff and resumes from the same cursor.
+    private func refuseOverBudget(_ session: Session) {
+        logger.warning(
+            "replay refused: memory budget exhausted",
+            metadata: [LogKey.event: "websocket.error", LogKey.connectionID: "\(session.id)", "budget_bytes": "\(memoryBudget.limitBytes)"]
+        )
+        metrics.websocketErrors.increment()
+        session.outbox.enqueue(
+            text: ServerMessage.error(code: .unavailable, message: "the gateway is busy: reconnect and resume from your cursor", now: Timestamp.now())
+        )
+        session.outbox.close(.tryAgainLater, reason: "server busy, try again later")
     }
 }

@@ -40,6 +40,9 @@ extension Gateway {
         public var cursor: String
         /// Whether more than `limit` events (or more than the byte budget) were pending.
         public var hasMore: Bool
+        /// The answer's bytes held against the memory budget: the transport releases it once the answer
+        /// has gone to the socket (or the connection is gone).
+        public var reservation: MemoryReservation?
     }
 
     /// Long-polls: returns at once when events after the cursor match, otherwise waits up to the
@@ -74,6 +77,7 @@ extension Gateway {
         let pageSize = 200
         var found: [String] = []
         var foundBytes = 0
+        var reservation: MemoryReservation?
         do {
             while true {
                 let generation = pollWaiters.generation(of: permit.company)
@@ -82,9 +86,15 @@ extension Gateway {
                 }
                 for event in page.events {
                     let size = event.envelope.utf8.count
-                    if found.count == request.limit || (!found.isEmpty && foundBytes + size > configuration.maxPollBytes) {
+                    var fits = found.count < request.limit && (found.isEmpty || foundBytes + size <= configuration.maxPollBytes)
+                    if fits { fits = await reserve(Self.answerBytes(size), into: &reservation, waiting: found.isEmpty) }
+                    if !fits {
+                        guard !found.isEmpty else {
+                            metrics.longpollErrors.increment()
+                            return .failure(GateRefusal(.unavailable, "the gateway is at its memory budget: retry shortly"))
+                        }
                         // Resume just before this event: past everything examined before it, seen or not.
-                        return .success(PolledEvents(events: found, cursor: String(event.resumeBefore), hasMore: true))
+                        return .success(PolledEvents(events: found, cursor: String(event.resumeBefore), hasMore: true, reservation: reservation))
                     }
                     found.append(event.envelope)
                     foundBytes += size
@@ -94,9 +104,11 @@ extension Gateway {
                 guard page.exhausted else { continue }
                 // Nothing of this company lies between the last event read and the snapshot's head.
                 position = max(position, page.head)
-                if !found.isEmpty { return .success(PolledEvents(events: found, cursor: String(position), hasMore: false)) }
+                if !found.isEmpty {
+                    return .success(PolledEvents(events: found, cursor: String(position), hasMore: false, reservation: reservation))
+                }
                 if ContinuousClock.now >= deadline || Task.isCancelled || shuttingDown.load(ordering: .acquiring) {
-                    return .success(PolledEvents(events: [], cursor: String(position), hasMore: false))
+                    return .success(PolledEvents(events: [], cursor: String(position), hasMore: false, reservation: nil))
                 }
                 await pollWaiters.wait(for: permit.company, after: generation, until: deadline)
             }
@@ -105,5 +117,20 @@ extension Gateway {
             logger.error("poll failed", metadata: [LogKey.event: "longpoll.error", LogKey.error: "\(error)"])
             return .failure(GateRefusal(.unavailable, "the event log is unavailable"))
         }
+    }
+
+    /// What an envelope of `size` bytes costs the budget in an answer: the envelope, its copy in the body,
+    /// and the body's power-of-two buffer.
+    static func answerBytes(_ size: Int) -> Int { 3 * size + 64 }
+
+    /// Adds `bytes` to a poll's reservation; the first event of an answer may wait for budget, later ones
+    /// only take what is free (the answer ends there, with `has_more`).
+    private func reserve(_ bytes: Int, into reservation: inout MemoryReservation?, waiting: Bool) async -> Bool {
+        if let reservation { return memoryBudget.grow(reservation, by: bytes) }
+        reservation =
+            waiting
+            ? await memoryBudget.reserve(bytes, waitingAtMost: configuration.memoryBudgetPatience)
+            : memoryBudget.reserveWithoutWaiting(bytes)
+        return reservation != nil
     }
 }

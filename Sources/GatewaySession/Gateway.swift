@@ -22,7 +22,15 @@ public final class Gateway: Sendable {
         /// Replay page size (rows read per query; a replay is paced by the reader on top of that).
         public var replayPageSize = 100
         /// The most envelope bytes one poll answer carries (at least one event, whatever its size).
-        public var maxPollBytes = 8 << 20
+        public var maxPollBytes = 1 << 20
+        /// `MEMORY_BUDGET_BYTES`: what all replays and poll answers together may hold (see ``MemoryBudget``).
+        public var memoryBudgetBytes = 256 << 20
+        /// What one replay reserves from the budget: the most its connection may hold unwritten
+        /// (`OUTBOX_LIMIT_BYTES`), twice over for NIO's power-of-two buffers, plus a page of events read
+        /// ahead. Set by the transport, which knows its outbox limit.
+        public var replayReservationBytes = 2 * (4 << 20) + (1 << 20)
+        /// How long a new replay or poll waits for budget before it is refused (close 1013 / 503).
+        public var memoryBudgetPatience: Duration = .seconds(5)
         /// Client messages a connection may send per second (burst twice that) before it is closed with 4029.
         public var maxMessagesPerSecond = 50
         /// How often the retention sweep runs (when GDPR is enabled); `nil` never.
@@ -52,6 +60,8 @@ public final class Gateway: Sendable {
     let dashboardRates = Mutex<(atMillis: Int64, published: Int, delivered: Int)>((0, 0, 0))
     /// Verifies tokens for `auth.refresh`.
     let authenticator: Authenticator?
+    /// What replays and poll answers may hold, all together.
+    public let memoryBudget: MemoryBudget
 
     /// Creates the sessions layer over `gate`; call ``run()`` to start delivery and timers.
     /// - Parameters:
@@ -64,6 +74,7 @@ public final class Gateway: Sendable {
         self.gate = gate
         self.logger = logger
         self.authenticator = authenticator
+        self.memoryBudget = MemoryBudget(limitBytes: configuration.memoryBudgetBytes)
     }
 
     /// The active policy's version.

@@ -1,3 +1,4 @@
+import GatewaySession
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket

@@ -42,6 +42,9 @@ public struct ServerConfiguration: Sendable {
     public var maxMessageBytes = 1 << 20
     /// `OUTBOX_LIMIT_BYTES` (not in the reference): bytes queued for one connection before it is dropped as a slow consumer.
     public var outboxLimitBytes = 4 << 20
+    /// `MEMORY_BUDGET_BYTES` (not in the reference): what all replays and long-poll answers together may hold;
+    /// beyond it new ones wait and are then refused (close 1013 / 503).
+    public var memoryBudgetBytes = 256 << 20
     /// `EVENT_LOG_DURABILITY` (not in the reference): `process` (default) or `fsync`.
     public var eventLogDurability: SQLiteEventLog.Durability = .process
     public var logFormat: LogFormat = .json
@@ -107,6 +110,7 @@ public struct ServerConfiguration: Sendable {
         if let seconds = try integer("PING_INTERVAL", 1...86_400) { pingIntervalSeconds = seconds }
         if let bytes = try integer("MAX_MESSAGE_BYTES", 1024...(64 << 20)) { maxMessageBytes = bytes }
         if let bytes = try integer("OUTBOX_LIMIT_BYTES", 4096...(1 << 30)) { outboxLimitBytes = bytes }
+        if let bytes = try integer("MEMORY_BUDGET_BYTES", (1 << 20)...(1 << 40)) { memoryBudgetBytes = bytes }
         if let text = value("EVENT_LOG_DURABILITY") {
             guard let durability = SQLiteEventLog.Durability(rawValue: text.lowercased()) else {
                 throw ConfigurationProblem("EVENT_LOG_DURABILITY=\(text.prefix(40)) is not process or fsync")

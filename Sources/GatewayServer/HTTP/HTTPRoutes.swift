@@ -253,21 +253,7 @@ struct HTTPRoutes {
         case .failure(let refusal):
             return JSONResponse.error(refusal)
         case .success(let polled):
-            let (events, cursor, hasMore) = (polled.events, polled.cursor, polled.hasMore)
-            var json = JSONWriter(capacity: 256 + events.reduce(0) { $0 + $1.utf8.count })
-            json.raw(#"{"events":["#)
-            for (index, envelope) in events.enumerated() {
-                if index > 0 { json.raw(",") }
-                json.raw(envelope)
-            }
-            json.raw(#"],"cursor":"#)
-            json.string(cursor)
-            json.raw(#","timestamp":"#)
-            json.string(Timestamp.now())
-            json.raw(#","has_more":"#)
-            json.raw(hasMore ? "true" : "false")
-            json.raw("}")
-            return JSONResponse.ok(json.text)
+            return PollAnswer.response(polled, channel: context.channel)
         }
     }
 }

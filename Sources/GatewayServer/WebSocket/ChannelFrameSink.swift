@@ -26,7 +26,7 @@ final class ChannelFrameSink: FrameSink {
     let closeWritten = Atomic<Bool>(false)
 
     /// Wakes ``waitUntilWritable(timeout:)`` when NIO reports the channel writable again.
-    let writable = WritabilitySignal()
+    let writable = WakeSignal()
 
     /// - Parameter watchesWritability: adds a handler at the end of the pipeline that signals ``writable``;
     ///   without it, the pipeline's own last handler must.
@@ -86,26 +86,7 @@ final class ChannelFrameSink: FrameSink {
     }
 }
 
-/// Waiters for a channel to become writable again: each wait is a short sleep that a writability event
-/// cuts short. Stored inline in its sink (not an object of its own: an idle connection's bytes count).
-struct WritabilitySignal: ~Copyable, Sendable {
-    private let sleepers = Mutex<[Task<Void, Never>]>([])
-
-    /// Returns when the channel is reported writable (or inactive), or after `limit`.
-    func wait(atMost limit: Duration) async {
-        let sleeper = Task<Void, Never> { try? await Task.sleep(for: limit) }
-        sleepers.withLock { $0.append(sleeper) }
-        await sleeper.value
-        sleepers.withLock { $0.removeAll { $0 == sleeper } }
-    }
-
-    /// Wakes every waiter.
-    func signal() {
-        for sleeper in sleepers.withLock({ $0 }) { sleeper.cancel() }
-    }
-}
-
-/// Passes NIO's writability and inactivity events to a sink's ``WritabilitySignal``; forwards everything.
+/// Passes NIO's writability and inactivity events to a sink's ``WakeSignal``; forwards everything.
 final class WritabilityHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 

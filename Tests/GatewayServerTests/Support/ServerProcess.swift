@@ -1,0 +1,104 @@
+import Foundation
+import Synchronization
+
+/// A running `realtime-gateway serve` process (the real binary, built next to the test bundle), for the
+/// tests that need a process of its own: `kill -9`, signals, resident memory.
+final class ServerProcess: @unchecked Sendable {
+    static let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        .appendingPathComponent("realtime-gateway")
+
+    let process: Process
+    let port: Int
+    let output = Output()
+
+    /// Standard error, collected as it arrives.
+    final class Output: Sendable {
+        let text = Mutex("")
+    }
+
+    var http: String { "http://127.0.0.1:\(port)" }
+    var ws: String { "ws://127.0.0.1:\(port)" }
+
+    init(dataDir: String, environment extra: [String: String] = [:]) async throws {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["serve", "--port", "0", "--log-format", "json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["JWT_SECRET"] = TestServer.secret
+        environment["POLICY_PATH"] = TestServer.policy
+        environment["DATA_DIR"] = dataDir
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        let collected = output
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            collected.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+        self.process = process
+        port = try await eventuallyValue("the server started: \(collected.text.withLock { $0 })", interval: .milliseconds(50)) {
+            collected.text.withLock { text in
+                text.split(separator: "\n").lazy.compactMap { line -> Int? in
+                    guard line.contains("\"server.started\""), let range = line.range(of: #""port":""#) else { return nil }
+                    return Int(line[range.upperBound...].prefix { $0.isNumber })
+                }.first
+            }
+        }
+    }
+
+    /// The complete lines of standard error so far that contain `text` (standard error is read as it comes,
+    /// in pieces, so a line may still be on its way).
+    func logLines(containing text: String) -> [String] {
+        output.text.withLock { output in
+            guard let end = output.lastIndex(of: "\n") else { return [] }
+            return output[..<end].split(separator: "\n").filter { $0.contains(text) }.map(String.init)
+        }
+    }
+
+    /// Waits until at least `count` complete lines of standard error contain `text`; returns them all.
+    func waitForLogLines(containing text: String, count: Int = 1) async throws -> [String] {
+        try await eventuallyValue("\(count) log lines with \(text)") {
+            let lines = logLines(containing: text)
+            return lines.count >= count ? lines : nil
+        }
+    }
+
+    /// The process's resident memory, from `/proc/PID/status` (`VmRSS`).
+    func residentBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { throw TestFailure("no VmRSS in /proc/\(process.processIdentifier)/status") }
+        return kilobytes * 1024
+    }
+
+    /// A line of `/proc/PID/status` (`VmRSS`, `RssAnon`, `Threads`...), for diagnostics.
+    func status(_ field: String) -> String {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        return status.split(separator: "\n").first { $0.hasPrefix(field + ":") }.map {
+            String($0.dropFirst(field.count + 1)).trimmingCharacters(in: .whitespaces)
+        } ?? "?"
+    }
+
+    /// The value of an unlabelled metric on `/metrics` (0 when absent).
+    func metric(_ name: String) async throws -> Double {
+        let text = try await TestHTTP.get(http + "/metrics").text
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    /// Sends `signal` and waits for the exit on a thread of its own (never blocking the cooperative pool).
+    func kill(_ signal: Int32) async {
+        Foundation.kill(process.processIdentifier, signal)
+        let process = self.process
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                process.waitUntilExit()
+                continuation.resume()
+            }.start()
+        }
+    }
+}
