@@ -1,5 +1,5 @@
-/// The log positions of the events a connection was sent live since its last replay finished, in
-/// increasing order: a replay skips them, so each event reaches the client once. Holds at most
+/// The log positions of the events a connection was sent live before its first replay finished, in
+/// increasing order: that replay skips them, so each event reaches the client once. Holds at most
 /// ``capacity`` (the newest); an older one a replay meets is sent again (at-least-once, never a gap).
 struct LivePositions {
     /// The most positions kept (8 bytes each).
@@ -23,7 +23,4 @@ struct LivePositions {
         }
         return low < positions.count && positions[low] == position
     }
-
-    /// Forgets every position (a finished replay has brought the client up to date).
-    mutating func removeAll() { positions.removeAll() }
 }

@@ -8,8 +8,9 @@ import Synchronization
 /// Live delivery and replay meet here: while a `cursor.update` replays history, live events are not
 /// queued but remembered as a high-water position; replay keeps reading the log until it has passed
 /// every live event that arrived, then switches to live under the same lock (``finishReplay(at:message:)``).
-/// Live events are queued in log order and once (``lastQueued``); a replay skips the events the connection
-/// was already sent live (``LivePositions``), so the hand-over sends every event once. Frames are queued
+/// Live events are queued in log order and once (``lastQueued``); the connection's first replay skips the
+/// events it was already sent live (``LivePositions``), so joining live and history sends every event once.
+/// A later `cursor.update` asks for the history again and gets all of it. Frames are queued
 /// under the session's lock, so a live frame and a replayed one are never reordered between the decision
 /// and the outbox.
 public final class Session: Sendable {
@@ -20,8 +21,8 @@ public final class Session: Sendable {
         var replaying = false
         var liveHighWater: Int64 = 0
         var lastQueued: Int64 = 0
-        /// Events sent live since the last replay finished: the next replay does not send them again.
-        var sentLive = LivePositions()
+        /// Events sent live before the first replay finished, which that replay does not send again; `nil` after it.
+        var sentLive: LivePositions? = LivePositions()
         var invalidMessages = 0
         var messageRate: GCRA.State?
         /// Until when (ms) live deliveries refused by `deliver` limits are dropped without another `error`.
@@ -81,7 +82,7 @@ public final class Session: Sendable {
             }
             guard position > state.lastQueued else { return .deferred }
             state.lastQueued = position
-            state.sentLive.append(position)
+            state.sentLive?.append(position)
             return outbox.enqueue(frame) ? .queued : .dropped
         }
     }
@@ -96,13 +97,13 @@ public final class Session: Sendable {
         }
     }
 
-    /// Queues a replayed event (already checked against subscriptions and policy), unless the connection was
-    /// sent it live; returns whether it was queued.
+    /// Queues a replayed event (already checked against subscriptions and policy), unless this is the first
+    /// replay and the connection was sent it live; returns whether it was queued.
     @discardableResult
     func queueReplayed(position: Int64, frame: ByteBuffer) -> Bool {
         state.withLock { state in
             state.lastQueued = max(state.lastQueued, position)
-            guard !state.sentLive.contains(position) else { return false }
+            guard state.sentLive?.contains(position) != true else { return false }
             outbox.enqueue(frame)
             return true
         }
@@ -115,7 +116,7 @@ public final class Session: Sendable {
             guard state.liveHighWater <= position else { return false }
             state.replaying = false
             state.lastQueued = max(state.lastQueued, position)
-            state.sentLive.removeAll()
+            state.sentLive = nil
             outbox.enqueue(text: message)
             return true
         }

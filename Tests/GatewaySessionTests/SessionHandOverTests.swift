@@ -55,11 +55,11 @@ struct SessionHandOverTests {
         #expect(session.offerLive(position: 7, frame: ByteBuffer(string: "L7")) == .deferred, "a late fan-out of a replayed event")
         #expect(session.offerLive(position: 8, frame: ByteBuffer(string: "L8")) == .queued)
         #expect(sink.frames.withLock { $0 } == ["L5", "R3", "R7", "resumed", "L8"])
-        // A second replay sends everything again (the client asked), except what came live after the first.
+        // A later cursor.update asks for the history again: it gets all of it.
         #expect(session.beginReplay())
         for position in Int64(1)...8 { session.queueReplayed(position: position, frame: ByteBuffer(string: "R\(position)")) }
         #expect(session.finishReplay(at: 8, message: "resumed"))
-        #expect(sink.frames.withLock { Array($0.suffix(8)) } == ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "resumed"])
+        #expect(sink.frames.withLock { Array($0.suffix(9)) } == ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "resumed"])
     }
 
     @Test("a replay racing live fan-out from another thread sends each event once, in log order after the live ones before it", arguments: 0..<20)
