@@ -165,7 +165,10 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewaySessionTests",
-            dependencies: ["GatewaySession", "GatewayModel", "GatewayTesting"],
+            dependencies: [
+                "GatewaySession", "GatewayModel", "GatewayTesting", "PolicyEngine", "PolicyLanguage",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

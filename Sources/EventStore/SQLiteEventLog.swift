@@ -133,7 +133,8 @@ public final class SQLiteEventLog: EventLog {
             )
             for new in events {
                 var event = new.event
-                if let subject = event.dataSubjectID, try Row.fetchOne(findForgotten, arguments: [subject, event.companyID.rawValue]) != nil {
+                let subjects = (event.dataSubjectID.map { [$0] } ?? []) + new.otherDataSubjectIDs
+                if try subjects.contains(where: { try Row.fetchOne(findForgotten, arguments: [$0, event.companyID.rawValue]) != nil }) {
                     outcomes.append(.subjectForgotten)
                     continue
                 }

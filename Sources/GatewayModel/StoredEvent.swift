@@ -53,11 +53,15 @@ public struct NewEvent: Sendable, Hashable {
     public var event: StoredEvent
     /// `metadata.idempotency_key`; unique per company within the dedup window.
     public var idempotencyKey: String
+    /// Data subjects the event names besides `event.dataSubjectID` (the subject in its data when the
+    /// publisher's `gdpr_context` named another): the append is refused when any of them is forgotten.
+    public var otherDataSubjectIDs: [String]
 
     /// Creates an event to append.
-    public init(event: StoredEvent, idempotencyKey: String) {
+    public init(event: StoredEvent, idempotencyKey: String, otherDataSubjectIDs: [String] = []) {
         self.event = event
         self.idempotencyKey = idempotencyKey
+        self.otherDataSubjectIDs = otherDataSubjectIDs
     }
 }
 

@@ -123,8 +123,9 @@ extension Gateway {
                         session.outbox.close(.slowConsumer)
                         break
                     }
-                    session.queueReplayed(position: event.position, frame: ByteBuffer(string: ServerMessage.event(envelope: event.envelope)))
-                    replayed += 1
+                    if session.queueReplayed(position: event.position, frame: ByteBuffer(string: ServerMessage.event(envelope: event.envelope))) {
+                        replayed += 1
+                    }
                 }
                 if session.outbox.isClosing { break }
                 position = page.lastExamined

@@ -15,20 +15,9 @@ extension Gateway {
     /// Handles one text frame from a client. Errors are answered with an `error` message and the
     /// connection lives on, except after too many invalid messages in a row (4008).
     public func handle(_ session: Session, text: String) async {
-        guard session.admitMessage(messageRate, now: Int64(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds)) else {
-            metrics.websocketErrors.increment()
-            session.outbox.close(.rateLimited, reason: "message rate exceeded")
-            return
-        }
+        guard admit(session) else { return }
         switch ClientMessage.parse(text) {
-        case .failure(let problem):
-            metrics.websocketErrors.increment()
-            session.outbox.enqueue(text: ServerMessage.error(code: problem.code, message: problem.message, now: Timestamp.now()))
-            let strikes = session.state.withLock { state -> Int in
-                state.invalidMessages += 1
-                return state.invalidMessages
-            }
-            if strikes >= configuration.maxInvalidMessages { session.outbox.close(.policyViolation) }
+        case .failure(let problem): refuse(session, code: problem.code, message: problem.message)
         case .success(let message):
             session.state.withLock { $0.invalidMessages = 0 }
             switch message {
@@ -40,6 +29,34 @@ extension Gateway {
             case .dashboardSubscribe: subscribeDashboard(session)
             }
         }
+    }
+
+    /// Handles one binary message: the protocol is JSON text, so it is an invalid message (answered with an
+    /// `error`, and counted like any other toward 4008).
+    public func handleBinary(_ session: Session) {
+        guard admit(session) else { return }
+        refuse(session, code: .invalidMessage, message: "binary frames are not supported: send JSON as text frames")
+    }
+
+    /// Counts one client message against the connection's message rate; closes it with 4029 when it sends too fast.
+    private func admit(_ session: Session) -> Bool {
+        guard session.admitMessage(messageRate, now: Int64(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds)) else {
+            metrics.websocketErrors.increment()
+            session.outbox.close(.rateLimited, reason: "message rate exceeded")
+            return false
+        }
+        return true
+    }
+
+    /// Answers an invalid message with an `error`; too many in a row close the connection with 4008.
+    private func refuse(_ session: Session, code: ErrorCode, message: String) {
+        metrics.websocketErrors.increment()
+        session.outbox.enqueue(text: ServerMessage.error(code: code, message: message, now: Timestamp.now()))
+        let strikes = session.state.withLock { state -> Int in
+            state.invalidMessages += 1
+            return state.invalidMessages
+        }
+        if strikes >= configuration.maxInvalidMessages { session.outbox.close(.policyViolation) }
     }
 
     /// Subscribes to every topic the gate allows, answering refused ones with one `error` each.

@@ -7,8 +7,12 @@ import Synchronization
 ///
 /// Live delivery and replay meet here: while a `cursor.update` replays history, live events are not
 /// queued but remembered as a high-water position; replay keeps reading the log until it has passed
-/// every live event that arrived, then switches to live under the same lock (``finishReplay(at:)``).
-/// Every event is queued at most once and in log order (``lastQueued``).
+/// every live event that arrived, then switches to live under the same lock (``finishReplay(at:message:)``).
+/// Live events are queued in log order and once (``lastQueued``); the connection's first replay skips the
+/// events it was already sent live (``LivePositions``), so joining live and history sends every event once.
+/// A later `cursor.update` asks for the history again and gets all of it. Frames are queued
+/// under the session's lock, so a live frame and a replayed one are never reordered between the decision
+/// and the outbox.
 public final class Session: Sendable {
     struct State {
         var subject: Subject
@@ -17,6 +21,8 @@ public final class Session: Sendable {
         var replaying = false
         var liveHighWater: Int64 = 0
         var lastQueued: Int64 = 0
+        /// Events sent live before the first replay finished, which that replay does not send again; `nil` after it.
+        var sentLive: LivePositions? = LivePositions()
         var invalidMessages = 0
         var messageRate: GCRA.State?
         /// Until when (ms) live deliveries refused by `deliver` limits are dropped without another `error`.
@@ -68,18 +74,17 @@ public final class Session: Sendable {
     /// Offers a live event. Queued unless the session is replaying (then only remembered) or has
     /// already queued this position.
     func offerLive(position: Int64, frame: ByteBuffer) -> Offer {
-        let queue = state.withLock { state -> Bool in
-            if state.closed { return false }
+        state.withLock { state -> Offer in
+            if state.closed { return .deferred }
             if state.replaying {
                 state.liveHighWater = max(state.liveHighWater, position)
-                return false
+                return .deferred
             }
-            guard position > state.lastQueued else { return false }
+            guard position > state.lastQueued else { return .deferred }
             state.lastQueued = position
-            return true
+            state.sentLive?.append(position)
+            return outbox.enqueue(frame) ? .queued : .dropped
         }
-        guard queue else { return .deferred }
-        return outbox.enqueue(frame) ? .queued : .dropped
     }
 
     /// Starts a replay; `false` when one is already running.
@@ -92,10 +97,16 @@ public final class Session: Sendable {
         }
     }
 
-    /// Queues a replayed event (already checked against subscriptions and policy).
-    func queueReplayed(position: Int64, frame: ByteBuffer) {
-        state.withLock { state in state.lastQueued = max(state.lastQueued, position) }
-        outbox.enqueue(frame)
+    /// Queues a replayed event (already checked against subscriptions and policy), unless this is the first
+    /// replay and the connection was sent it live; returns whether it was queued.
+    @discardableResult
+    func queueReplayed(position: Int64, frame: ByteBuffer) -> Bool {
+        state.withLock { state in
+            state.lastQueued = max(state.lastQueued, position)
+            guard state.sentLive?.contains(position) != true else { return false }
+            outbox.enqueue(frame)
+            return true
+        }
     }
 
     /// Ends a replay that has read the log up to `position`, unless live events past it arrived
@@ -105,6 +116,7 @@ public final class Session: Sendable {
             guard state.liveHighWater <= position else { return false }
             state.replaying = false
             state.lastQueued = max(state.lastQueued, position)
+            state.sentLive = nil
             outbox.enqueue(text: message)
             return true
         }

@@ -8,14 +8,16 @@ extension PolicyGate {
     /// The right to be forgotten (SPEC §7) for `dataSubjectID`, in `company` or in every company: from now
     /// on its events are refused at publish, skipped by delivery, replay and polling, and removed from the
     /// log; every affected company gets a stored `gdpr.subject.forgotten` notice, which fan-out delivers to
-    /// all of its connections. Idempotent.
+    /// all of its connections. Idempotent: repeating it stores and sends no second notice, unless it purged
+    /// events the first one had not (then the companies they were in are told).
     public func forget(dataSubjectID: String, company: CompanyID?) async throws -> ForgetOutcome {
         forgotten.insert(ForgottenSubject(dataSubjectID: dataSubjectID, company: company))
         // The log refuses the subject's events in the same write that appends them, so a publish that
         // passed the gate's check just before this cannot store one after it.
         let outcome = try await log.forget(dataSubjectID: dataSubjectID, company: company, atMillis: Timestamp.nowMillis())
         var notified = Set(outcome.companies)
-        if let company { notified.insert(company) }
+        // A repeated erasure that found nothing new tells no one again: the first one's notice is stored.
+        if let company, !outcome.alreadyForgotten { notified.insert(company) }
         let notices = notified.sorted().map { notice(dataSubjectID, company: $0, purged: outcome.purged) }
         // Stored like any event, so the notice has a cursor that resumes and a client that was away gets it.
         _ = try await pipeline.submit(notices)

@@ -57,7 +57,7 @@ extension PolicyGate {
     func prepare(_ principal: Principal, body: JSONValue) -> Result<PreparedEvent, GateRefusal> {
         let request: PublishRequest
         switch PublishRequest.parse(body) {
-        case .failure(let problem): return .failure(GateRefusal(.invalidMessage, problem.message))
+        case .failure(let problem): return .failure(GateRefusal(problem.code, problem.message))
         case .success(let parsed): request = parsed
         }
         let evaluator = self.evaluator
@@ -74,7 +74,8 @@ extension PolicyGate {
             return .failure(GateRefusal(decision))
         }
         let enrichment = evaluator.enrich(request.intent, verdict)
-        if let subjectID = enrichment.gdpr.dataSubjectID, forgotten.contains(subjectID, company: enrichment.companyID) {
+        // Every subject the event names: the publisher's `gdpr_context.data_subject_id` does not hide the one in its data.
+        if enrichment.dataSubjectIDs.contains(where: { forgotten.contains($0, company: enrichment.companyID) }) {
             audited.reason = .subjectForgotten
             audit.record(audited, policyVersion: evaluator.policy.version)
             return .failure(.subjectForgotten)
@@ -118,7 +119,7 @@ extension PolicyGate {
         )
         return .success(
             PreparedEvent(
-                event: NewEvent(event: stored, idempotencyKey: idempotencyKey),
+                event: NewEvent(event: stored, idempotencyKey: idempotencyKey, otherDataSubjectIDs: Array(enrichment.dataSubjectIDs.dropFirst())),
                 limits: evaluator.limits(forPublishing: request.intent, verdict, by: subject)
             )
         )

@@ -49,13 +49,17 @@ public final class Enrichment: Sendable {
     public let gdpr: GDPRContext
     /// Where each field came from.
     public let provenance: Provenance
+    /// Every data subject the event names: `gdpr.dataSubjectID` first, then the topic's `data_subject` value
+    /// when the publisher's `gdpr_context.data_subject_id` overrode a different one. Erasure checks them all.
+    public let dataSubjectIDs: [String]
 
-    /// Creates an enrichment.
-    public init(companyID: CompanyID, region: Region, gdpr: GDPRContext, provenance: Provenance) {
+    /// Creates an enrichment; `dataSubjectIDs` defaults to `gdpr.dataSubjectID`.
+    public init(companyID: CompanyID, region: Region, gdpr: GDPRContext, provenance: Provenance, dataSubjectIDs: [String]? = nil) {
         self.companyID = companyID
         self.region = region
         self.gdpr = gdpr
         self.provenance = provenance
+        self.dataSubjectIDs = dataSubjectIDs ?? gdpr.dataSubjectID.map { [$0] } ?? []
     }
 }
 

@@ -106,9 +106,9 @@ extension PolicyEvaluator {
             trace?.add("company", passed: false, "the event has no usable data.company_id")
             return .deny(.companyMissing)
         }
-        if let problem = Self.problem(in: intent.gdpr) {
+        if let problem = Self.problem(in: intent.gdpr) ?? dataSubjectProblem(intent, rule: best) {
             trace?.add("gdpr", passed: false, problem)
-            return .deny(.gdprInvalid)
+            return .deny(.gdprInvalid, rule: Int32(best))
         }
         if let own = subject.principal.companyID {
             guard own.rawValue == companyText else {
@@ -185,7 +185,9 @@ extension PolicyEvaluator {
                 .companyMissing,
                 "data.company_id is required: a string of 1-128 printable ASCII characters, or an integer below 2^53"
             )
-        case .gdprInvalid: return .deny(.publish, .gdprInvalid, Self.problem(in: intent.gdpr) ?? "gdpr_context is invalid")
+        case .gdprInvalid:
+            let problem = Self.problem(in: intent.gdpr) ?? dataSubjectProblem(intent, rule: Int(verdict.ruleIndex))
+            return .deny(.publish, .gdprInvalid, problem ?? "gdpr_context is invalid")
         case .companyMismatch:
             return subject.principal.companyID == nil
                 ? .deny(.publish, .companyMismatch, "a token without company must hold the service role")
@@ -246,14 +248,18 @@ extension PolicyEvaluator {
             provenance.retentionDays = .configuration
         }
         (gdpr.legalBasis, provenance.legalBasis) = pick(given.legalBasis, topic.legalBasis, defaults.legalBasis)
+        let path = topic.dataSubject ?? defaults.dataSubject
+        let fromData = path.flatMap { $0.value.value(in: intent.data)?.identifierString }
         if let subject = given.dataSubjectID {
             gdpr.dataSubjectID = subject
             provenance.dataSubjectID = .publisher
-        } else if let path = topic.dataSubject ?? defaults.dataSubject, let value = path.value.value(in: intent.data)?.identifierString {
-            gdpr.dataSubjectID = value
+        } else if let path, let fromData {
+            gdpr.dataSubjectID = fromData
             provenance.dataSubjectID = .dataPath(path.value.text, path.location)
         }
-        return Enrichment(companyID: company, region: region, gdpr: gdpr, provenance: provenance)
+        var subjects = gdpr.dataSubjectID.map { [$0] } ?? []
+        if let fromData, !subjects.contains(fromData) { subjects.append(fromData) }
+        return Enrichment(companyID: company, region: region, gdpr: gdpr, provenance: provenance, dataSubjectIDs: subjects)
     }
 
     func recordEnrichment(_ enrichment: Enrichment, into trace: inout DecisionTrace?) {

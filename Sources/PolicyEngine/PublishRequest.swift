@@ -11,10 +11,12 @@ public struct PublishRequest: Sendable {
     /// The fields a body may carry.
     public static let fields: Set<String> = ["event_type", "data", "region", "gdpr_context", "idempotency_key"]
 
-    /// Why a body is refused (HTTP 400 `invalid_message`).
+    /// Why a body is refused (HTTP 400: `invalid_message`, or `gdpr_invalid` for an unusable data subject id).
     public struct Problem: Error, Sendable, Equatable {
         /// What is wrong, naming the field.
         public var message: String
+        /// The error code.
+        public var code: ErrorCode = .invalidMessage
     }
 
     /// Validates a parsed body: unknown fields, types, lengths.
@@ -55,8 +57,15 @@ public struct PublishRequest: Sendable {
                     }
                     context.retentionDays = whole
                 case ("data_subject_id", _) where value.identifierString != nil: context.dataSubjectID = value.identifierString
+                case ("data_subject_id", _):
+                    return .failure(
+                        Problem(
+                            message: "'gdpr_context.data_subject_id' must be a string or an integer (no fraction or exponent)",
+                            code: .gdprInvalid
+                        )
+                    )
                 case ("legal_basis", .string(let text)): context.legalBasis = text
-                case ("consent", _), ("purpose", _), ("retention_days", _), ("data_subject_id", _), ("legal_basis", _):
+                case ("consent", _), ("purpose", _), ("retention_days", _), ("legal_basis", _):
                     return .failure(Problem(message: "'gdpr_context.\(name)' has the wrong type"))
                 default:
                     return .failure(Problem(message: "unknown field 'gdpr_context.\(name.prefix(64))'"))

@@ -144,6 +144,50 @@ struct AuthenticatorTests {
         }
     }
 
+    @Test("a token issued in the future (iat past the 1 s clock skew) is refused, also when it was remembered")
+    func issuedInTheFuture() async throws {
+        let authenticator = try await Authenticator(keys: .hmac(secret: TestServer.secret))
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: TestServer.secret), digestAlgorithm: .sha256)
+        let now = Date()
+        let nowMillis = Int64(now.timeIntervalSince1970 * 1000)
+        var claims = claims()
+        claims.iat = IssuedAtClaim(value: now.addingTimeInterval(3600))
+        let future = try await keys.sign(claims)
+        for remember in [false, true] {
+            let failure = await #expect(throws: Authenticator.Failure.self) {
+                try await authenticator.verify(future, nowMillis: nowMillis, remember: remember)
+            }
+            #expect(failure?.description == "token issued in the future")
+        }
+        // Within the skew, and in the past: accepted. A remembered token is held to its iat too.
+        claims.iat = IssuedAtClaim(value: now.addingTimeInterval(0.5))
+        #expect(try await authenticator.verify(try await keys.sign(claims), nowMillis: nowMillis).principal.userID == "7")
+        claims.iat = IssuedAtClaim(value: now.addingTimeInterval(30))
+        let soon = try await keys.sign(claims)
+        #expect(try await authenticator.verify(soon, nowMillis: nowMillis + 30_000, remember: true).principal.userID == "7")
+        await #expect(throws: Authenticator.Failure.self) { try await authenticator.verify(soon, nowMillis: nowMillis, remember: true) }
+    }
+
+    @Test("a token issued in the future is refused on every path: WebSocket (4001), publish and poll (401)")
+    func issuedInTheFutureOverTheWire() async throws {
+        try await withServer { server in
+            let later = Date().addingTimeInterval(3600)
+            let user = await Tokens.hs256(issuedAt: later)
+            let close = try await RawWebSocket.refusal(port: server.port, path: "/ws?token=\(user)")
+            #expect(close.code == 4001 && close.reason == "token issued in the future")
+            let service = await Tokens.hs256(user: "backend", company: nil, roles: ["service"], issuedAt: later)
+            let publish = try await TestHTTP.publish(server, token: service, type: "deal.stage.updated", company: "123")
+            #expect(publish.status == 401)
+            #expect((publish.json["error"] as? [String: Any])?["message"] as? String == "token issued in the future")
+            let poll = try await TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0", token: user)
+            #expect(poll.status == 401)
+            // A token issued now passes.
+            let now = await Tokens.hs256(issuedAt: Date())
+            #expect(try await TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0", token: now).status == 200)
+        }
+    }
+
     @Test("numeric company and user ids are read as their decimal text; a token without exp is refused")
     func claimShapes() async throws {
         let authenticator = try await Authenticator(keys: .hmac(secret: TestServer.secret))

@@ -84,24 +84,24 @@ struct MessageInboxTests {
     func inbox() {
         let inbox = MessageInbox(resumeDepth: 2)
         #expect(!inbox.claimDrainer(), "nothing waits")
-        for index in 0..<5 { inbox.push("m\(index)") }
+        for index in 0..<5 { inbox.push(.text("m\(index)")) }
         #expect(inbox.claimDrainer())
         #expect(!inbox.claimDrainer(), "a drain task already runs")
         #expect(inbox.pauseIfDeeper(than: 4))
         var taken: [String] = []
         var resumedAt: Int?
-        while let (text, resume) = inbox.next() {
-            taken.append(text)
+        while let (message, resume) = inbox.next() {
+            if case .text(let text) = message { taken.append(text) } else { taken.append("binary") }
             if resume { resumedAt = taken.count }
         }
         #expect(taken == ["m0", "m1", "m2", "m3", "m4"])
         #expect(resumedAt == 3, "resumes once at most two wait")
         #expect(!inbox.pauseIfDeeper(than: 4))
-        inbox.push("late")
+        inbox.push(.binary)
         #expect(inbox.claimDrainer(), "the drain ended, so a new message claims a new one")
         inbox.close()
         #expect(inbox.next() == nil)
-        inbox.push("after close")
+        inbox.push(.text("after close"))
         #expect(!inbox.claimDrainer())
     }
 

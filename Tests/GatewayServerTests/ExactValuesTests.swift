@@ -123,7 +123,8 @@ struct ExactValuesTests {
 
             let fraction = #"{"event_type":"deal.stage.updated","data":{"company_id":"123","contact_id":7.5}}"#
             let reply = try await TestHTTP.request(.POST, server.http + "/api/realtime/publish/", token: await Tokens.service(), body: fraction)
-            #expect(reply.status == 202, "a fraction is no data subject, and no reason to refuse the event")
+            // A fraction identifies no one: the event is refused rather than stored without its subject (issue 11).
+            #expect(reply.status == 400 && reply.text.contains("gdpr_invalid"), "\(reply.text)")
         }
     }
 }

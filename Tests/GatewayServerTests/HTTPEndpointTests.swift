@@ -240,4 +240,37 @@ struct HTTPEndpointTests {
             #expect(try await TestHTTP.get(server.http + "/nowhere").status == 404)
         }
     }
+
+    @Test("publish, batch publish and the admin endpoints refuse ?token= (401: use the Authorization header); poll keeps it")
+    func tokensStayOutOfURLs() async throws {
+        try await withServer { server in
+            let service = await Tokens.service()
+            let admin = await Tokens.hs256(user: "ops", company: nil, roles: ["admin"])
+            let companyAdmin = await Tokens.hs256(company: "123", roles: ["admin"])
+            let event: [String: Any] = ["event_type": "deal.stage.updated", "data": ["company_id": "123"]]
+            let cases: [(String, String, Any?)] = [
+                ("/api/realtime/publish/?token=\(service)", "POST", event),
+                ("/api/realtime/publish/batch/?token=\(service)", "POST", ["events": [event]]),
+                ("/api/realtime/policy/?token=\(admin)", "GET", nil),
+                ("/api/realtime/policy/reload/?token=\(admin)", "POST", [String: Any]()),
+                ("/api/realtime/gdpr/forget/?token=\(companyAdmin)", "POST", ["data_subject_id": "c-url"]),
+            ]
+            for (path, method, json) in cases {
+                let body = try json.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+                // Refused also with a good header beside it: the token is in a URL already.
+                for header in [nil, path.contains("publish") ? service : path.contains("gdpr") ? companyAdmin : admin] {
+                    let reply = try await TestHTTP.request(method == "GET" ? .GET : .POST, server.http + path, token: header, body: body)
+                    #expect(reply.status == 401, "\(path)")
+                    let message = (reply.json["error"] as? [String: Any])?["message"] as? String ?? ""
+                    #expect(message.contains("Authorization"), "\(path): \(message)")
+                }
+            }
+            // Nothing was published or erased; the header alone works.
+            #expect(try await TestHTTP.post(server.http + "/api/realtime/publish/", token: service, json: event).status == 202)
+            #expect(try await TestHTTP.get(server.http + "/api/realtime/policy/", token: admin).status == 200)
+            // Long-polling keeps ?token= (browsers need it), as the WebSocket does.
+            let user = await Tokens.hs256()
+            #expect(try await TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0&token=\(user)").status == 200)
+        }
+    }
 }

@@ -71,6 +71,28 @@ struct WebSocketFramingTests {
         }
     }
 
+    @Test("a binary message is answered 'binary frames are not supported' (invalid_message) and counts toward 4008 like any invalid message")
+    func binaryMessages() async throws {
+        try await withServer { server in
+            let socket = try await connected(server)
+            socket.send(opcode: 0x2, payload: Array(#"{"type":"ping"}"#.utf8))
+            socket.send(text: #"{"type":"ping"}"#)
+            let answered = try await socket.readUntilText(containing: #""type":"pong""#)
+            let errors = RawWebSocket.texts(in: answered).compactMap { text -> [String: Any]? in
+                let message = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                return message?["type"] as? String == "error" ? message?["data"] as? [String: Any] : nil
+            }
+            #expect(errors.count == 1)
+            #expect(errors.first?["code"] as? String == "invalid_message")
+            #expect((errors.first?["message"] as? String)?.contains("binary frames are not supported") == true, "\(errors)")
+            // Ten invalid messages in a row close the connection with 4008, binary or not.
+            for _ in 0..<10 { socket.send(opcode: 0x2, payload: [0x00, 0xFF]) }
+            let (rest, ended) = await socket.readUntilClosedOffPool(answersClose: true)
+            #expect(ended)
+            #expect(RawWebSocket.closeCode(in: answered + rest) == 4008)
+        }
+    }
+
     @Test("a client that drops the TCP connection without a close frame is released at once, not at the next ping")
     func droppedWithoutClose() async throws {
         // No ping or idle timeout within the test's patience: only the FIN can release the connection.

@@ -198,6 +198,27 @@ struct PolicyGateTests {
         }
     }
 
+    @Test("erasure: a forgotten subject is refused wherever the event names it; a repeated forget stores no second notice")
+    func erasureEverySubject() async throws {
+        try await GateHarness.with { harness in
+            let gate = harness.gate
+            _ = try await gate.forget(dataSubjectID: "c-del", company: "123")
+            var masked = body(["contact_id": .string("c-del")])
+            if case .object(var fields) = masked {
+                fields["gdpr_context"] = .object(["data_subject_id": .string("someone-else")])
+                masked = .object(fields)
+            }
+            let results = await gate.publishBatch(.service, events: [masked, body(["contact_id": .string("c-del")])])
+            #expect(results.map { $0.failureCode } == [.subjectForgotten, .subjectForgotten])
+            let notices = harness.delivered.withLock { $0.filter(PolicyGate.isNotice).count }
+            let again = try await gate.forget(dataSubjectID: "c-del", company: "123")
+            #expect(again.alreadyForgotten)
+            _ = await gate.publish(.service, body: body())
+            try await waitUntil { harness.delivered.withLock { $0.contains { !PolicyGate.isNotice($0) } } }
+            #expect(harness.delivered.withLock { $0.filter(PolicyGate.isNotice).count } == notices)
+        }
+    }
+
     @Test("deliver limits: a store that can only answer by waiting is awaited, never skipped")
     func deliverLimitsOnAWaitingStore() async throws {
         let store = WaitingRateLimitStore()
@@ -237,5 +258,19 @@ struct PolicyGateTests {
             _ = await harness.gate.publish(.service, body: body())
             #expect(harness.decisionLines.isEmpty)
         }
+    }
+}
+
+extension Result where Failure == GateRefusal {
+    /// The refusal's code; `nil` when accepted.
+    var failureCode: ErrorCode? { if case .failure(let refusal) = self { refusal.code } else { nil } }
+}
+
+/// Waits (polling every 10 ms, at most 30 s) until `condition` holds.
+func waitUntil(_ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw CancellationError() }
+        try await Task.sleep(for: .milliseconds(10))
     }
 }

@@ -29,6 +29,14 @@ struct HTTPRoutes {
         router.get("/ws") { request, context in webSocketOverHTTP(request, context) }
     }
 
+    /// Where an endpoint reads its token: long-polling (like `/ws`) also takes `?token=`, which browsers need;
+    /// publishing and the admin endpoints take only the `Authorization` header, so that service and operator
+    /// tokens never end up in URLs, proxy logs or browser history.
+    enum TokenSource {
+        case headerOrQuery
+        case headerOnly
+    }
+
     /// The bearer token of a request: the `Authorization` header, else `?token=`.
     static func token(of request: Request) -> String? {
         token(authorization: request.headers[.authorization], query: request.uri.queryParameters.get("token"))
@@ -43,8 +51,17 @@ struct HTTPRoutes {
         return query
     }
 
-    /// The verified principal, or the 401 to answer with.
-    func principal(_ request: Request, _ context: GatewayRequestContext) async -> Checked<Principal> {
+    /// The verified principal, or the 401 to answer with. With `.headerOnly` a request carrying `?token=` is
+    /// refused whatever its header holds: the token has already been written into a URL.
+    func principal(_ request: Request, _ context: GatewayRequestContext, from source: TokenSource = .headerOnly) async -> Checked<Principal> {
+        if source == .headerOnly, request.uri.queryParameters.get("token") != nil {
+            return .refused(
+                JSONResponse.error(
+                    .unauthorized,
+                    message: "this endpoint does not take ?token=: send the token in the Authorization header (Authorization: Bearer <token>)"
+                )
+            )
+        }
         guard let token = Self.token(of: request) else {
             return .refused(JSONResponse.error(.unauthorized, message: "a bearer token is required"))
         }
@@ -214,7 +231,7 @@ struct HTTPRoutes {
 
     func poll(_ request: Request, _ context: GatewayRequestContext) async -> Response {
         let principal: Principal
-        switch await self.principal(request, context) {
+        switch await self.principal(request, context, from: .headerOrQuery) {
         case .refused(let response): return response
         case .value(let value): principal = value
         }

@@ -1,11 +1,19 @@
 import Synchronization
 
+/// One whole message a client sent.
+enum InboundMessage: Sendable {
+    /// A text message (valid UTF-8).
+    case text(String)
+    /// A binary message: the protocol has none, so it is answered with an error.
+    case binary
+}
+
 /// The client messages of one connection waiting for the gateway, in order. A drain task takes them one by
 /// one and ends when none is left, so an idle connection has no task; the connection stops reading while
 /// too many wait, and the drain says when to read again.
 final class MessageInbox: Sendable {
     private struct State {
-        var messages: [String] = []
+        var messages: [InboundMessage] = []
         var head = 0
         var draining = false
         var paused = false
@@ -21,9 +29,9 @@ final class MessageInbox: Sendable {
     init(resumeDepth: Int) { self.resumeDepth = resumeDepth }
 
     /// Queues a message (dropped once closed).
-    func push(_ text: String) {
+    func push(_ message: InboundMessage) {
         state.withLock { state in
-            if !state.closed { state.messages.append(text) }
+            if !state.closed { state.messages.append(message) }
         }
     }
 
@@ -38,7 +46,7 @@ final class MessageInbox: Sendable {
 
     /// The next message and whether the connection should read again; `nil` when none waits, which ends the
     /// drain task (the next message claims a new one).
-    func next() -> (text: String, resume: Bool)? {
+    func next() -> (message: InboundMessage, resume: Bool)? {
         state.withLock { state in
             guard !state.closed, state.depth > 0 else {
                 state.draining = false
@@ -46,8 +54,8 @@ final class MessageInbox: Sendable {
                 state.head = 0
                 return nil
             }
-            let text = state.messages[state.head]
-            state.messages[state.head] = ""
+            let message = state.messages[state.head]
+            state.messages[state.head] = .binary  // releases the text
             state.head += 1
             if state.head >= 64 {
                 state.messages.removeFirst(state.head)
@@ -58,7 +66,7 @@ final class MessageInbox: Sendable {
                 state.paused = false
                 resume = true
             }
-            return (text, resume)
+            return (message, resume)
         }
     }
 

@@ -199,16 +199,14 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .opening, .open: break
         case .closing, .closed: return  // dropped: the connection is closing
         }
-        let text: String
         if messageIsText {
             guard let valid = String(validating: buffer.readableBytesView, as: UTF8.self) else {
                 return close(CloseReason(.invalidPayload, "invalid UTF-8"), cutAfter: .seconds(1))
             }
-            text = valid
+            inbox.push(.text(valid))
         } else {
-            text = ""  // a binary frame is an invalid message: the gateway answers with an error
+            inbox.push(.binary)  // an invalid message: the gateway answers with an error
         }
-        inbox.push(text)
         drain()
     }
 
@@ -219,9 +217,12 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         let inbox = self.inbox
         let this = NIOLoopBound(self, eventLoop: loop)
         Task {
-            while let (text, resume) = inbox.next() {
+            while let (message, resume) = inbox.next() {
                 if resume { loop.execute { this.value.resumeReading() } }
-                await gateway.handle(session, text: text)
+                switch message {
+                case .text(let text): await gateway.handle(session, text: text)
+                case .binary: gateway.handleBinary(session)
+                }
             }
         }
     }

@@ -6,7 +6,9 @@ import Synchronization
 /// Verifies bearer tokens (SPEC §2, §8): HS256 with a shared secret, RS256 or ES256 with a PEM public key,
 /// or the keys of a JWKS file. The token's `alg` must be the configured algorithm (for a JWKS, one of
 /// its keys'): `none` and algorithm confusion are refused before any signature is checked.
-/// `exp` is required; `nbf`, `iss` and `aud` are checked when present or configured.
+/// `exp` is required; `nbf`, `iat`, `iss` and `aud` are checked when present or configured. A token whose
+/// `nbf` or `iat` lies more than ``clockSkewMillis`` in the future is refused (a clock that drifted, or a
+/// token minted ahead of time to outlive its intended window).
 ///
 /// A token that passed can be remembered by its exact text (at most ``verifiedCapacity`` of them), so a
 /// publisher or poller that sends the same token with every request pays for the signature and the
@@ -41,7 +43,9 @@ public final class Authenticator: Sendable {
     }
 
     private let keys: JWTKeyCollection
-    /// Tokens that passed, with their `nbf` in milliseconds (`Int64.min` without one).
+    /// How far in the future `nbf` and `iat` may lie: clock skew between the issuer and this node.
+    public static let clockSkewMillis: Int64 = 1000
+    /// Tokens that passed, with the later of their `nbf` and `iat` in milliseconds (`Int64.min` without either).
     private let verified = Mutex<[String: (Verified, notBeforeMillis: Int64)]>([:])
     /// The most tokens remembered; when full, the memory starts over.
     public static let verifiedCapacity = 4096
@@ -102,7 +106,7 @@ public final class Authenticator: Sendable {
                 verified.withLock { _ = $0.removeValue(forKey: token) }
                 throw Failure("token expired")
             }
-            guard notBefore <= nowMillis + 1000 else { throw Failure("token not yet valid") }
+            guard notBefore <= nowMillis + Self.clockSkewMillis else { throw Failure("token not yet valid") }
             return known
         }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
@@ -121,7 +125,9 @@ public final class Authenticator: Sendable {
         guard expiry > now else { throw Failure("token expired") }
         // Far-future expiries (a "never expires" token) are held to 100 years, so milliseconds never overflow.
         let expiresAtMillis = Int64(min(expiry, now + 100 * 365 * 86_400) * 1000)
-        if let nbf = claims.nbf, nbf.value.timeIntervalSince1970 > now + 1 { throw Failure("token not yet valid") }
+        let skew = Double(Self.clockSkewMillis) / 1000
+        if let nbf = claims.nbf, nbf.value.timeIntervalSince1970 > now + skew { throw Failure("token not yet valid") }
+        if let iat = claims.iat, iat.value.timeIntervalSince1970 > now + skew { throw Failure("token issued in the future") }
         if let issuer, claims.iss?.value != issuer { throw Failure("wrong issuer") }
         if let audience, !(claims.aud?.value.contains(audience) ?? false) { throw Failure("wrong audience") }
         guard let userID = claims.userID ?? claims.sub?.value, !userID.isEmpty, userID.utf8.count <= 256 else {
@@ -139,7 +145,8 @@ public final class Authenticator: Sendable {
         guard remember else { return result }
         verified.withLock { verified in
             if verified.count >= Self.verifiedCapacity { verified.removeAll(keepingCapacity: true) }
-            verified[token] = (result, Self.millis(claims.nbf?.value.timeIntervalSince1970))
+            let notBefore = max(Self.millis(claims.nbf?.value.timeIntervalSince1970), Self.millis(claims.iat?.value.timeIntervalSince1970))
+            verified[token] = (result, notBefore)
         }
         return result
     }

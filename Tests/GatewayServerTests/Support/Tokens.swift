@@ -12,6 +12,7 @@ enum Tokens {
         var nbf: NotBeforeClaim?
         var iss: IssuerClaim?
         var aud: AudienceClaim?
+        var iat: IssuedAtClaim?
         func verify(using algorithm: some JWTAlgorithm) throws {}
     }
 
@@ -23,6 +24,7 @@ enum Tokens {
         notBefore: Date? = nil,
         issuer: String? = nil,
         audience: String? = nil,
+        issuedAt: Date? = nil,
         secret: String = TestServer.secret
     ) async -> String {
         let keys = JWTKeyCollection()
@@ -35,7 +37,8 @@ enum Tokens {
             exp: ExpirationClaim(value: Date().addingTimeInterval(expiresIn)),
             nbf: notBefore.map { NotBeforeClaim(value: $0) },
             iss: issuer.map { IssuerClaim(value: $0) },
-            aud: audience.map { AudienceClaim(value: [$0]) }
+            aud: audience.map { AudienceClaim(value: [$0]) },
+            iat: issuedAt.map { IssuedAtClaim(value: $0) }
         )
         return try! await keys.sign(claims)
     }
