@@ -83,6 +83,21 @@ enum LogSchema {
                 try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", arguments: [base - 1])
             }
         }
+        migrator.registerMigration("v5: other subjects") { db in
+            // The subjects an event names besides its `data_subject_id` (a publisher's `gdpr_context` and the
+            // topic's `data_subject` field can name two people): a forget of either purges the event.
+            try db.execute(
+                sql: """
+                    CREATE TABLE event_subjects (
+                        position INTEGER NOT NULL REFERENCES events(position) ON DELETE CASCADE,
+                        company_id TEXT NOT NULL,
+                        data_subject_id TEXT NOT NULL
+                    );
+                    CREATE INDEX event_subjects_by_subject ON event_subjects(data_subject_id, company_id);
+                    CREATE INDEX event_subjects_by_position ON event_subjects(position);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -12,23 +12,22 @@ extension SQLiteEventLog {
                 arguments: [scope, dataSubjectID, atMillis]
             )
             let already = db.changesCount == 0
+            // The subject's events: those stored under it, and those that name it besides (`event_subjects`).
+            let named = "(data_subject_id = ?1 OR position IN (SELECT position FROM event_subjects WHERE data_subject_id = ?1"
             let companies: [String]
             if let company {
-                let count =
-                    try Int.fetchOne(
-                        db,
-                        sql: "SELECT count(*) FROM events WHERE data_subject_id = ? AND company_id = ?",
-                        arguments: [dataSubjectID, company.rawValue]
-                    ) ?? 0
+                let scoped = named + " AND company_id = ?2)) AND company_id = ?2"
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE " + scoped, arguments: [dataSubjectID, company.rawValue]) ?? 0
                 companies = count > 0 ? [company.rawValue] : []
-                try db.execute(sql: "DELETE FROM events WHERE data_subject_id = ? AND company_id = ?", arguments: [dataSubjectID, company.rawValue])
+                try db.execute(sql: "DELETE FROM events WHERE " + scoped, arguments: [dataSubjectID, company.rawValue])
             } else {
+                let anywhere = named + "))"
                 companies = try String.fetchAll(
                     db,
-                    sql: "SELECT DISTINCT company_id FROM events WHERE data_subject_id = ? ORDER BY company_id",
+                    sql: "SELECT DISTINCT company_id FROM events WHERE \(anywhere) ORDER BY company_id",
                     arguments: [dataSubjectID]
                 )
-                try db.execute(sql: "DELETE FROM events WHERE data_subject_id = ?", arguments: [dataSubjectID])
+                try db.execute(sql: "DELETE FROM events WHERE " + anywhere, arguments: [dataSubjectID])
             }
             return ForgetOutcome(purged: db.changesCount, companies: companies.map { CompanyID($0) }, alreadyForgotten: already)
         }

@@ -128,6 +128,9 @@ public final class SQLiteEventLog: EventLog {
             let rememberKey = try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO idempotency_keys (company_id, key, event_id, position, created_at) VALUES (?, ?, ?, ?, ?)"
             )
+            let rememberSubject = try db.cachedStatement(
+                sql: "INSERT INTO event_subjects (position, company_id, data_subject_id) VALUES (?, ?, ?)"
+            )
             let findForgotten = try db.cachedStatement(
                 sql: "SELECT 1 FROM forgotten_subjects WHERE data_subject_id = ? AND company_id IN (?, '') LIMIT 1"
             )
@@ -148,6 +151,9 @@ public final class SQLiteEventLog: EventLog {
                     event.createdAtMillis + Int64(event.retentionDays) * Self.millisPerDay,
                 ])
                 event.position = db.lastInsertedRowID
+                for subject in Set(new.otherDataSubjectIDs) where subject != event.dataSubjectID {
+                    try rememberSubject.execute(arguments: [event.position, event.companyID.rawValue, subject])
+                }
                 try rememberKey.execute(arguments: [event.companyID.rawValue, new.idempotencyKey, event.eventID, event.position, now])
                 outcomes.append(.appended(event))
             }

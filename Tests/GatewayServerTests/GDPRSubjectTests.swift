@@ -44,6 +44,26 @@ struct GDPRSubjectTests {
         }
     }
 
+    @Test("an event that names two subjects (gdpr_context and the data) is purged when either is forgotten")
+    func eitherSubjectPurges() async throws {
+        try await withServer { server in
+            let twoNames = #"""
+                {"event_type":"deal.stage.updated","data":{"company_id":"123","contact_id":"c-in-data"},"gdpr_context":{"data_subject_id":"c-in-context"}}
+                """#
+            #expect(try await publish(server, twoNames).status == 202)
+            #expect(try await publish(server, twoNames.replacingOccurrences(of: "c-in-", with: "d-in-")).status == 202)
+            // Stored under the publisher's subject; forgetting the one in the data still purges it.
+            let byData = try await forget(server, "c-in-data")
+            #expect(byData.status == 200 && byData.json["purged"] as? Int == 1, "\(byData.text)")
+            let byContext = try await forget(server, "d-in-context")
+            #expect(byContext.status == 200 && byContext.json["purged"] as? Int == 1, "\(byContext.text)")
+            let user = await Tokens.hs256()
+            let poll = try await TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=0&cursor=0", token: user)
+            let events = poll.json["events"] as? [[String: Any]] ?? []
+            #expect(events.allSatisfy { $0["event_type"] as? String == "gdpr.subject.forgotten" }, "\(events)")
+        }
+    }
+
     @Test("a numeric subject id of any size keeps its digits, so forgetting it purges its events and refuses later ones")
     func bigIntegerSubject() async throws {
         try await withServer { server in
