@@ -17,7 +17,8 @@ extension SQLiteEventLog {
             let companies: [String]
             if let company {
                 let scoped = named + " AND company_id = ?2)) AND company_id = ?2"
-                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE " + scoped, arguments: [dataSubjectID, company.rawValue]) ?? 0
+                let count =
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE " + scoped, arguments: [dataSubjectID, company.rawValue]) ?? 0
                 companies = count > 0 ? [company.rawValue] : []
                 try db.execute(sql: "DELETE FROM events WHERE " + scoped, arguments: [dataSubjectID, company.rawValue])
             } else {
