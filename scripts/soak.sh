@@ -22,7 +22,7 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 cp Tests/GatewayServerTests/Fixtures/policy.yaml "$work/policy.yaml"
 secret="soak-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 port=${PORT:-8950}
-JWT_SECRET="$secret" POLICY_PATH="$work/policy.yaml" DATA_DIR="$work/data" POLICY_WATCH_INTERVAL=1 LOG_FORMAT=json \
+JWT_SECRET="$secret" POLICY_PATH="$work/policy.yaml" DATA_DIR="$work/data" POLICY_WATCH_INTERVAL=1 LOG_FORMAT=json OUTBOX_LIMIT_BYTES=1048576 \
     LOG_LEVEL=info "$gateway" serve --port "$port" 2>"$work/gateway.log" &
 pid=$!
 for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$port/api/realtime/health/" >/dev/null 2>&1 && break; sleep 0.1; done
