@@ -55,32 +55,44 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case policyInvalid = "policy_invalid"
     /// No such endpoint.
     case notFound = "not_found"
+    /// Bytes that are not an HTTP/1.1 request, conflicting or invalid lengths, or a malformed WebSocket handshake.
+    case malformedRequest = "malformed_request"
+    /// The request's headers or body did not arrive in time (`HTTP_HEADER_TIMEOUT`, `HTTP_BODY_TIMEOUT`).
+    case requestTimeout = "request_timeout"
+    /// The request's headers are over `HTTP_MAX_HEADER_BYTES` or `HTTP_MAX_HEADER_COUNT`.
+    case headersTooLarge = "headers_too_large"
 
     /// The HTTP status of each code (SPEC §2): the one place statuses are chosen.
     ///
     /// | status | codes |
     /// |---|---|
-    /// | 400 | `invalid_message`, `unknown_type`, `invalid_topic`, `topic_malformed`, `company_missing`, `gdpr_invalid`, `invalid_cursor`, `policy_invalid` |
+    /// | 400 | `invalid_message`, `unknown_type`, `invalid_topic`, `topic_malformed`, `company_missing`, `gdpr_invalid`, `invalid_cursor`, `policy_invalid`, `malformed_request` |
     /// | 401 | `unauthorized` |
     /// | 403 | `forbidden`, `topic_not_whitelisted`, `role_not_allowed`, `company_mismatch`, `company_disabled`, `region_not_allowed`, `region_not_served`, `subject_forgotten` |
     /// | 404 | `not_found` |
+    /// | 408 | `request_timeout` |
     /// | 410 | `cursor_expired` |
     /// | 413 | `payload_too_large` |
     /// | 426 | `upgrade_required` |
+    /// | 431 | `headers_too_large` |
     /// | 429 | `rate_limited` |
     /// | 500 | `internal` |
     /// | 503 | `unavailable` |
     public var httpStatusCode: Int {
         switch self {
-        case .invalidMessage, .unknownType, .invalidTopic, .topicMalformed, .companyMissing, .gdprInvalid, .invalidCursor, .policyInvalid: 400
+        case .invalidMessage, .unknownType, .invalidTopic, .topicMalformed, .companyMissing, .gdprInvalid, .invalidCursor, .policyInvalid,
+            .malformedRequest:
+            400
         case .unauthorized: 401
         case .forbidden, .topicNotWhitelisted, .roleNotAllowed, .companyMismatch, .companyDisabled, .regionNotAllowed, .regionNotServed,
             .subjectForgotten:
             403
         case .notFound: 404
+        case .requestTimeout: 408
         case .cursorExpired: 410
         case .payloadTooLarge: 413
         case .upgradeRequired: 426
+        case .headersTooLarge: 431
         case .rateLimited: 429
         case .internal: 500
         case .unavailable: 503

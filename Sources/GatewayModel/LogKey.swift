@@ -39,4 +39,10 @@ public enum LogKey {
     public static let trigger = "trigger"
     /// A backend part (`event_log`, `event_bus`, `rate_limits`).
     public static let component = "component"
+    /// A limit asked for (in configuration).
+    public static let requested = "requested"
+    /// A limit in force.
+    public static let limit = "limit"
+    /// The process's descriptor limit (`RLIMIT_NOFILE`, soft).
+    public static let descriptorLimit = "descriptor_limit"
 }

@@ -1,6 +1,7 @@
 public import EventBus
 import EventStore
 import Foundation
+import GatewayModel
 public import GatewaySession
 import Hummingbird
 import HummingbirdCore
@@ -140,16 +141,23 @@ public struct GatewayApplication: Sendable {
             outboxLimitBytes: configuration.outboxLimitBytes,
             pingInterval: .seconds(Int64(ping))
         )
-        // HTTP keep-alive connections idle this long are closed (longer than the longest poll, 60 s).
-        let httpIdle = TimeAmount.seconds(Int64(max(configuration.idleTimeoutSeconds, 90)))
+        let limits = httpLimits()
+        let sockets = socketBudget()
+        // Idle keep-alive connections are closed by HTTPRequestGuard (HTTP_KEEPALIVE_TIMEOUT), not by Hummingbird.
         let server = HTTPServerBuilder { responder in
-            GatewayChildChannel(responder: responder, http: HTTP1Channel.Configuration(idleTimeout: httpIdle), webSocket: webSocket)
+            GatewayChildChannel(responder: responder, http: HTTP1Channel.Configuration(), webSocket: webSocket, limits: limits, sockets: sockets)
         }
+        let logger = self.logger
         let app = Application(
             router: router,
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "realtime-gateway"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in
+                try? await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger), position: .first)
+                }.get()
+                await onRunning(channel.localAddress?.port ?? 0)
+            },
             logger: logger
         )
         let group = ServiceGroup(
@@ -174,6 +182,37 @@ public struct GatewayApplication: Sendable {
             try? await backends.log.close()
             throw error
         }
+    }
+
+    /// The HTTP limits of the configuration.
+    private func httpLimits() -> HTTPLimits {
+        var limits = HTTPLimits()
+        limits.headerTimeout = .seconds(Int64(configuration.httpHeaderTimeoutSeconds))
+        limits.bodyTimeout = .seconds(Int64(configuration.httpBodyTimeoutSeconds))
+        limits.keepAliveTimeout = .seconds(Int64(configuration.httpKeepAliveTimeoutSeconds))
+        limits.maxHeaderBytes = configuration.httpMaxHeaderBytes
+        limits.maxHeaderCount = configuration.httpMaxHeaderCount
+        limits.maxBodyBytes = configuration.maxMessageBytes
+        return limits
+    }
+
+    /// The socket budget: `MAX_OPEN_SOCKETS` (default `MAX_CONNECTIONS + 1024`), with the soft descriptor limit
+    /// raised to fit it where the hard limit allows, else lowered to fit the descriptor limit (with a warning).
+    private func socketBudget() -> SocketBudget {
+        let requested = configuration.maxOpenSockets ?? (configuration.maxConnections + 1024)
+        let reserve = configuration.socketDescriptorReserve
+        let descriptors = SocketBudget.raiseDescriptorLimit(to: requested + reserve)
+        let limit = SocketBudget.effectiveLimit(requested: requested, descriptors: descriptors, reserve: reserve)
+        if limit < requested {
+            logger.warning(
+                "MAX_OPEN_SOCKETS lowered to fit the descriptor limit (RLIMIT_NOFILE)",
+                metadata: [
+                    LogKey.event: "server.socket_limit_lowered", LogKey.requested: "\(requested)", LogKey.limit: "\(limit)",
+                    LogKey.descriptorLimit: "\(descriptors ?? 0)",
+                ]
+            )
+        }
+        return SocketBudget(limit: limit)
     }
 
     /// Starts a graceful shutdown, as SIGTERM does: stop accepting, close sockets with 1001, drain, close the log.

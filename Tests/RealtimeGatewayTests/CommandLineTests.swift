@@ -266,6 +266,13 @@ struct ServeConfigurationTests {
             (["JWT_PUBLIC_KEY_FILE": "/nonexistent.pem"], "JWT_PUBLIC_KEY_FILE"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_LOG_DURABILITY": "maybe"], "EVENT_LOG_DURABILITY"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "OUTBOX_LIMIT_BYTES": "12"], "OUTBOX_LIMIT_BYTES"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "HTTP_HEADER_TIMEOUT": "0"], "HTTP_HEADER_TIMEOUT"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "HTTP_BODY_TIMEOUT": "soon"], "HTTP_BODY_TIMEOUT"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "HTTP_KEEPALIVE_TIMEOUT": "-1"], "HTTP_KEEPALIVE_TIMEOUT"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "HTTP_MAX_HEADER_BYTES": "100"], "HTTP_MAX_HEADER_BYTES"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "HTTP_MAX_HEADER_COUNT": "1"], "HTTP_MAX_HEADER_COUNT"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "MAX_OPEN_SOCKETS": "0"], "MAX_OPEN_SOCKETS"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "SOCKET_FD_RESERVE": "-5"], "SOCKET_FD_RESERVE"),
         ]
         for (environment, message) in cases {
             var env = environment

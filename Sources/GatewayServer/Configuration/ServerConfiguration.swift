@@ -40,6 +40,22 @@ public struct ServerConfiguration: Sendable {
     public var policyWatchIntervalSeconds = 1
     public var pingIntervalSeconds = 30
     public var maxMessageBytes = 1 << 20
+    /// `HTTP_HEADER_TIMEOUT` (not in the reference): seconds for a request's headers to arrive; then 408 and close.
+    public var httpHeaderTimeoutSeconds = 10
+    /// `HTTP_BODY_TIMEOUT` (not in the reference): seconds for a request's body to arrive once its headers have; then 408.
+    public var httpBodyTimeoutSeconds = 30
+    /// `HTTP_KEEPALIVE_TIMEOUT` (not in the reference): seconds an idle keep-alive connection stays open.
+    public var httpKeepAliveTimeoutSeconds = 75
+    /// `HTTP_MAX_HEADER_BYTES` (not in the reference): the request target plus all header names and values; over it, 431.
+    public var httpMaxHeaderBytes = 32 * 1024
+    /// `HTTP_MAX_HEADER_COUNT` (not in the reference): header fields per request; over it, 431.
+    public var httpMaxHeaderCount = 100
+    /// `MAX_OPEN_SOCKETS` (not in the reference): client sockets open at once, upgraded or not; `nil` is
+    /// `MAX_CONNECTIONS + 1024`. Lowered at start to what `RLIMIT_NOFILE` allows (see ``SocketBudget``).
+    public var maxOpenSockets: Int?
+    /// `SOCKET_FD_RESERVE` (not in the reference): descriptors of `RLIMIT_NOFILE` kept for everything but client
+    /// sockets (the event log and its readers, policy files, event loops) when `MAX_OPEN_SOCKETS` is fitted to it.
+    public var socketDescriptorReserve = 128
     /// `OUTBOX_LIMIT_BYTES` (not in the reference): bytes queued for one connection before it is dropped as a slow consumer.
     public var outboxLimitBytes = 4 << 20
     /// `MEMORY_BUDGET_BYTES` (not in the reference): what all replays and long-poll answers together may hold;
@@ -111,6 +127,13 @@ public struct ServerConfiguration: Sendable {
         if let bytes = try integer("MAX_MESSAGE_BYTES", 1024...(64 << 20)) { maxMessageBytes = bytes }
         if let bytes = try integer("OUTBOX_LIMIT_BYTES", 4096...(1 << 30)) { outboxLimitBytes = bytes }
         if let bytes = try integer("MEMORY_BUDGET_BYTES", (1 << 20)...(1 << 40)) { memoryBudgetBytes = bytes }
+        if let seconds = try integer("HTTP_HEADER_TIMEOUT", 1...3_600) { httpHeaderTimeoutSeconds = seconds }
+        if let seconds = try integer("HTTP_BODY_TIMEOUT", 1...3_600) { httpBodyTimeoutSeconds = seconds }
+        if let seconds = try integer("HTTP_KEEPALIVE_TIMEOUT", 1...86_400) { httpKeepAliveTimeoutSeconds = seconds }
+        if let bytes = try integer("HTTP_MAX_HEADER_BYTES", 1024...(1 << 20)) { httpMaxHeaderBytes = bytes }
+        if let count = try integer("HTTP_MAX_HEADER_COUNT", 8...10_000) { httpMaxHeaderCount = count }
+        if let count = try integer("MAX_OPEN_SOCKETS", 1...10_000_000) { maxOpenSockets = count }
+        if let count = try integer("SOCKET_FD_RESERVE", 0...1_000_000) { socketDescriptorReserve = count }
         if let text = value("EVENT_LOG_DURABILITY") {
             guard let durability = SQLiteEventLog.Durability(rawValue: text.lowercased()) else {
                 throw ConfigurationProblem("EVENT_LOG_DURABILITY=\(text.prefix(40)) is not process or fsync")

@@ -14,6 +14,8 @@ import NIOWebSocket
 /// costs its channel, the handler and its session, a few kilobytes.
 ///
 /// ``FlushCoalescingHandler`` sits at the head of every pipeline, so it survives the upgrade.
+/// ``HTTPRequestGuard`` sits right after NIO's request decoder and holds each request to ``HTTPLimits``
+/// until the connection upgrades. Every socket counts against ``SocketBudget`` until it closes.
 struct GatewayChildChannel: HTTPChannelHandler {
     enum Upgrade: Sendable {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
@@ -30,9 +32,23 @@ struct GatewayChildChannel: HTTPChannelHandler {
     let responder: Responder
     let http: HTTP1Channel.Configuration
     let webSocket: WebSocketConnectionHandler.Settings
+    let limits: HTTPLimits
+    let sockets: SocketBudget
+
+    /// A socket over ``SocketBudget``, answered 503 and closed.
+    struct SocketLimitReached: Error {}
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        guard sockets.admit() else {
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(SocketLimitRefusal())
+                return Value(upgrade: channel.eventLoop.makeFailedFuture(SocketLimitReached()), channel: channel)
+            }
+        }
+        let sockets = self.sockets
+        channel.closeFuture.whenComplete { _ in sockets.release() }
+        let limits = self.limits
+        return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler(), position: .first)
             // Before the first read: NIO keeps the first receive buffer for the connection's lifetime.
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: DoublingRecvAllocator())
@@ -50,6 +66,9 @@ struct GatewayChildChannel: HTTPChannelHandler {
                 },
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
+                        // WebSocket frames flow from now on: the HTTP limits are done with.
+                        let requestGuard = try channel.pipeline.syncOperations.handler(type: HTTPRequestGuard.self)
+                        channel.pipeline.syncOperations.removeHandler(requestGuard, promise: nil)
                         let opening = WebSocketConnectionHandler.Opening(head: head, ip: channel.remoteAddress?.ipAddress)
                         try channel.pipeline.syncOperations.addHandler(WebSocketConnectionHandler(settings: settings, opening: opening))
                         return .webSocket
@@ -78,10 +97,14 @@ struct GatewayChildChannel: HTTPChannelHandler {
             pipeline.enablePipelining = false  // requests are taken one at a time by NIOAsyncChannel
             pipeline.enableErrorHandling = false  // Hummingbird answers errors
             pipeline.enableResponseHeaderValidation = false  // swift-http-types validates
-            pipeline.decoderConfiguration.maxHeaderFieldSize = http.httpDecoder.maxHeaderFieldSize
-            pipeline.decoderConfiguration.maxHeaderListSize = http.httpDecoder.maxHeaderListSize
-            pipeline.decoderConfiguration.maxHeaderFieldCount = http.httpDecoder.maxHeaderFieldCount
+            // The request line's target and every header name and value count against one budget (so does any
+            // single field); over it, or over the field count, the decoder fails and the guard answers 431.
+            pipeline.decoderConfiguration.maxHeaderFieldSize = limits.maxHeaderBytes
+            pipeline.decoderConfiguration.maxHeaderListSize = limits.maxHeaderBytes
+            pipeline.decoderConfiguration.maxHeaderFieldCount = limits.maxHeaderCount
             let upgrade = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(HTTPRequestGuard(limits: limits), position: .after(decoder))
             return Value(upgrade: upgrade, channel: channel)
         }
     }

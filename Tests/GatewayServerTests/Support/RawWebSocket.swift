@@ -62,6 +62,47 @@ final class RawWebSocket: @unchecked Sendable {
     /// Sends raw bytes.
     func send(raw text: String) { _ = text.withCString { Glibc.send(descriptor, $0, strlen($0), 0) } }
 
+    /// Sends any bytes (NUL included); on a connection the server closed it fails quietly (no SIGPIPE).
+    func send(bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+
+    /// Reads, on a thread of its own, until `done` holds for the bytes received so far, the server ends the
+    /// connection (or resets it) or `timeout` passes; returns the bytes and whether the connection ended.
+    func read(
+        until done: @escaping @Sendable ([UInt8]) -> Bool,
+        timeout: TimeInterval = patienceSeconds
+    ) async -> (bytes: [UInt8], ended: Bool) {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                var received: [UInt8] = []
+                let deadline = Date().addingTimeInterval(timeout)
+                var buffer = [UInt8](repeating: 0, count: 65_536)
+                while Date() < deadline, !done(received) {
+                    var poller = pollfd(fd: self.descriptor, events: Int16(POLLIN), revents: 0)
+                    guard poll(&poller, 1, 100) > 0 else { continue }
+                    let count = recv(self.descriptor, &buffer, buffer.count, 0)
+                    if count <= 0 { return continuation.resume(returning: (received, true)) }
+                    received += buffer[0..<count]
+                }
+                continuation.resume(returning: (received, false))
+            }
+            thread.start()
+        }
+    }
+
+    /// Reads what has arrived, without waiting; `ended` when the server has ended (or reset) the connection.
+    func readAvailable() -> (bytes: [UInt8], ended: Bool) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 {
+                received += buffer[0..<count]
+                continue
+            }
+            return (received, count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+        }
+    }
+
     /// Ends the client's side of the TCP connection (a FIN) without a close frame, as a crashed client or a
     /// proxy dropping the connection does.
     func shutdownWriting() { _ = Glibc.shutdown(descriptor, Int32(SHUT_WR)) }

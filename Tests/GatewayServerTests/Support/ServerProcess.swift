@@ -19,10 +19,15 @@ final class ServerProcess: @unchecked Sendable {
     var http: String { "http://127.0.0.1:\(port)" }
     var ws: String { "ws://127.0.0.1:\(port)" }
 
-    init(dataDir: String, environment extra: [String: String] = [:]) async throws {
+    /// Starts the binary; with `fileLimit`, under `prlimit --nofile=N:N` (soft and hard `RLIMIT_NOFILE`, same process).
+    init(dataDir: String, environment extra: [String: String] = [:], fileLimit: Int? = nil) async throws {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = ["serve", "--port", "0", "--log-format", "json"]
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(fileLimit):\(fileLimit)", Self.binary.path] + (process.arguments ?? [])
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["JWT_SECRET"] = TestServer.secret
         environment["POLICY_PATH"] = TestServer.policy
