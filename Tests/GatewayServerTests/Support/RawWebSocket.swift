@@ -20,9 +20,14 @@ final class RawWebSocket: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
-    private static func connect(port: Int) throws -> Int32 {
+    /// A TCP socket connected to `port` on the loopback; with `receiveBufferBytes`, its receive buffer is set
+    /// that small before it connects.
+    static func connect(port: Int, receiveBufferBytes: Int32? = nil) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure("socket() failed") }
+        if var size = receiveBufferBytes {
+            _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -12,21 +12,7 @@ final class StalledClient: @unchecked Sendable {
 
     /// Connects to `port` on the loopback with a receive buffer of about `receiveBufferBytes`.
     init(port: Int, receiveBufferBytes: Int32 = 4096) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw TestFailure("socket() failed") }
-        var size = receiveBufferBytes
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            Glibc.close(descriptor)
-            throw TestFailure("connect() failed")
-        }
+        descriptor = try RawWebSocket.connect(port: port, receiveBufferBytes: receiveBufferBytes)
     }
 
     deinit { Glibc.close(descriptor) }
