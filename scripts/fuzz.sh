@@ -7,6 +7,7 @@
 # Build: release, every Swift module with -sanitize=fuzzer,address (libFuzzer's main, coverage, ASan),
 # -parse-as-library (the targets have no main) and -enable-testing (the WebSocket target reaches the
 # internal WebSocketConnectionHandler through @testable import). Builds and runs at nice 15.
+# FUZZ_SKIP_BUILD=1 runs what was built last.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 
@@ -27,9 +28,11 @@ if [ $# -ne 2 ]; then echo "usage: $0 TARGET|all SECONDS" >&2; exit 2; fi
 if [ "$1" = all ]; then selected=("${targets[@]}"); else product "$1" >/dev/null; selected=("$1"); fi
 seconds=$2
 
-echo "== fuzz build (release, -sanitize=fuzzer,address)"
-nice -n 15 swift build -c release \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
+if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
+    echo "== fuzz build (release, -sanitize=fuzzer,address)"
+    nice -n 15 swift build -c release \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
+fi
 bin=$(swift build -c release --show-bin-path)
 
 summary=()

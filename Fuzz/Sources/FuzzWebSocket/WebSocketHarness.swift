@@ -41,7 +41,7 @@ final class WebSocketHarness: Sendable {
             try await loop.executeInContext {
                 let opening = WebSocketConnectionHandler.Opening(head: head, ip: "127.0.0.1")
                 try channel.pipeline.syncOperations.addHandlers(
-                    MessageToByteHandler(WebSocketFrameEncoder()),
+                    WebSocketFrameEncoder(),
                     ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: Self.maxMessageBytes)),
                     WebSocketConnectionHandler(settings: settings, opening: opening)
                 )
