@@ -7,7 +7,7 @@
 # Build: release, every Swift module with -sanitize=fuzzer,address (libFuzzer's main, coverage, ASan),
 # -parse-as-library (the targets have no main) and -enable-testing (the WebSocket target reaches the
 # internal WebSocketConnectionHandler through @testable import). Builds and runs at nice 15.
-# FUZZ_SKIP_BUILD=1 runs what was built last.
+# FUZZ_SKIP_BUILD=1 runs what was built last; FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS=-jobs=2).
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 
@@ -47,13 +47,14 @@ for target in "${selected[@]}"; do
     seeds=$(ls "$work" | wc -l)
     echo "== fuzz $target ($name) for ${seconds}s from $seeds seeds"
     log=.build/fuzz-work/$target.log
-    rc=0
     # Leak checking is off: the Swift runtime keeps metadata and tasks alive to the end, which LeakSanitizer
-    # reports; use-after-free, overflows, traps and timeouts are caught.
+    # reports; use-after-free, overflows, traps and timeouts are caught. FUZZ_ARGS adds libFuzzer flags.
+    rc=0
+    # shellcheck disable=SC2086
     ASAN_OPTIONS=detect_leaks=0 nice -n 15 "$bin/$name" "$work" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$findings/" 2>&1 | tee "$log" | grep -E '^#[0-9]+ +(INITED|DONE|pulse)|ERROR|SUMMARY|artifact|stat::' || true
-    rc=${PIPESTATUS[0]}
+        -artifact_prefix="$findings/" ${FUZZ_ARGS:-} >"$log" 2>&1 || rc=$?
+    grep -E '^#[0-9]+ +(INITED|DONE)|ERROR|SUMMARY|artifact|stat::' "$log" || true
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     corpus=$(ls "$work" | wc -l)
