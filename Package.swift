@@ -16,6 +16,11 @@ let package = Package(
         .executable(name: "realtime-gateway", targets: ["RealtimeGateway"]),
         .library(name: "PolicyEngine", targets: ["PolicyEngine"]),
         .library(name: "EventBus", targets: ["EventBus"]),
+        // For the fuzz targets in Fuzz/ (a separate package that depends on this one by path).
+        .library(name: "GatewayModel", targets: ["GatewayModel"]),
+        .library(name: "PolicyLanguage", targets: ["PolicyLanguage"]),
+        .library(name: "GatewaySession", targets: ["GatewaySession"]),
+        .library(name: "GatewayServer", targets: ["GatewayServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

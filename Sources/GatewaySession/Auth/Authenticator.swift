@@ -96,11 +96,8 @@ public final class Authenticator: Sendable {
     /// - Parameter remember: keep the verified token, so the next request with it skips the signature
     ///   check (for HTTP requests, which carry the token every time).
     public func verify(_ token: String, nowMillis: Int64 = Timestamp.nowMillis(), remember: Bool = false) async throws(Failure) -> Verified {
-        guard !token.isEmpty else { throw Failure("missing token") }
-        guard token.utf8.count <= 8192 else { throw Failure("token too large") }
-        // A JWT is ASCII. Checked before the memory of verified tokens, whose `String` keys compare by
-        // Unicode equivalence: a look-alike spelling (K as U+212A) must not find a remembered token.
-        guard token.utf8.allSatisfy({ $0 < 0x80 }) else { throw Failure("malformed token") }
+        // Before the memory of verified tokens, whose `String` keys compare by Unicode equivalence.
+        try TokenShape.checkText(token)
         if let (known, notBefore) = verified.withLock({ $0[token] }) {
             guard known.expiresAtMillis > nowMillis else {
                 verified.withLock { _ = $0.removeValue(forKey: token) }
@@ -109,10 +106,7 @@ public final class Authenticator: Sendable {
             guard notBefore <= nowMillis + Self.clockSkewMillis else { throw Failure("token not yet valid") }
             return known
         }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let header = Self.decodeSegment(parts[0]),
-            let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any], let alg = object["alg"] as? String
-        else { throw Failure("malformed token") }
+        let alg = try TokenShape.algorithm(of: token)
         guard algorithms.contains(alg) else { throw Failure("algorithm not accepted") }
         let claims: GatewayClaims
         do {
@@ -159,12 +153,6 @@ public final class Authenticator: Sendable {
         if millis <= -9.2e18 { return .min }
         if millis >= 9.2e18 { return .max }
         return Int64(millis)
-    }
-
-    private static func decodeSegment(_ segment: Substring) -> Data? {
-        var base64 = segment.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
     }
 }
 
