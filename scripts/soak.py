@@ -103,6 +103,10 @@ async def churner(stop):
                     except asyncio.TimeoutError:
                         break
                 tally.count("churned")
+        except websockets.exceptions.ConnectionClosed as error:
+            # The server's close code (1006: no close frame), so a soak's counts say why connections ended early.
+            tally.count(f"churn_closed_{error.rcvd.code if error.rcvd else 1006}")
+            await asyncio.sleep(0.5)
         except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as error:
             tally.count(f"churn_error_{type(error).__name__}")
             await asyncio.sleep(0.5)
