@@ -22,6 +22,7 @@ if [ $# -gt 0 ]; then
     export TSAN_OPTIONS="halt_on_error=0 exitcode=66 suppressions=$PWD/scripts/tsan-suppressions.txt ${TSAN_OPTIONS:-}"
     export ASAN_OPTIONS="detect_leaks=0 ${ASAN_OPTIONS:-}"
     flags=(--sanitize "$sanitizer" --scratch-path "$scratch")
+    if [ "$sanitizer" = thread ]; then bash scripts/check-tsan-suppressions.sh; fi
     echo "== swift build --build-tests --sanitize $sanitizer"
     swift build --build-tests "${flags[@]}"
     echo "== session, enforcement and store suites under $sanitizer"
@@ -44,6 +45,7 @@ swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchm
 
 echo "== module layering (imports point down the graph)"
 bash scripts/check-layers.sh
+bash scripts/check-tsan-suppressions.sh
 
 echo "== swift test"
 swift build --build-tests
