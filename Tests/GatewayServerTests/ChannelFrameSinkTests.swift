@@ -33,6 +33,24 @@ struct ChannelFrameSinkTests {
         _ = try channel.finish()
     }
 
+    @Test("a replay waits while the loop writer holds more than half the limit, so its frames are not refused")
+    func waitsForTheLoopWriter() async throws {
+        let channel = EmbeddedChannel()
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let sink = ChannelFrameSink(channel: channel, limitBytes: 1000)
+        channel.embeddedEventLoop.run()
+        let frame = ByteBuffer(repeating: UInt8(ascii: "x"), count: 300)
+        #expect(sink.send(frame) && sink.send(frame))
+        // 600 of 1,000 bytes wait in the loop writer (the embedded loop runs nothing until told): the channel
+        // is writable, but a replay must not add more.
+        #expect(sink.queuedBytes.load(ordering: .relaxed) == 600 && channel.isWritable)
+        #expect(await sink.waitUntilWritable(timeout: .milliseconds(20)) == false)
+        channel.embeddedEventLoop.run()
+        #expect(sink.queuedBytes.load(ordering: .relaxed) == 0)
+        #expect(await sink.waitUntilWritable(timeout: .milliseconds(20)))
+        _ = try channel.finish()
+    }
+
     @Test("nothing is written after a close frame: frames queued behind it are dropped, later ones refused")
     func nothingAfterClose() throws {
         let channel = EmbeddedChannel()

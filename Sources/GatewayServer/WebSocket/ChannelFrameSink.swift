@@ -74,13 +74,19 @@ final class ChannelFrameSink: FrameSink {
     /// Records that a close frame was written directly to the channel: frames still queued are dropped.
     func markClosed() { closeWritten.store(true, ordering: .relaxed) }
 
+    /// Waits while the channel is not writable, and while the loop writer still holds more than half the limit
+    /// for it: a replay on the cooperative pool can queue faster than a busy event loop writes, and a frame
+    /// that would take the queue past the limit is refused (slow consumer) however fast the client reads.
     func waitUntilWritable(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while channel.isActive && !channel.isWritable {
+        while channel.isActive {
+            let backlogged = queuedBytes.load(ordering: .relaxed) > limitBytes / 2
+            guard backlogged || !channel.isWritable else { break }
             guard ContinuousClock.now < deadline, !Task.isCancelled else { return false }
             // Woken by NIO's writability event; the bound only covers an event that came between the check
-            // above and the wait (a replay waiting on a slow reader does not spin).
-            await writable.wait(atMost: .milliseconds(100))
+            // above and the wait (a replay waiting on a slow reader does not spin). The loop writer drains
+            // within one turn of the event loop, so a backlog is polled at a short interval instead.
+            await writable.wait(atMost: backlogged ? .milliseconds(2) : .milliseconds(100))
         }
         return channel.isActive
     }
