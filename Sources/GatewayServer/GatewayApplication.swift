@@ -81,9 +81,7 @@ public struct GatewayApplication: Sendable {
         var sessions = Gateway.Configuration()
         sessions.maxConnections = configuration.maxConnections
         sessions.memoryBudgetBytes = configuration.memoryBudgetBytes
-        // A replay may leave its connection holding OUTBOX_LIMIT_BYTES unwritten, in buffers NIO sizes to
-        // powers of two, plus the page it has read ahead.
-        sessions.replayReservationBytes = 2 * configuration.outboxLimitBytes + (1 << 20)
+        sessions.replayReservationBytes = Gateway.Configuration.replayReservation(outboxLimitBytes: configuration.outboxLimitBytes)
         gateway = Gateway(configuration: sessions, gate: gate, authenticator: authenticator, logger: logger)
         reloader = PolicyReloader(path: configuration.policyPath, compiler: compiler, gateway: gateway, sources: sources, logger: logger)
     }

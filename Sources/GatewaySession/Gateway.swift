@@ -25,10 +25,9 @@ public final class Gateway: Sendable {
         public var maxPollBytes = 1 << 20
         /// `MEMORY_BUDGET_BYTES`: what all replays and poll answers together may hold (see ``MemoryBudget``).
         public var memoryBudgetBytes = 256 << 20
-        /// What one replay reserves from the budget: the most its connection may hold unwritten
-        /// (`OUTBOX_LIMIT_BYTES`), twice over for NIO's power-of-two buffers, plus a page of events read
-        /// ahead. Set by the transport, which knows its outbox limit.
-        public var replayReservationBytes = 2 * (4 << 20) + (1 << 20)
+        /// What one replay reserves from the budget (see ``replayReservation(outboxLimitBytes:)``). Set by the
+        /// transport, which knows its outbox limit.
+        public var replayReservationBytes = Self.replayReservation(outboxLimitBytes: 4 << 20)
         /// How long a new replay or poll waits for budget before it is refused (close 1013 / 503).
         public var memoryBudgetPatience: Duration = .seconds(5)
         /// Client messages a connection may send per second (burst twice that) before it is closed with 4029.
@@ -38,6 +37,10 @@ public final class Gateway: Sendable {
 
         /// The defaults.
         public init() {}
+
+        /// What a replay reserves for a connection of `outboxLimitBytes`: the most it may hold unwritten, twice
+        /// over for NIO's power-of-two buffers, plus a page of events read ahead.
+        public static func replayReservation(outboxLimitBytes: Int) -> Int { 2 * outboxLimitBytes + (1 << 20) }
     }
 
     public let configuration: Configuration
