@@ -3,8 +3,8 @@
 /// ``capacity`` (the newest); an older one a replay meets is sent again (at-least-once, never a gap).
 struct LivePositions {
     /// The most positions kept (8 bytes each): a connection that is sent events and never replays holds at
-    /// most 2 KiB for this.
-    static let capacity = 256
+    /// most 8 KiB for this.
+    static let capacity = 1024
 
     private var positions: [Int64] = []
 
