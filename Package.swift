@@ -66,6 +66,18 @@ let package = Package(
             dependencies: ["GatewayModel", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strictSettings
         ),
+        // hiredis, Debian's libhiredis-dev (0.14): the C client under the Redis backend.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // The Redis backend: the event log in Streams, the bus on pub/sub, GCRA limits in Lua, all shared by nodes.
+        .target(
+            name: "RedisBackend",
+            dependencies: [
+                "GatewayModel", "EventBus", "CHiredis",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The embedded event log: SQLite (WAL) through GRDB.
         .target(
             name: "EventStore",
@@ -104,7 +116,8 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayModel", "PolicyLanguage", "PolicyEngine", "PolicyEnforcement", "EventBus", "EventStore", "GatewaySession",
+                "GatewayModel", "PolicyLanguage", "PolicyEngine", "PolicyEnforcement", "EventBus", "EventStore", "RedisBackend",
+                "GatewaySession",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -162,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "EventStoreTests",
             dependencies: [
-                "EventStore", "EventBus", "GatewayModel", "GatewayTesting",
+                "EventStore", "EventBus", "RedisBackend", "GatewayModel", "GatewayTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -9,9 +9,10 @@ declare -A forbidden=(
     [PolicyLanguage]="PolicyEngine PolicyEnforcement EventBus EventStore GatewaySession GatewayServer RealtimeGateway"
     [PolicyEngine]="PolicyEnforcement EventBus EventStore GatewaySession GatewayServer RealtimeGateway"
     [EventBus]="PolicyLanguage PolicyEngine PolicyEnforcement EventStore GatewaySession GatewayServer RealtimeGateway"
+    [RedisBackend]="PolicyLanguage PolicyEngine PolicyEnforcement EventStore GatewaySession GatewayServer RealtimeGateway"
     [EventStore]="PolicyLanguage PolicyEngine PolicyEnforcement GatewaySession GatewayServer RealtimeGateway"
-    [PolicyEnforcement]="EventStore GatewaySession GatewayServer RealtimeGateway Hummingbird NIOHTTP1"
-    [GatewaySession]="EventBus EventStore GatewayServer RealtimeGateway Hummingbird HummingbirdCore NIOHTTP1 NIOHTTPTypes"
+    [PolicyEnforcement]="EventStore RedisBackend GatewaySession GatewayServer RealtimeGateway Hummingbird NIOHTTP1"
+    [GatewaySession]="EventBus EventStore RedisBackend GatewayServer RealtimeGateway Hummingbird HummingbirdCore NIOHTTP1 NIOHTTPTypes"
     [GatewayServer]="RealtimeGateway"
 )
 breaches=0

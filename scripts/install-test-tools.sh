@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and a fresh machine lacks: headless Chromium and its driver (Debian
-# packages) and the Python test tooling (never the product): jsonschema, PyYAML, selenium, PyJWT.
+# Installs what the test suite needs and a fresh machine lacks: headless Chromium and its driver, redis-server
+# and redis-cli (the tests start their own servers on free loopback ports), hiredis' headers (the build links
+# it), pkg-config (Debian packages) and the Python test tooling (never the product): jsonschema, PyYAML,
+# selenium, PyJWT.
 # Run by scripts/test.sh and .ci/run; does nothing when everything is there.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v curl >/dev/null || need+=(curl)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+[ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
         echo "the tests need the Debian packages: ${need[*]} (install them as root: apt-get install -y ${need[*]})" >&2

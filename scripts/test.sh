@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+echo "== test tools (installed when missing)"
+bash scripts/install-test-tools.sh
+
 if [ $# -gt 0 ]; then
     case "${1}:${2:-}" in
         --sanitize:thread) scratch=.build-tsan ;;
@@ -36,9 +39,6 @@ if [ $# -gt 0 ]; then
     echo "$((unit_passed + gateway_passed)) passed, 0 failed"
     exit 0
 fi
-
-echo "== test tools (installed when missing)"
-bash scripts/install-test-tools.sh
 
 echo "== swift format lint (hummingbird's .swift-format)"
 swift format lint --strict -r Sources Tests Benchmarks/Sources Benchmarks/Benchmarks Package.swift Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift

@@ -52,6 +52,16 @@ public protocol EventLog: BackendComponent {
 
     /// Flushes and closes; later calls fail.
     func close() async throws
+
+    /// Whether `append` itself announces the appended events to every node's bus subscription, in the same
+    /// atomic step that stores them (the Redis log's script `PUBLISH`es): then the publish pipeline must not
+    /// hand them to the bus again. `false` for a log that only stores (the embedded SQLite log).
+    var announcesAppends: Bool { get }
+}
+
+extension EventLog {
+    /// A log only stores; the pipeline publishes what it appended.
+    public var announcesAppends: Bool { false }
 }
 
 /// A page of the log: events in order and the head of the snapshot they were read from.

@@ -30,13 +30,20 @@ extension Gateway {
             return .failure(Refusal(code: .forbidden, reason: reason))
         case .failure(.rateLimited(let seconds)):
             return .failure(Refusal(code: .rateLimited, reason: "rate limited (retry \(seconds)s)"))
+        case .failure(.unavailable):
+            return .failure(Refusal(code: .tryAgainLater, reason: "rate limits unavailable"))
         }
         let admitted = connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
         guard admitted <= configuration.maxConnections else {
             connectionCount.wrappingSubtract(1, ordering: .relaxed)
             return .failure(Refusal(code: .tryAgainLater, reason: CloseCode.tryAgainLater.defaultReason))
         }
-        let head = (try? await gate.head()) ?? 0
+        // Where the live stream starts; a log that cannot answer refuses the connection (1013), rather than
+        // starting it at a made-up position.
+        guard let head = try? await gate.head() else {
+            connectionCount.wrappingSubtract(1, ordering: .relaxed)
+            return .failure(Refusal(code: .tryAgainLater, reason: "event log unavailable"))
+        }
         let session = Session(
             id: ids.next(),
             subject: admission.subject,

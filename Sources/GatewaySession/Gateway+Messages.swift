@@ -76,6 +76,13 @@ extension Gateway {
                 text: ServerMessage.error(code: refused.code, message: refused.message, topic: refused.topic, now: Timestamp.now())
             )
         }
+        if result.limitsUnavailable {
+            metrics.subscriptionErrors.increment()
+            session.outbox.enqueue(
+                text: ServerMessage.error(code: .unavailable, message: "Rate limits unavailable; retry", now: Timestamp.now())
+            )
+            return
+        }
         if let limited = result.rateLimited {
             metrics.subscriptionErrors.increment()
             session.outbox.enqueue(

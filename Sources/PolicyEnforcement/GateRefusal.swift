@@ -29,6 +29,9 @@ public struct GateRefusal: Error, Sendable, Equatable {
         GateRefusal(.rateLimited, "rate limit exceeded", rateLimit: outcome)
     }
 
+    /// The rate-limit store cannot answer: limits fail closed.
+    static let limitsUnavailable = GateRefusal(.unavailable, "the rate-limit store is unreachable; retry with the same idempotency_key")
+
     /// The log or bus cannot answer.
     static func unavailable(_ what: String) -> GateRefusal { GateRefusal(.unavailable, what) }
 

@@ -4,6 +4,17 @@ import GatewayModel
 import Logging
 import PolicyEngine
 
+/// What acquiring an action's limits decided.
+enum LimitVerdict: Equatable {
+    /// Every limit had room (or there were none): go ahead.
+    case proceed
+    /// A limit refused: its outcome, for `Retry-After` and the `RateLimit-*` headers.
+    case refused(RateLimitOutcome)
+    /// The store could not answer (a shared store that is unreachable): limits fail closed, so the
+    /// action is refused as unavailable (publish 503, connect 1013), not as rate limited.
+    case unavailable
+}
+
 /// Acquires the limits a decision returned from the rate-limit store (envoy ratelimit's `DoLimit` after
 /// `GetLimit`): all of an action's checks together or none, refusals logged as `ratelimit.refused` and
 /// counted in `ratelimit_refused_total`. A store that cannot answer refuses: limits fail closed.
@@ -22,11 +33,11 @@ struct LimitEnforcer: Sendable {
         resetAfterNanos: 1_000_000_000
     )
 
-    /// Acquires `plan`; returns the refusing outcome when one refuses, `nil` when the action may go ahead.
-    func acquire(_ plan: LimitPlan) async -> RateLimitOutcome? {
-        guard !plan.isEmpty else { return nil }
+    /// Acquires `plan`: proceed, refused by a limit, or the store could not answer.
+    func acquire(_ plan: LimitPlan) async -> LimitVerdict {
+        guard !plan.isEmpty else { return .proceed }
         let checks = plan.checks
-        guard !checks.isEmpty else { return nil }
+        guard !checks.isEmpty else { return .proceed }
         do {
             // A store that answers from this process never suspends; a shared one is asked over the network.
             let outcomes: [RateLimitOutcome]
@@ -35,11 +46,11 @@ struct LimitEnforcer: Sendable {
             } else {
                 outcomes = try await store.acquire(checks)
             }
-            return refusal(in: outcomes, of: checks)
+            return refusal(in: outcomes, of: checks).map { .refused($0) } ?? .proceed
         } catch {
-            logger.error("rate-limit store failed", metadata: [LogKey.event: "ratelimit.refused", LogKey.error: "\(error)"])
+            logger.error("rate-limit store failed", metadata: [LogKey.event: "ratelimit.store_failed", LogKey.error: "\(error)"])
             metrics.rateLimitRefused.increment()
-            return Self.storeFailure
+            return .unavailable
         }
     }
 

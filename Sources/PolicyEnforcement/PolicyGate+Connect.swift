@@ -22,6 +22,8 @@ extension PolicyGate {
         case forbidden(reason: String)
         /// A `connect` rate limit refused (4029), retry after this many seconds.
         case rateLimited(retryAfterSeconds: Int)
+        /// The rate-limit store could not answer (1013: try again later); limits fail closed.
+        case unavailable
     }
 
     /// Decides a WebSocket connection: the policy's connect decision (company enabled, node region) and
@@ -41,8 +43,10 @@ extension PolicyGate {
             }
             return .failure(.forbidden(reason: "forbidden"))
         }
-        if let refusal = await limits.acquire(decision.limits) {
-            return .failure(.rateLimited(retryAfterSeconds: Int(refusal.retryAfterSeconds.rounded(.up))))
+        switch await limits.acquire(decision.limits) {
+        case .proceed: break
+        case .refused(let refusal): return .failure(.rateLimited(retryAfterSeconds: Int(refusal.retryAfterSeconds.rounded(.up))))
+        case .unavailable: return .failure(.unavailable)
         }
         return .success(
             Admission(

@@ -15,6 +15,13 @@ extension PolicyGate {
     /// (its data subject was erased).
     public func deliveries(of event: StoredEvent) -> DeliveryRound? {
         guard !forgotten.contains(event) else { return nil }
+        // An erasure made on another node reaches this one as its notice: from now on this node skips the
+        // subject's events too (the shared log already refuses and removed them).
+        if Self.isNotice(event), let value = try? JSONValue(parsing: event.envelope),
+            case .string(let subject) = value.value(atPath: "data.data_subject_id")
+        {
+            forgotten.insert(ForgottenSubject(dataSubjectID: subject, company: event.companyID))
+        }
         return DeliveryRound(gate: self, event: event, evaluator: evaluator)
     }
 
@@ -23,7 +30,11 @@ extension PolicyGate {
     public func acquireDeliverLimits(_ subject: Subject) async -> RateLimitOutcome? {
         let evaluator = self.evaluator
         guard evaluator.hasDeliverLimits else { return nil }
-        return await limits.acquire(evaluator.limits(for: evaluator.current(subject), action: .deliver))
+        switch await limits.acquire(evaluator.limits(for: evaluator.current(subject), action: .deliver)) {
+        case .proceed: return nil
+        case .refused(let refusal): return refusal
+        case .unavailable: return LimitEnforcer.storeFailure
+        }
     }
 }
 

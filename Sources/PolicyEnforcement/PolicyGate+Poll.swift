@@ -45,7 +45,11 @@ extension PolicyGate {
         if let asked = companyID, asked != company {
             return .failure(GateRefusal(.companyMismatch, "company_id does not match the token's company"))
         }
-        if let refusal = await limits.acquire(decision.limits) { return .failure(.rateLimited(refusal)) }
+        switch await limits.acquire(decision.limits) {
+        case .proceed: break
+        case .refused(let refusal): return .failure(.rateLimited(refusal))
+        case .unavailable: return .failure(.limitsUnavailable)
+        }
         return .success(PollPermit(subject: subject, company: company, patterns: topics.compactMap { try? TopicPattern($0) }))
     }
 }

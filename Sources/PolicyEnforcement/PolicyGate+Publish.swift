@@ -34,10 +34,10 @@ extension PolicyGate {
             switch prepare(principal, body: body) {
             case .failure(let refusal): results[index] = .failure(refusal)
             case .success(let prepared):
-                if let refusal = await limits.acquire(prepared.limits) {
-                    results[index] = .failure(.rateLimited(refusal))
-                } else {
-                    accepted.append((index, prepared))
+                switch await limits.acquire(prepared.limits) {
+                case .proceed: accepted.append((index, prepared))
+                case .refused(let refusal): results[index] = .failure(.rateLimited(refusal))
+                case .unavailable: results[index] = .failure(.limitsUnavailable)
                 }
             }
         }

@@ -21,6 +21,8 @@ extension PolicyGate {
         public var refused: [Refused] = []
         /// Set when the subscribe limits refused the message: then nothing is accepted.
         public var rateLimited: RateLimitOutcome?
+        /// Set when the rate-limit store could not answer: then nothing is accepted (limits fail closed).
+        public var limitsUnavailable = false
         /// The policy generation that decided: the session re-checks with ``stillAllowed(_:for:since:)``.
         public var generation: UInt64 = 0
     }
@@ -75,8 +77,13 @@ extension PolicyGate {
         }
         guard !result.accepted.isEmpty else { return result }
         // One subscribe message counts once against the subscribe limits, and is refused whole.
-        if let refusal = await limits.acquire(evaluator.limits(for: subject, action: .subscribe)) {
+        switch await limits.acquire(evaluator.limits(for: subject, action: .subscribe)) {
+        case .proceed: break
+        case .refused(let refusal):
             result.rateLimited = refusal
+            result.accepted = []
+        case .unavailable:
+            result.limitsUnavailable = true
             result.accepted = []
         }
         return result

@@ -78,8 +78,15 @@ public final class PolicyGate: Sendable {
         self.backends = backends
         self.logger = logger
         let channelPrefix = configuration.channelPrefix
+        let announced = backends.log.announcesAppends
         self.pipeline = EventPipeline(log: backends.log) { events in
             for event in events {
+                // A log that announces its appends (Redis) published them in the append itself.
+                guard !announced else {
+                    metrics.published.increment()
+                    metrics.publishedCount.add(1, ordering: .relaxed)
+                    continue
+                }
                 do {
                     try await bus.publish(channel: channelPrefix + "." + event.eventType, event: event)
                     metrics.published.increment()

@@ -1,6 +1,7 @@
 import EventBus
 import EventStore
 import Foundation
+import RedisBackend
 
 /// The one place backends are chosen: builds the ``BackendSet`` (event log, bus, rate-limit store) that
 /// `EVENT_BUS_BACKEND` names. A new backend joins here with one case (centrifuge's `SetBroker`, envoy
@@ -24,8 +25,23 @@ enum Backends {
             return BackendSet(kind: .memory, log: log, bus: MemoryEventBus(), limits: MemoryRateLimitStore(clock: ContinuousClock()))
         case .kafka:
             throw ConfigurationProblem("EVENT_BUS_BACKEND=kafka is not available in this build; use memory, redis or nats")
-        case .redis, .nats:
-            throw ConfigurationProblem("EVENT_BUS_BACKEND=\(configuration.backend.rawValue) is not available in this build yet; use memory")
+        case .redis:
+            let url = try redisURL(configuration)
+            let log = RedisEventLog(url: url, channelPrefix: configuration.channelPrefix, connections: configuration.redisConnections)
+            let bus = RedisEventBus(url: url, history: .init(log: log, channelPrefix: configuration.channelPrefix))
+            let limits = RedisRateLimitStore(url: url, namespace: RedisEventLog.namespace(channelPrefix: configuration.channelPrefix))
+            return BackendSet(kind: .redis, log: log, bus: bus, limits: limits)
+        case .nats:
+            throw ConfigurationProblem("EVENT_BUS_BACKEND=nats is not available in this build yet; use memory or redis")
+        }
+    }
+
+    /// `REDIS_URL`, parsed.
+    static func redisURL(_ configuration: ServerConfiguration) throws(ConfigurationProblem) -> RedisURL {
+        do {
+            return try RedisURL(configuration.redisURL)
+        } catch {
+            throw ConfigurationProblem("REDIS_URL: \(error.description)")
         }
     }
 }

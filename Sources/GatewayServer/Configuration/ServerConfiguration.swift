@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var backend: BackendKind = .memory
     public var channelPrefix = "crm.events"
     public var redisURL = "redis://127.0.0.1:6379"
+    /// `REDIS_CONNECTIONS` (not in the reference): connections of the event log's pool (each pipelines).
+    public var redisConnections = 4
     public var natsURL = "nats://127.0.0.1:4222"
     /// `DEFAULT_REGION`: the region events are tagged with when neither the policy nor the tenant names one.
     public var region: Region = "us-east-1"
@@ -93,6 +95,7 @@ public struct ServerConfiguration: Sendable {
         }
         if let text = value("EVENT_BUS_CHANNEL_PREFIX") { channelPrefix = text }
         if let text = value("REDIS_URL") { redisURL = text }
+        if let count = try integer("REDIS_CONNECTIONS", 1...64) { redisConnections = count }
         if let text = value("NATS_URL") { natsURL = text }
         if let text = value("DEFAULT_REGION") { region = Region(text) }
         if let text = value("NODE_REGION") { nodeRegion = Region(text) }
@@ -172,8 +175,8 @@ public struct ServerConfiguration: Sendable {
         switch backend {
         case .memory: break
         case .kafka: throw ConfigurationProblem("EVENT_BUS_BACKEND=kafka is not available in this build; use memory, redis or nats")
-        case .redis, .nats:
-            throw ConfigurationProblem("EVENT_BUS_BACKEND=\(backend.rawValue) is not available in this build yet; use memory")
+        case .redis: _ = try Backends.redisURL(self)
+        case .nats: throw ConfigurationProblem("EVENT_BUS_BACKEND=nats is not available in this build yet; use memory or redis")
         }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else {

@@ -36,6 +36,8 @@ enum JSONResponse {
         json.raw("}}")
         var headers: HTTPFields = [:]
         if let rateLimit { headers = rateLimitHeaders(rateLimit) }
+        // Unavailable (a backend or the memory budget): the client may retry shortly, never a 202 then lost.
+        if status == .serviceUnavailable && headers[.retryAfter] == nil { headers[.retryAfter] = "1" }
         return ok(json.text, status: status, headers: headers)
     }
 

@@ -2,6 +2,8 @@ import EventBus
 import EventStore
 import Foundation
 import GatewayModel
+import GatewayTesting
+import RedisBackend
 import Testing
 
 /// One storage place for a log under test: opened, reopened and wiped by the conformance suite.
@@ -44,14 +46,56 @@ struct LimitsFactory: Sendable, CustomTestStringConvertible {
 
 /// The backends every conformance suite runs against. A new backend joins by adding one factory here.
 enum Backends {
-    static let logs: [LogFactory] = [LogFactory(name: "SQLiteEventLog") { try SQLiteLogFixture() }]
-    static let buses: [BusFactory] = [BusFactory(name: "MemoryEventBus") { MemoryEventBus() }]
+    static let logs: [LogFactory] = [
+        LogFactory(name: "SQLiteEventLog") { try SQLiteLogFixture() },
+        LogFactory(name: "RedisEventLog") { RedisLogFixture() },
+    ]
+    static let buses: [BusFactory] = [
+        BusFactory(name: "MemoryEventBus") { MemoryEventBus() },
+        // Pub/sub channels are global to a server: each bus gets a server of its own, so tests running at
+        // once do not hear each other.
+        BusFactory(name: "RedisEventBus") { try RedisEventBus(url: RedisURL(try await RedisServer(durable: false).url), history: nil) },
+    ]
     static let limits: [LimitsFactory] = [
         LimitsFactory(name: "MemoryRateLimitStore") {
             let clock = ManualClock()
             return LimitsFixture(store: MemoryRateLimitStore(clock: clock)) { clock.advance(by: $0) }
-        }
+        },
+        LimitsFactory(name: "RedisRateLimitStore") {
+            let clock = ManualMicros(1_700_000_000_000_000)
+            let url = try RedisURL(try await RedisServer.shared().url)
+            let store = RedisRateLimitStore(url: url, namespace: "rg:{test-\(UUID().uuidString)}:", time: .manual { clock.now })
+            return LimitsFixture(store: store) { duration in
+                let (seconds, attoseconds) = duration.components
+                clock.advance(by: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+            }
+        },
     ]
+}
+
+/// A Redis log in a key namespace of its own (a channel prefix no other test uses) on the shared test server.
+struct RedisLogFixture: LogFixture {
+    let channelPrefix = "test-\(UUID().uuidString)"
+
+    func open(dedupWindowSeconds: Int, now: ManualMillis) async throws -> any EventLog {
+        let url = try RedisURL(try await RedisServer.shared().url)
+        return RedisEventLog(url: url, channelPrefix: channelPrefix, connections: 2, dedupWindowSeconds: dedupWindowSeconds, now: { now.now })
+    }
+
+    /// Deletes every key of the namespace, as a `FLUSHALL` would for this log.
+    func wipe() async throws {
+        let pattern = RedisEventLog.namespace(channelPrefix: channelPrefix).replacingOccurrences(of: "{", with: "\\{") + "*"
+        try await RedisServer.shared().command(
+            "EVAL",
+            "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1",
+            "0",
+            pattern
+        )
+    }
+
+    func remove() {
+        Task { try? await wipe() }
+    }
 }
 
 /// SQLite in a directory of its own.

@@ -16,3 +16,11 @@ final class ManualMillis: Sendable {
     var now: Int64 { current.load(ordering: .acquiring) }
     func advance(byMillis millis: Int64) { current.add(millis, ordering: .acquiringAndReleasing) }
 }
+
+/// Microseconds that move only when told to, for a rate-limit store's manual time.
+final class ManualMicros: Sendable {
+    private let current: Atomic<Int64>
+    init(_ start: Int64) { current = Atomic(start) }
+    var now: Int64 { current.load(ordering: .acquiring) }
+    func advance(by micros: Int64) { current.add(micros, ordering: .acquiringAndReleasing) }
+}

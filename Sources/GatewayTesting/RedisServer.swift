@@ -1,0 +1,140 @@
+import Foundation
+import Synchronization
+
+/// A real `redis-server` on a free loopback port, started by the tests themselves (Debian's `redis-server`;
+/// `scripts/test.sh` and `.ci/run` install it). A watchdog shell kills it with `kill -9` once the test
+/// process is gone, so no server outlives its tests.
+///
+/// ```swift
+/// let redis = try await RedisServer.shared()
+/// let url = redis.url          // redis://127.0.0.1:PORT
+/// ```
+public final class RedisServer: Sendable {
+    /// The port it listens on.
+    public let port: Int
+    /// Its working directory (the append-only file lives here).
+    public let directory: String
+    /// Whether every write is fsynced to the append-only file before Redis answers.
+    public let durable: Bool
+    private let pid = Atomic<Int32>(0)
+
+    /// `redis://127.0.0.1:PORT`.
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    private static let sharedServer = Mutex<RedisServer?>(nil)
+
+    /// One server for the whole test process (tests keep apart by key namespace and channel prefix).
+    public static func shared() async throws -> RedisServer {
+        if let server = sharedServer.withLock({ $0 }) { return server }
+        let server = try await RedisServer(durable: false)
+        return sharedServer.withLock { shared in
+            if let existing = shared { return existing }
+            shared = server
+            return server
+        }
+    }
+
+    /// Starts a server of its own.
+    /// - Parameter durable: `appendonly yes` with `appendfsync always`: an acknowledged write survives `kill -9`.
+    public init(durable: Bool) async throws {
+        guard let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: FileManager.default.isExecutableFile(atPath:))
+        else {
+            throw RedisServerError("redis-server is not installed: run scripts/test.sh, which installs it (apt-get install -y redis-server)")
+        }
+        self.executable = executable
+        directory = NSTemporaryDirectory() + "redis-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.durable = durable
+        port = try Self.freePort()
+        try await start()
+    }
+
+    private let executable: String
+
+    /// Starts (or, after ``kill()``, restarts) the server on the same port and directory.
+    public func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        var arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--daemonize", "no",
+            "--logfile", directory + "/redis.log", "--maxmemory-policy", "noeviction",
+        ]
+        arguments += durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        pid.store(process.processIdentifier, ordering: .releasing)
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/bash")
+        let me = ProcessInfo.processInfo.processIdentifier
+        watchdog.arguments = [
+            "-c",
+            "while kill -0 \(me) 2>/dev/null && kill -0 \(process.processIdentifier) 2>/dev/null; do sleep 1; done; kill -9 \(process.processIdentifier) 2>/dev/null",
+        ]
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try watchdog.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (try? command("PING")) != "PONG" {
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+                throw RedisServerError("redis-server did not start on port \(port): \(log.suffix(2000))")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// `kill -9` of the server, and waits until it is gone.
+    public func kill() async {
+        let pid = self.pid.load(ordering: .acquiring)
+        Foundation.kill(pid, SIGKILL)
+        while Foundation.kill(pid, 0) == 0 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Runs one command through `redis-cli` and returns its raw output, trimmed.
+    @discardableResult
+    public func command(_ words: String...) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        process.arguments = ["-h", "127.0.0.1", "-p", "\(port)"] + words
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw RedisServerError("redis-cli \(words.joined(separator: " ")) failed") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A TCP port nothing listens on right now (the kernel's pick for port 0).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw RedisServerError("socket() failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw RedisServerError("bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Why a test Redis could not be started or asked.
+public struct RedisServerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,244 @@
+import CHiredis
+import Foundation
+import Synchronization
+
+/// The one pub/sub connection of a node, on a thread of its own: it holds the node's `SUBSCRIBE`s and
+/// `PSUBSCRIBE`s, hands every message to `onMessage` in the order Redis sent them (which is the order it
+/// ran the publishing scripts: log order), and reconnects after any break with capped exponential backoff
+/// and jitter. After each (re)connect it subscribes everything again and, once Redis confirmed that
+/// (a `PING` answered after the subscriptions), calls `onLive`: from then on nothing published is missed,
+/// so that is where a node catches up from the stream.
+final class PubSubConnection: Sendable {
+    private struct State {
+        var channels: [String: Int] = [:]
+        var patterns: [String: Int] = [:]
+        var pending: [RedisCommand] = []
+        /// Callers of ``confirm()`` waiting for Redis to have applied every subscription before their call.
+        var confirms: [CheckedContinuation<Void, Never>] = []
+        var closed = false
+        var connected = false
+        var lastError = "not connected yet"
+    }
+
+    private let state = Mutex(State())
+    private let settings: RedisConnection.Settings
+    private let onMessage: @Sendable (_ channel: String, _ payload: [UInt8]) -> Void
+    private let onLive: @Sendable () -> Void
+    /// Silence after which the connection is taken as dead (a `PING` goes out every `pingInterval`).
+    private let silenceLimit: Duration = .seconds(10)
+    private let pingInterval: Duration = .seconds(2)
+
+    init(
+        settings: RedisConnection.Settings,
+        name: String,
+        onMessage: @escaping @Sendable (String, [UInt8]) -> Void,
+        onLive: @escaping @Sendable () -> Void
+    ) {
+        self.settings = settings
+        self.onMessage = onMessage
+        self.onLive = onLive
+        let thread = Thread { [self] in self.serve() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Whether the connection is up, and the last failure when it is not.
+    var status: (connected: Bool, lastError: String) { state.withLock { ($0.connected, $0.lastError) } }
+
+    /// Subscribes to `channels` and `patterns` (counted: each needs as many removals as additions).
+    func add(channels: [String], patterns: [String]) {
+        state.withLock { state in
+            for channel in channels {
+                state.channels[channel, default: 0] += 1
+                if state.channels[channel] == 1 { state.pending.append(Self.command("SUBSCRIBE", channel)) }
+            }
+            for pattern in patterns {
+                state.patterns[pattern, default: 0] += 1
+                if state.patterns[pattern] == 1 { state.pending.append(Self.command("PSUBSCRIBE", pattern)) }
+            }
+        }
+    }
+
+    /// Undoes one ``add(channels:patterns:)`` of each.
+    func remove(channels: [String], patterns: [String]) {
+        state.withLock { state in
+            for channel in channels where state.channels[channel] != nil {
+                state.channels[channel]! -= 1
+                if state.channels[channel] == 0 {
+                    state.channels[channel] = nil
+                    state.pending.append(Self.command("UNSUBSCRIBE", channel))
+                }
+            }
+            for pattern in patterns where state.patterns[pattern] != nil {
+                state.patterns[pattern]! -= 1
+                if state.patterns[pattern] == 0 {
+                    state.patterns[pattern] = nil
+                    state.pending.append(Self.command("PUNSUBSCRIBE", pattern))
+                }
+            }
+        }
+    }
+
+    /// Returns once Redis has applied every subscription made before this call (a `PING` sent after them
+    /// was answered), or once a connection attempt failed (the subscriptions apply when it is back).
+    func confirm() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                guard !state.closed else { return true }
+                state.confirms.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Ends the thread within one poll interval.
+    func close() { state.withLock { $0.closed = true } }
+
+    /// Why a `PING` went out; answers come back in the same order.
+    private enum Ping {
+        case keepAlive
+        case live
+        case confirm(CheckedContinuation<Void, Never>)
+    }
+
+    private static func command(_ words: String...) -> RedisCommand { words.map { Array($0.utf8) } }
+
+    private func serve() {
+        var context: Context?
+        var backoff: Duration = .zero
+        var nextAttempt = ContinuousClock.now
+        var lastHeard = ContinuousClock.now
+        var lastPing = ContinuousClock.now
+        var pings: [Ping] = []
+        func drop(_ reason: String) {
+            if let open = context { redisFree(open) }
+            context = nil
+            let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.connected = false
+                state.lastError = reason
+                defer { state.confirms = [] }
+                return state.confirms
+            }
+            for case .confirm(let continuation) in pings { continuation.resume() }
+            for continuation in waiting { continuation.resume() }
+            pings = []
+        }
+        while !state.withLock({ $0.closed }) {
+            guard let open = context else {
+                if ContinuousClock.now < nextAttempt {
+                    Thread.sleep(forTimeInterval: 0.02)
+                    continue
+                }
+                var handshake = settings
+                handshake.scripts = []
+                switch Worker.open(handshake) {
+                case .failure(let error):
+                    let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                        state.lastError = error.description
+                        defer { state.confirms = [] }
+                        return state.confirms
+                    }
+                    for continuation in waiting { continuation.resume() }
+                    backoff = backoff == .zero ? settings.initialBackoff : min(settings.maximumBackoff, backoff * 2)
+                    nextAttempt = ContinuousClock.now + backoff * Double.random(in: 0.5...1.0)
+                case .success(let opened):
+                    backoff = .zero
+                    context = opened
+                    let commands = state.withLock { state -> [RedisCommand] in
+                        state.pending = []
+                        state.connected = true
+                        return state.channels.keys.sorted().map { Self.command("SUBSCRIBE", $0) }
+                            + state.patterns.keys.sorted().map { Self.command("PSUBSCRIBE", $0) }
+                    }
+                    for command in commands + [Self.command("PING")] { Worker.append(command, to: opened) }
+                    pings = [.live]
+                    lastHeard = ContinuousClock.now
+                    lastPing = lastHeard
+                    if !flush(opened) { drop(Worker.errorText(opened)) }
+                }
+                continue
+            }
+            let (pending, confirms) = state.withLock { state -> ([RedisCommand], [CheckedContinuation<Void, Never>]) in
+                defer {
+                    state.pending = []
+                    state.confirms = []
+                }
+                return (state.pending, state.confirms)
+            }
+            for command in pending { Worker.append(command, to: open) }
+            for continuation in confirms {
+                Worker.append(Self.command("PING"), to: open)
+                pings.append(.confirm(continuation))
+            }
+            if ContinuousClock.now - lastPing >= pingInterval {
+                Worker.append(Self.command("PING"), to: open)
+                pings.append(.keepAlive)
+                lastPing = ContinuousClock.now
+            }
+            guard flush(open) else {
+                drop(Worker.errorText(open))
+                continue
+            }
+            var descriptor = pollfd(fd: open.pointee.fd, events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, 50) > 0 {
+                guard redisBufferRead(open) == REDIS_OK else {
+                    drop(Worker.errorText(open))
+                    continue
+                }
+                lastHeard = ContinuousClock.now
+                var broken = false
+                while true {
+                    var raw: UnsafeMutableRawPointer?
+                    guard redisGetReplyFromReader(open, &raw) == REDIS_OK else {
+                        broken = true
+                        break
+                    }
+                    guard let raw else { break }
+                    let reply = RedisReply(raw.assumingMemoryBound(to: redisReply.self))
+                    freeReplyObject(raw)
+                    if handle(reply), !pings.isEmpty {
+                        switch pings.removeFirst() {
+                        case .keepAlive: break
+                        case .live: onLive()
+                        case .confirm(let continuation): continuation.resume()
+                        }
+                    }
+                }
+                if broken {
+                    drop(Worker.errorText(open))
+                    continue
+                }
+            } else if ContinuousClock.now - lastHeard > silenceLimit {
+                drop("no answer from Redis for \(silenceLimit)")
+            }
+        }
+        drop("closed")
+    }
+
+    /// Writes what is queued on the context; `false` when the connection broke.
+    private func flush(_ context: Context) -> Bool {
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { return false }
+        }
+        return true
+    }
+
+    /// Hands a message on; returns whether the reply was a `PING`'s answer.
+    private func handle(_ reply: RedisReply) -> Bool {
+        if case .status(let text) = reply { return text == "PONG" }
+        let items = reply.elements
+        switch items.first?.string?.lowercased() {
+        case "message":
+            if items.count == 3, let channel = items[1].string, case .bulk(let payload) = items[2] { onMessage(channel, payload) }
+        case "pmessage":
+            if items.count == 4, let channel = items[2].string, case .bulk(let payload) = items[3] { onMessage(channel, payload) }
+        case "pong":
+            return true
+        default:
+            break
+        }
+        return false
+    }
+}

@@ -1,0 +1,274 @@
+import CHiredis
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A command to Redis: its words as bytes (binary-safe, sent with `redisAppendCommandArgv`).
+public typealias RedisCommand = [[UInt8]]
+
+/// One blocking hiredis connection on a thread of its own, never on an event loop.
+///
+/// Requests queue here; the thread takes everything queued, writes it in one go and reads the replies in
+/// order (pipelining), so concurrent callers share round trips. A broken connection fails the requests in
+/// flight with ``RedisError/unavailable(_:)`` and is opened again on the next request, after a capped
+/// exponential backoff with jitter; during the backoff requests fail at once instead of waiting. Each new
+/// connection runs the handshake first (`AUTH`, `SELECT`, `SCRIPT LOAD` of every script), so scripts are
+/// loaded again after a Redis restart.
+public final class RedisConnection: Sendable {
+    /// How the connection is opened and paced.
+    public struct Settings: Sendable {
+        /// Where the server is.
+        public var url: RedisURL
+        /// How long opening the TCP connection may take.
+        public var connectTimeout: Duration = .seconds(2)
+        /// How long one reply may take before the connection is dropped as broken.
+        public var commandTimeout: Duration = .seconds(5)
+        /// The first wait after a failed connection attempt; it doubles up to ``maximumBackoff``.
+        public var initialBackoff: Duration = .milliseconds(50)
+        /// The longest wait between connection attempts.
+        public var maximumBackoff: Duration = .seconds(2)
+        /// Scripts loaded on every new connection.
+        public var scripts: [RedisScript] = []
+
+        /// Settings for `url` with the defaults above.
+        public init(url: RedisURL) { self.url = url }
+    }
+
+    private struct Job {
+        var commands: [RedisCommand]
+        var reply: CheckedContinuation<[RedisReply], any Error>
+    }
+
+    private struct State {
+        var jobs: [Job] = []
+        var closed = false
+        var lastError = "not connected yet"
+        var connected = false
+    }
+
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    let settings: Settings
+
+    /// Starts the connection's thread; the first request connects.
+    public init(settings: Settings, name: String) {
+        self.settings = settings
+        let worker = Worker(settings: settings)
+        let thread = Thread { [self] in self.serve(worker) }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Sends `commands` in one pipeline and returns their replies in order (error replies included).
+    /// - Throws: ``RedisError/unavailable(_:)`` when the connection is down or broke before every reply came.
+    public func send(_ commands: [RedisCommand]) async throws -> [RedisReply] {
+        try await withCheckedThrowingContinuation { continuation in
+            let closed = state.withLock { state -> Bool in
+                if state.closed { return true }
+                state.jobs.append(Job(commands: commands, reply: continuation))
+                return false
+            }
+            if closed { continuation.resume(throwing: RedisError.closed) } else { wake.signal() }
+        }
+    }
+
+    /// Sends one command and returns its reply, throwing an error reply as ``RedisError/server(_:)``.
+    public func call(_ words: String...) async throws -> RedisReply {
+        try await send([words.map { Array($0.utf8) }])[0].checked()
+    }
+
+    /// Runs `script` by SHA with `keys` and `arguments`; a server that lost the script gets its source.
+    public func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RedisReply {
+        let tail = [Array(String(keys.count).utf8)] + keys + arguments
+        let reply = try await send([[Array("EVALSHA".utf8), Array(script.sha.utf8)] + tail])[0]
+        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+            return try await send([[Array("EVAL".utf8), Array(script.source.utf8)] + tail])[0].checked()
+        }
+        return try reply.checked()
+    }
+
+    /// Whether the last attempt connected, and why not when it did not.
+    public var status: (connected: Bool, lastError: String) { state.withLock { ($0.connected, $0.lastError) } }
+
+    /// Fails queued requests and ends the thread after the request in hand.
+    public func close() {
+        let jobs = state.withLock { state -> [Job] in
+            state.closed = true
+            defer { state.jobs = [] }
+            return state.jobs
+        }
+        for job in jobs { job.reply.resume(throwing: RedisError.closed) }
+        wake.signal()
+    }
+
+    private func serve(_ worker: Worker) {
+        while true {
+            wake.wait()
+            let (jobs, closed) = state.withLock { state -> ([Job], Bool) in
+                defer { state.jobs = [] }
+                return (state.jobs, state.closed)
+            }
+            if !jobs.isEmpty { process(jobs, worker) }
+            if closed {
+                worker.disconnect()
+                return
+            }
+        }
+    }
+
+    private func process(_ jobs: [Job], _ worker: Worker) {
+        let context: Context
+        switch worker.connected() {
+        case .success(let open):
+            context = open
+            state.withLock { $0.connected = true }
+        case .failure(let error):
+            state.withLock {
+                $0.connected = false
+                $0.lastError = error.description
+            }
+            for job in jobs { job.reply.resume(throwing: error) }
+            return
+        }
+        for job in jobs {
+            for command in job.commands { Worker.append(command, to: context) }
+        }
+        var index = 0
+        while index < jobs.count {
+            var replies: [RedisReply] = []
+            replies.reserveCapacity(jobs[index].commands.count)
+            for _ in jobs[index].commands {
+                guard let reply = Worker.reply(from: context) else {
+                    let error = RedisError.unavailable(Worker.errorText(context))
+                    state.withLock {
+                        $0.connected = false
+                        $0.lastError = error.description
+                    }
+                    worker.disconnect()
+                    for job in jobs[index...] { job.reply.resume(throwing: error) }
+                    return
+                }
+                replies.append(reply)
+            }
+            jobs[index].reply.resume(returning: replies)
+            index += 1
+        }
+    }
+}
+
+/// A hiredis context.
+typealias Context = UnsafeMutablePointer<redisContext>
+
+/// The hiredis context of one connection thread: only that thread touches it.
+final class Worker: @unchecked Sendable {
+    private let settings: RedisConnection.Settings
+    private var context: Context?
+    private var backoff: Duration = .zero
+    private var nextAttempt = ContinuousClock.now
+    private var lastFailure: RedisError = .unavailable("not connected yet")
+
+    init(settings: RedisConnection.Settings) { self.settings = settings }
+
+    /// The open context, opening one (with the handshake) when there is none and the backoff allows.
+    func connected() -> Result<Context, RedisError> {
+        if let context { return .success(context) }
+        guard ContinuousClock.now >= nextAttempt else { return .failure(lastFailure) }
+        switch Self.open(settings) {
+        case .success(let context):
+            self.context = context
+            backoff = .zero
+            return .success(context)
+        case .failure(let error):
+            lastFailure = error
+            backoff = backoff == .zero ? settings.initialBackoff : min(settings.maximumBackoff, backoff * 2)
+            nextAttempt = ContinuousClock.now + backoff * Double.random(in: 0.5...1.0)
+            return .failure(error)
+        }
+    }
+
+    func disconnect() {
+        if let context { redisFree(context) }
+        context = nil
+    }
+
+    /// Connects, sets the timeouts and runs the handshake; frees the context on any failure.
+    static func open(_ settings: RedisConnection.Settings) -> Result<Context, RedisError> {
+        guard let raw = redisConnectWithTimeout(settings.url.host, Int32(settings.url.port), timeval(settings.connectTimeout)) else {
+            return .failure(.unavailable("cannot allocate a hiredis context"))
+        }
+        let context = raw
+        guard raw.pointee.err == 0 else {
+            let text = errorText(context)
+            redisFree(raw)
+            return .failure(.unavailable("\(settings.url.host):\(settings.url.port): \(text)"))
+        }
+        _ = redisSetTimeout(raw, timeval(settings.commandTimeout))
+        _ = redisEnableKeepAlive(raw)
+        var handshake: [RedisCommand] = []
+        if let password = settings.url.password {
+            handshake.append([Array("AUTH".utf8)] + (settings.url.user.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)])
+        }
+        if settings.url.database != 0 { handshake.append([Array("SELECT".utf8), Array(String(settings.url.database).utf8)]) }
+        for script in settings.scripts { handshake.append([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)]) }
+        for command in handshake { append(command, to: context) }
+        for command in handshake {
+            guard let reply = reply(from: context) else {
+                let text = errorText(context)
+                redisFree(raw)
+                return .failure(.unavailable(text))
+            }
+            if case .error(let message) = reply {
+                redisFree(raw)
+                let word = String(decoding: command[0], as: UTF8.self)
+                return .failure(.unavailable("\(word) failed: \(message.prefix(200))"))
+            }
+        }
+        return .success(context)
+    }
+
+    /// Queues one command on the context's output buffer.
+    static func append(_ command: RedisCommand, to context: Context) {
+        var joined: [UInt8] = []
+        var lengths: [Int] = []
+        joined.reserveCapacity(command.reduce(0) { $0 + $1.count })
+        for word in command {
+            joined.append(contentsOf: word)
+            lengths.append(word.count)
+        }
+        joined.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+            var offset = 0
+            var pointers: [UnsafePointer<CChar>?] = []
+            pointers.reserveCapacity(lengths.count)
+            for length in lengths {
+                pointers.append(base.advanced(by: offset).assumingMemoryBound(to: CChar.self))
+                offset += length
+            }
+            pointers.withUnsafeMutableBufferPointer { argv in
+                lengths.withUnsafeBufferPointer { sizes in
+                    _ = redisAppendCommandArgv(context, Int32(lengths.count), argv.baseAddress, sizes.baseAddress)
+                }
+            }
+        }
+    }
+
+    /// The next reply (flushing what is queued first), or `nil` when the connection broke.
+    static func reply(from context: Context) -> RedisReply? {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return RedisReply(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    static func errorText(_ context: Context) -> String {
+        let text = withUnsafeBytes(of: context.pointee.errstr) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return text.isEmpty ? "connection lost" : text
+    }
+
+    static func timeval(_ duration: Duration) -> Glibc.timeval {
+        let (seconds, attoseconds) = duration.components
+        return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+    }
+}

@@ -1,0 +1,201 @@
+public import EventBus
+public import GatewayModel
+import ServiceLifecycle
+import Synchronization
+
+/// The event log in Redis, shared by every node on one Redis (SPEC §5): history in Redis Streams,
+/// positions from one counter, and each append — forgotten-subject check, idempotency check, stores and
+/// the `PUBLISH` that announces it to every node — in one Lua script (``LogScripts``), so no event is
+/// stored without being announced or announced without being stored.
+///
+/// Durability is Redis': with `appendonly yes` and `appendfsync always` an append that returned survives
+/// `kill -9` of redis-server. A Redis that lost its data (no persistence, `FLUSHALL`) starts a new epoch
+/// above every old position, so old cursors resolve as expired, never as a silent gap.
+public final class RedisEventLog: EventLog {
+    let client: RedisClient
+    /// The key namespace, `rg:{<channel prefix>}:`.
+    let namespace: [UInt8]
+    /// Events are announced on `<channelPrefix>.<event type>`.
+    public let channelPrefix: String
+    let dedupWindowMillis: Int64
+    let now: @Sendable () -> Int64
+    private let closed = Atomic<Bool>(false)
+
+    /// Opens the log (connections are made on first use).
+    /// - Parameters:
+    ///   - url: the Redis server.
+    ///   - channelPrefix: `EVENT_BUS_CHANNEL_PREFIX`; also names the key namespace.
+    ///   - connections: connections in the pool.
+    ///   - dedupWindowSeconds: the idempotency window.
+    ///   - now: the clock for the idempotency window, in ms since 1970.
+    public init(
+        url: RedisURL,
+        channelPrefix: String,
+        connections: Int = 4,
+        dedupWindowSeconds: Int = 86_400,
+        now: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }
+    ) {
+        var settings = RedisConnection.Settings(url: url)
+        settings.scripts = LogScripts.all
+        client = RedisClient(settings: settings, count: connections, name: "redis-log")
+        namespace = Array(Self.namespace(channelPrefix: channelPrefix).utf8)
+        self.channelPrefix = channelPrefix
+        dedupWindowMillis = Int64(dedupWindowSeconds) * 1000
+        self.now = now
+    }
+
+    /// The key namespace of a channel prefix: every key of the log starts with it (one hash slot).
+    public static func namespace(channelPrefix: String) -> String { "rg:{\(channelPrefix)}:" }
+
+    /// The script announces each append with `PUBLISH`: the pipeline must not publish it again.
+    public var announcesAppends: Bool { true }
+
+    private func run(_ script: RedisScript, _ arguments: [[UInt8]]) async throws -> RedisReply {
+        guard !closed.load(ordering: .acquiring) else { throw RedisError.closed }
+        return try await client.run(script, keys: [namespace], arguments: arguments)
+    }
+
+    public func append(_ events: [NewEvent]) async throws -> [AppendOutcome] {
+        guard !events.isEmpty else { return [] }
+        var arguments: [[UInt8]] = [
+            Array(String(now()).utf8), Array(String(dedupWindowMillis).utf8), Array(channelPrefix.utf8), Array(String(events.count).utf8),
+        ]
+        arguments.reserveCapacity(4 + events.count * 10)
+        for new in events {
+            var event = new.event
+            event.position = 0
+            let others = Array(Set(new.otherDataSubjectIDs).subtracting([event.dataSubjectID].compactMap { $0 })).sorted()
+            arguments.append(event.encoded())
+            arguments.append(Array(event.eventID.utf8))
+            arguments.append(Array(event.eventType.utf8))
+            arguments.append(Array(event.companyID.rawValue.utf8))
+            arguments.append(event.dataSubjectID == nil ? [UInt8(ascii: "0")] : [UInt8(ascii: "1")])
+            arguments.append(Array((event.dataSubjectID ?? "").utf8))
+            arguments.append(Array(String(event.retentionDays).utf8))
+            arguments.append(Array(String(event.createdAtMillis).utf8))
+            arguments.append(Array(new.idempotencyKey.utf8))
+            arguments.append(Array(String(others.count).utf8))
+            arguments += others.map { Array($0.utf8) }
+        }
+        let replies = try await run(LogScripts.append, arguments).elements
+        guard replies.count == events.count else {
+            throw RedisError.unexpectedReply("append returned \(replies.count) outcomes for \(events.count) events")
+        }
+        return try zip(events, replies).map { new, reply in
+            let fields = reply.elements
+            switch fields.first?.string {
+            case "a":
+                guard let position = fields.dropFirst().first?.int64 else { throw RedisError.unexpectedReply("append without a position") }
+                var event = new.event
+                event.position = position
+                return .appended(event)
+            case "d":
+                guard fields.count == 3, let id = fields[1].string, let position = fields[2].int64 else {
+                    throw RedisError.unexpectedReply("a duplicate without its event")
+                }
+                return .duplicate(eventID: id, position: position)
+            case "f": return .subjectForgotten
+            default: throw RedisError.unexpectedReply("append outcome \(String(describing: fields.first))")
+            }
+        }
+    }
+
+    public func read(after position: Int64, company: CompanyID?, limit: Int) async throws -> LogPage {
+        let reply = try await run(
+            LogScripts.read,
+            [Array(String(max(0, position)).utf8), Array((company?.rawValue ?? "").utf8), Array(String(max(1, limit)).utf8)]
+        )
+        let items = reply.elements
+        guard let head = items.first?.int64 else { throw RedisError.unexpectedReply("read without a head") }
+        var events: [StoredEvent] = []
+        events.reserveCapacity(items.count / 2)
+        var index = 1
+        while index + 1 < items.count {
+            guard let id = items[index].string, let position = Int64(id.prefix { $0 != "-" }), case .bulk(let bytes) = items[index + 1] else {
+                throw RedisError.unexpectedReply("a log entry without its position or encoding")
+            }
+            var event = try StoredEvent(decoding: bytes)
+            event.position = position
+            events.append(event)
+            index += 2
+        }
+        return LogPage(head: head, events: events)
+    }
+
+    public func head() async throws -> Int64 {
+        guard let head = try await run(LogScripts.head, []).elements.first?.int64 else { throw RedisError.unexpectedReply("no head") }
+        return head
+    }
+
+    public func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition {
+        let arguments: [[UInt8]]
+        if let position = Int64(cursor), position >= 0, String(position) == cursor {
+            arguments = [[UInt8(ascii: "p")], Array(cursor.utf8), Array(company.rawValue.utf8)]
+        } else if cursor.utf8.count == 36, cursor.utf8.allSatisfy({ $0 == 0x2D || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
+            arguments = [[UInt8(ascii: "i")], Array(cursor.utf8), Array(company.rawValue.utf8)]
+        } else {
+            return .malformed
+        }
+        let reply = try await run(LogScripts.resolve, arguments).elements
+        if reply.first?.string == "a", let position = reply.dropFirst().first?.int64 { return .after(position) }
+        return .expired
+    }
+
+    /// Redis expires idempotency keys by itself (`PEXPIRE` past the window); the window is also checked
+    /// on every append, so a key past it is new even before Redis removed it. Returns 0.
+    public func expireIdempotencyKeys() async throws -> Int { 0 }
+
+    public func purgeExpired(nowMillis: Int64, limit: Int) async throws -> Int {
+        Int(try await run(LogScripts.purge, [Array(String(nowMillis).utf8), Array(String(max(1, limit)).utf8)]).int64 ?? 0)
+    }
+
+    public func forget(dataSubjectID: String, company: CompanyID?, atMillis: Int64) async throws -> ForgetOutcome {
+        let reply = try await run(
+            LogScripts.forget,
+            [Array(dataSubjectID.utf8), Array((company?.rawValue ?? "").utf8), Array(String(atMillis).utf8)]
+        ).elements
+        guard reply.count >= 2, let purged = reply[0].int64, let already = reply[1].int64 else {
+            throw RedisError.unexpectedReply("forget outcome")
+        }
+        return ForgetOutcome(
+            purged: Int(purged),
+            companies: reply.dropFirst(2).compactMap(\.string).map { CompanyID($0) },
+            alreadyForgotten: already == 1
+        )
+    }
+
+    public func forgottenSubjects() async throws -> [ForgottenSubject] {
+        guard !closed.load(ordering: .acquiring) else { throw RedisError.closed }
+        let fields = try await client.connection.send([[Array("HKEYS".utf8), namespace + Array("forgotten".utf8)]])[0].checked().elements
+        return fields.compactMap { field in
+            guard let text = field.string, let colon = text.firstIndex(of: ":"), let length = Int(text[..<colon]) else { return nil }
+            let rest = text[text.index(after: colon)...]
+            guard rest.utf8.count >= length else { return nil }
+            let company = String(decoding: rest.utf8.prefix(length), as: UTF8.self)
+            let subject = String(decoding: rest.utf8.dropFirst(length), as: UTF8.self)
+            return ForgottenSubject(dataSubjectID: subject, company: company.isEmpty ? nil : CompanyID(company))
+        }
+    }
+
+    /// Serves until graceful shutdown, then closes the connections.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await close()
+    }
+
+    /// A real round trip on every connection; unhealthy after ``close()`` or when Redis does not answer.
+    public func health() async -> ComponentHealth {
+        guard !closed.load(ordering: .acquiring) else { return .unhealthy("the event log is closed") }
+        do {
+            try await client.ping()
+            return .healthy
+        } catch {
+            return .unhealthy("the event log in Redis cannot be read: \(error)")
+        }
+    }
+
+    public func close() async throws {
+        closed.store(true, ordering: .releasing)
+        client.close()
+    }
+}
