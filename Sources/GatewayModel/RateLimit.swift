@@ -22,6 +22,15 @@ public enum LimitPeriod: String, Hashable, Sendable, CaseIterable {
     }
 }
 
+/// What an action does when the rate-limit store cannot answer (a shared store that is unreachable):
+/// `on_store_error` of a `rate_limits` entry.
+public enum StoreErrorPolicy: String, Hashable, Sendable, CaseIterable {
+    /// Proceed without counting (availability over the limit).
+    case allow
+    /// Refuse the action as unavailable (the default: limits fail closed).
+    case deny
+}
+
 /// One compiled `rate_limits` entry of a plan.
 public struct RateLimit: Hashable, Sendable {
     /// Who is counted.
@@ -36,6 +45,9 @@ public struct RateLimit: Hashable, Sendable {
     public var location: SourceLocation?
     /// The plan that declares the rule (after `extends` resolution).
     public var plan: String
+    /// What the action does when the store cannot answer; an action proceeds then only when every one of its
+    /// enforced (non-shadow) limits says `allow`.
+    public var onStoreError: StoreErrorPolicy = .deny
 
     /// Creates a limit.
     public init(scope: LimitScope, action: LimitAction, gcra: GCRA, shadow: Bool = false, location: SourceLocation? = nil, plan: String = "") {

@@ -73,10 +73,21 @@ public struct GatewayApplication: Sendable {
             backends: backends,
             logger: logger
         )
-        do {
-            try await gate.loadForgottenSubjects()
-        } catch {
-            throw ConfigurationProblem("cannot read the forgotten data subjects from the event log under DATA_DIR=\(configuration.dataDir): \(error)")
+        // A shared backend may still be starting (a Redis restarting beside the gateway): ask again for a while.
+        let patience = ContinuousClock.now + .seconds(configuration.backend == .memory ? 0 : configuration.backendStartTimeoutSeconds)
+        while true {
+            do {
+                try await gate.loadForgottenSubjects()
+                break
+            } catch {
+                if ContinuousClock.now < patience {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    continue
+                }
+                let place =
+                    configuration.backend == .memory ? "under DATA_DIR=\(configuration.dataDir)" : "at REDIS_URL (\(configuration.redisURLForLogs))"
+                throw ConfigurationProblem("cannot read the forgotten data subjects from the event log \(place): \(error)")
+            }
         }
         var sessions = Gateway.Configuration()
         sessions.maxConnections = configuration.maxConnections

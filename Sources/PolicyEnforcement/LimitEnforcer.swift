@@ -48,7 +48,16 @@ struct LimitEnforcer: Sendable {
             }
             return refusal(in: outcomes, of: checks).map { .refused($0) } ?? .proceed
         } catch {
-            logger.error("rate-limit store failed", metadata: [LogKey.event: "ratelimit.store_failed", LogKey.error: "\(error)"])
+            // `on_store_error: allow` on every enforced limit of the action lets it proceed uncounted.
+            let allowed = checks.allSatisfy { $0.limit.shadow || $0.limit.onStoreError == .allow }
+            logger.error(
+                "rate-limit store failed",
+                metadata: [
+                    LogKey.event: "ratelimit.store_failed", LogKey.error: "\(error)",
+                    LogKey.action: "\(checks.first?.key.action.rawValue ?? "")", "on_store_error": "\(allowed ? "allow" : "deny")",
+                ]
+            )
+            guard !allowed else { return .proceed }
             metrics.rateLimitRefused.increment()
             return .unavailable
         }

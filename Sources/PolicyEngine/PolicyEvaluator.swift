@@ -121,10 +121,11 @@ public struct PolicyEvaluator: Sendable {
         for limit in limits.limits {
             let burst = limit.gcra.burst == limit.gcra.limit ? "" : ", burst \(limit.gcra.burst)"
             let shadow = limit.shadow ? " (shadow: counts, never refuses)" : ""
+            let storeError = limit.shadow ? "" : "; if the store is unreachable: \(limit.onStoreError.rawValue) (on_store_error)"
             trace?.add(
                 "limits",
                 passed: true,
-                "to acquire: \(limit.scope.rawValue) \(limit.action.rawValue) \(limit.gcra.limit) per \(Self.periodName(limit.gcra.periodNanos))\(burst) from plan '\(limit.plan)'\(shadow)",
+                "to acquire: \(limit.scope.rawValue) \(limit.action.rawValue) \(limit.gcra.limit) per \(Self.periodName(limit.gcra.periodNanos))\(burst) from plan '\(limit.plan)'\(shadow)\(storeError)",
                 at: limit.location
             )
         }

@@ -205,9 +205,20 @@ struct ClusterTests {
     )
     func redisFailures() async throws {
         let redis = try await RedisServer(durable: true)
-        let cluster = try await Cluster.start(nodes: 2, redis: redis)
+        // Company 123's subscribe limit goes on without the store (on_store_error: allow); 555's fails closed.
+        let folder = TestServer.temporaryDirectory()
+        let policy = try String(contentsOfFile: TestServer.policy, encoding: .utf8).replacingOccurrences(
+            of: "{ scope: user, action: subscribe, limit: 100000, per: second }",
+            with: "{ scope: user, action: subscribe, limit: 100000, per: second, on_store_error: allow }"
+        )
+        try policy.write(toFile: folder + "/policy.yaml", atomically: true, encoding: .utf8)
+        let cluster = try await Cluster.start(nodes: 2, redis: redis, environment: ["POLICY_PATH": folder])
         let (a, b) = (cluster.nodes[0], cluster.nodes[1])
         let user = await Tokens.hs256()
+        let tight = try await TestSocket(url: a.ws + "/ws?token=\(await Tokens.hs256(company: "555"))")
+        _ = try await tight.next(type: "connection.established")
+        let spare = try await TestSocket(url: a.ws + "/ws?token=\(await Tokens.hs256(user: "2"))")
+        _ = try await spare.next(type: "connection.established")
         let socket = try await TestSocket(url: b.ws + "/ws?token=\(user)")
         _ = try await socket.next(type: "connection.established")
         try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
@@ -244,6 +255,15 @@ struct ClusterTests {
         #expect(health.status == 503)
         let components = health.json["components"] as? [String: Any] ?? [:]
         #expect(components["cache"] as? String != "healthy" && components["event_bus"] as? String != "healthy", "\(components)")
+        // New connections are refused with 1013 (try again later); open ones stay open and keep their limits' rule.
+        let refused = try await RawWebSocket.refusal(port: a.port, path: "/ws?token=\(user)")
+        #expect(refused.code == 1013, "\(refused)")
+        try await spare.send(json: ["type": "subscribe", "topics": ["activity.*"]])
+        let confirmed = try await spare.next(type: "subscription.confirmed")
+        #expect((confirmed["data"] as? [String: Any])?["topics"] as? [String] == ["activity.*"], "on_store_error: allow")
+        try await tight.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+        let closedLimit = try await tight.next(type: "error")
+        #expect((closedLimit["data"] as? [String: Any])?["code"] as? String == "unavailable", "\(closedLimit)")
         try await redis.start()
         let afterRestart = ledger.accepted.count
         try await eventually("publishes accepted again after the restart") { ledger.accepted.count >= afterRestart + 40 }
@@ -266,6 +286,8 @@ struct ClusterTests {
         #expect(Set(live).count == live.count, "no event twice")
         #expect(a.process.isRunning && b.process.isRunning, "no node exits")
         await socket.close()
+        await tight.close()
+        await spare.close()
         await cluster.stop()
         await redis.kill()
     }

@@ -273,6 +273,18 @@ struct ServeConfigurationTests {
             (["JWT_SECRET": String(repeating: "s", count: 40), "HTTP_MAX_HEADER_COUNT": "1"], "HTTP_MAX_HEADER_COUNT"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "MAX_OPEN_SOCKETS": "0"], "MAX_OPEN_SOCKETS"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "SOCKET_FD_RESERVE": "-5"], "SOCKET_FD_RESERVE"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "rediss://h:6380"], "stunnel"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "redis://h:http"], "REDIS_URL"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "nats"], "nats is not available in this build"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "REDIS_CONNECTIONS": "0"], "REDIS_CONNECTIONS"),
+            // Nothing listens there: after BACKEND_START_TIMEOUT the node exits 2 naming Redis, without the password.
+            (
+                [
+                    "JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "redis://:hunter2@127.0.0.1:1",
+                    "BACKEND_START_TIMEOUT": "1",
+                ],
+                "REDIS_URL (redis://:***@127.0.0.1:1/0)"
+            ),
         ]
         for (environment, message) in cases {
             var env = environment
@@ -281,6 +293,7 @@ struct ServeConfigurationTests {
             #expect(run.status == 2, "\(environment)")
             #expect(run.stderr.contains(message), "\(environment): \(run.stderr)")
             #expect(!run.stderr.contains("Fatal error"), "\(environment)")
+            #expect(!run.stderr.contains("hunter2"), "a password never reaches the log")
         }
     }
 

@@ -12,9 +12,12 @@ import Glibc
 // Usage: LoadGenerator MODE --url http://127.0.0.1:8000 --secret S [--pid P] [options]
 //   fanout  --subscribers 1000 --events 500        publish as fast as batches go; deliveries/s, nothing lost
 //   latency --subscribers 100 --rate 500 --seconds 10   steady events/s; publish->deliver percentiles
+//   ingest  --publishers 16 --seconds 10            single-event publishes flat out; accepted/s, publish->202
 //   idle    --connections 10000 --pid P [--hold S]  resident memory of the gateway per idle subscribed connection
-// Events are published over HTTP (batch endpoint) and received over real WebSocket connections (raw sockets,
-// see RawSubscribers.swift), all on loopback.
+// --publish single|batch: one event per HTTP request (the CRM pattern) or batches (default; latency and fanout).
+// --publish-url URL: publish into another node than the subscribers' (--url), e.g. node A of a cluster.
+// Events are published over HTTP and received over real WebSocket connections (raw sockets, see
+// RawSubscribers.swift), all on loopback.
 
 struct Options {
     var mode = "fanout"
@@ -25,6 +28,12 @@ struct Options {
     var rate = 500
     var seconds = 10
     var pid: Int32 = 0
+    /// `single` (one event per request) or `batch`.
+    var publishMode = "batch"
+    /// Where events are published; the subscribers' `url` when not given.
+    var publishURL: String?
+    /// ingest: concurrent publishers.
+    var publishers = 16
     /// idle: how long to keep the connections open after measuring (for a profiler attached to the gateway).
     var hold = 0
 
@@ -42,6 +51,9 @@ struct Options {
             case "--seconds": seconds = Int(value) ?? seconds
             case "--pid": pid = Int32(value) ?? 0
             case "--hold": hold = Int(value) ?? 0
+            case "--publish": publishMode = value
+            case "--publish-url": publishURL = value
+            case "--publishers": publishers = Int(value) ?? publishers
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -109,6 +121,24 @@ func publish(_ client: HTTPClient, url: String, token: String, count: Int, batch
     }
 }
 
+/// Publishes one event on the single-event endpoint; returns the nanoseconds until the 202.
+func publishOne(_ client: HTTPClient, url: String, token: String, n: Int) async throws -> Int64 {
+    let sent = monotonicNanos()
+    var request = HTTPClientRequest(url: url + "/api/realtime/publish/")
+    request.method = .POST
+    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    request.headers.add(name: "Content-Type", value: "application/json")
+    request.body = .bytes(
+        ByteBuffer(
+            string: #"{"event_type":"deal.stage.updated","data":{"company_id":"123","deal_id":\#(n),"new_stage":"qualification","t":\#(sent)}}"#
+        )
+    )
+    let response = try await client.execute(request, timeout: .seconds(30))
+    _ = try await response.body.collect(upTo: 1 << 20)
+    guard response.status == .accepted else { fatalError("publish answered \(response.status)") }
+    return monotonicNanos() - sent
+}
+
 func percentile(_ sorted: [Int64], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return .nan }
     let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
@@ -156,6 +186,7 @@ let options = Options(Array(CommandLine.arguments.dropFirst()))
 let tally = Tally()
 let http = HTTPClient(eventLoopGroupProvider: .singleton)
 let publisher = try await token(options.secret, user: "load-publisher", company: nil, roles: ["service"])
+let publishURL = options.publishURL ?? options.url
 
 do {
     switch options.mode {
@@ -163,7 +194,7 @@ do {
         _ = try await openSubscribers(options, tally: tally, measureLatency: false)
         let target = options.events * options.subscribers
         let started = monotonicNanos()
-        try await publish(http, url: options.url, token: publisher, count: options.events, batch: 100, start: 0)
+        try await publish(http, url: publishURL, token: publisher, count: options.events, batch: 100, start: 0)
         let published = monotonicNanos()
         let deadline = ContinuousClock.now + .seconds(120)
         while tally.delivered.load(ordering: .relaxed) < target, ContinuousClock.now < deadline {
@@ -181,16 +212,23 @@ do {
     case "latency":
         let subscribers = try await openSubscribers(options, tally: tally, measureLatency: true)
         let tick = 10  // ms
-        let perTick = max(1, options.rate * tick / 1000)
-        let ticks = options.seconds * 1000 / tick
+        let single = options.publishMode == "single"
+        // Single events go out one by one, evenly spaced; batches once per tick.
+        let perTick = single ? 1 : max(1, options.rate * tick / 1000)
+        let ticks = single ? options.rate * options.seconds : options.seconds * 1000 / tick
+        let spacing: Duration = single ? .nanoseconds(1_000_000_000 / max(1, options.rate)) : .milliseconds(tick)
         let started = ContinuousClock.now
         var roundTrips: [Int64] = []
         for index in 0..<ticks {
-            let sent = ContinuousClock.now
-            try await publish(http, url: options.url, token: publisher, count: perTick, batch: perTick, start: index * perTick)
-            let trip = sent.duration(to: .now)
-            roundTrips.append(trip.components.seconds * 1_000_000_000 + trip.components.attoseconds / 1_000_000_000)
-            try await Task.sleep(until: started + .milliseconds(tick * (index + 1)), clock: .continuous)
+            if single {
+                roundTrips.append(try await publishOne(http, url: publishURL, token: publisher, n: index))
+            } else {
+                let sent = ContinuousClock.now
+                try await publish(http, url: publishURL, token: publisher, count: perTick, batch: perTick, start: index * perTick)
+                let trip = sent.duration(to: .now)
+                roundTrips.append(trip.components.seconds * 1_000_000_000 + trip.components.attoseconds / 1_000_000_000)
+            }
+            try await Task.sleep(until: started + spacing * (index + 1), clock: .continuous)
         }
         roundTrips.sort()
         let target = ticks * perTick * options.subscribers
@@ -219,11 +257,41 @@ do {
         )
         print(
             String(
-                format: "  publish->202 (HTTP round trip of the batch) p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
+                format: "  publish->202 (HTTP round trip of the request) p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
                 percentile(roundTrips, 0.5),
                 percentile(roundTrips, 0.9),
                 percentile(roundTrips, 0.99),
                 percentile(roundTrips, 1.0)
+            )
+        )
+    case "ingest":
+        // Flat out: `publishers` clients each send one event per request, back to back, for `seconds`.
+        let deadline = monotonicNanos() + Int64(options.seconds) * 1_000_000_000
+        let trips = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for worker in 0..<options.publishers {
+                group.addTask {
+                    var trips: [Int64] = []
+                    var n = worker * 10_000_000
+                    while monotonicNanos() < deadline {
+                        trips.append(try await publishOne(http, url: publishURL, token: publisher, n: n))
+                        n += 1
+                    }
+                    return trips
+                }
+            }
+            var all: [Int64] = []
+            for try await part in group { all += part }
+            return all.sorted()
+        }
+        print("ingest: \(options.publishers) publishers, one event per request, \(options.seconds) s")
+        print("  accepted \(trips.count) events: \(trips.count / max(1, options.seconds)) events/s (each durable before its 202)")
+        print(
+            String(
+                format: "  publish->202 p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
+                percentile(trips, 0.5),
+                percentile(trips, 0.9),
+                percentile(trips, 0.99),
+                percentile(trips, 1.0)
             )
         )
     case "idle":
@@ -238,7 +306,7 @@ do {
         if options.hold > 0 { try await Task.sleep(for: .seconds(options.hold)) }
         _ = subscribers
     default:
-        fatalError("mode is fanout, latency or idle")
+        fatalError("mode is fanout, latency, ingest or idle")
     }
 }
 // The process ends here; open sockets and the HTTP client go with it.

@@ -2,6 +2,7 @@ public import EventBus
 public import EventStore
 import Foundation
 public import GatewayModel
+import RedisBackend
 
 /// Everything `serve` is configured with (SPEC §8): environment variables with the reference's names,
 /// overridden by command-line flags. Parsing validates every value and names the variable at fault.
@@ -17,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var redisURL = "redis://127.0.0.1:6379"
     /// `REDIS_CONNECTIONS` (not in the reference): connections of the event log's pool (each pipelines).
     public var redisConnections = 4
+    /// `BACKEND_START_TIMEOUT` (not in the reference): seconds a node waits at start for a shared backend
+    /// (Redis) to answer before it exits 2.
+    public var backendStartTimeoutSeconds = 10
     public var natsURL = "nats://127.0.0.1:4222"
     /// `DEFAULT_REGION`: the region events are tagged with when neither the policy nor the tenant names one.
     public var region: Region = "us-east-1"
@@ -96,6 +100,7 @@ public struct ServerConfiguration: Sendable {
         if let text = value("EVENT_BUS_CHANNEL_PREFIX") { channelPrefix = text }
         if let text = value("REDIS_URL") { redisURL = text }
         if let count = try integer("REDIS_CONNECTIONS", 1...64) { redisConnections = count }
+        if let seconds = try integer("BACKEND_START_TIMEOUT", 0...3_600) { backendStartTimeoutSeconds = seconds }
         if let text = value("NATS_URL") { natsURL = text }
         if let text = value("DEFAULT_REGION") { region = Region(text) }
         if let text = value("NODE_REGION") { nodeRegion = Region(text) }
@@ -151,6 +156,9 @@ public struct ServerConfiguration: Sendable {
         }
         if let text = value("LOG_LEVEL") { logLevel = text.lowercased() }
     }
+
+    /// `REDIS_URL` without its password.
+    public var redisURLForLogs: String { (try? Backends.redisURL(self).description) ?? "unparsable" }
 
     /// Checks what the flags and the environment together must satisfy.
     public func validate() throws(ConfigurationProblem) {

@@ -110,4 +110,6 @@ public struct LimitSyntax: Sendable {
     public var per: Located<String>?
     public var burst: Located<Int>?
     public var shadow: Located<Bool>?
+    /// `on_store_error: allow|deny`: what the action does when the rate-limit store cannot answer.
+    public var onStoreError: Located<String>?
 }

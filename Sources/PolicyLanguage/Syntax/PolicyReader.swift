@@ -13,7 +13,7 @@ public enum PolicyReader {
     static let tenantsKeys = ["default", "companies"]
     static let tenantKeys = ["plan", "home_region", "allowed_regions", "enabled"]
     static let planKeys = ["extends", "rate_limits"]
-    static let limitKeys = ["scope", "action", "limit", "per", "burst", "shadow"]
+    static let limitKeys = ["scope", "action", "limit", "per", "burst", "shadow", "on_store_error"]
 
     /// Parses `text` as the policy file `file`.
     /// - Returns: the document (possibly partial) and the diagnostics found while reading it.
@@ -234,6 +234,7 @@ public enum PolicyReader {
             case "per": limit.per = reader.string(value, "'per'")
             case "burst": limit.burst = reader.int(value, "'burst'")
             case "shadow": limit.shadow = reader.bool(value, "'shadow'")
+            case "on_store_error": limit.onStoreError = reader.string(value, "'on_store_error'")
             default: break
             }
         }

@@ -32,9 +32,15 @@ enum CheckLimits {
         var valid = scope != nil && action != nil && period != nil
         if let limit = entry.limit, !checkCount(limit, "limit", &sink) { valid = false }
         if let burst = entry.burst, !checkCount(burst, "burst", &sink) { valid = false }
+        var onStoreError = StoreErrorPolicy.deny
+        if let text = entry.onStoreError {
+            if let policy = enumValue(text, StoreErrorPolicy.self, "on_store_error", &sink) { onStoreError = policy } else { valid = false }
+        }
         guard valid, let scope, let action, let period, let limit = entry.limit else { return nil }
         let gcra = GCRA(limit: limit.value, periodNanos: period.nanoseconds, burst: entry.burst?.value)
-        return RateLimit(scope: scope, action: action, gcra: gcra, shadow: entry.shadow?.value ?? false, location: entry.location, plan: plan)
+        var rule = RateLimit(scope: scope, action: action, gcra: gcra, shadow: entry.shadow?.value ?? false, location: entry.location, plan: plan)
+        rule.onStoreError = onStoreError
+        return rule
     }
 
     static func checkCount(_ value: Located<Int>, _ name: String, _ sink: inout DiagnosticSink) -> Bool {

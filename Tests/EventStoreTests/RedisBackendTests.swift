@@ -1,0 +1,120 @@
+import EventBus
+import Foundation
+import GatewayModel
+import GatewayTesting
+import RedisBackend
+import Synchronization
+import Testing
+
+/// What only the Redis backend has: `REDIS_URL`, catch-up from the stream, several nodes on one log, scripts
+/// lost by the server, and a server that goes away.
+@Suite("Redis backend")
+struct RedisBackendTests {
+    @Test("REDIS_URL: user, password, host, port, database; rediss:// is refused naming the way out; bad URLs name the fault")
+    func urls() throws {
+        let full = try RedisURL("redis://app:p%40ss@redis.internal:6380/3")
+        #expect(full.user == "app" && full.password == "p@ss" && full.host == "redis.internal" && full.port == 6380 && full.database == 3)
+        #expect(full.description == "redis://app:***@redis.internal:6380/3", "the password never shows")
+        let bare = try RedisURL("redis://127.0.0.1")
+        #expect(bare.port == 6379 && bare.database == 0 && bare.user == nil && bare.password == nil)
+        #expect(try RedisURL("redis://:secret@[::1]:7000").host == "::1")
+        #expect(try RedisURL("redis://:secret@[::1]:7000").password == "secret")
+        #expect(throws: RedisURLError.self) { try RedisURL("rediss://redis.internal:6380") }
+        do {
+            _ = try RedisURL("rediss://redis.internal:6380")
+        } catch {
+            #expect(error.description.contains("stunnel") && error.description.contains("hiredis"))
+        }
+        for bad in ["http://x", "redis://", "redis://host:0", "redis://host:99999", "redis://host:port", "redis://host/db"] {
+            #expect(throws: RedisURLError.self, "\(bad)") { try RedisURL(bad) }
+        }
+    }
+
+    @Test("a subscription that falls behind reads the stream instead of buffering: every event once, in log order")
+    func fallingBehind() async throws {
+        let url = try RedisURL(try await RedisServer(durable: false).url)
+        let prefix = "behind-\(UUID().uuidString.prefix(8))"
+        let log = RedisEventLog(url: url, channelPrefix: prefix)
+        let bus = RedisEventBus(url: url, history: .init(log: log, channelPrefix: prefix), queueLimit: 5)
+        let received = Mutex<[Int64]>([])
+        try await bus.subscribe([prefix + ".>"]) { event in
+            try? await Task.sleep(for: .milliseconds(2))
+            received.withLock { $0.append(event.position) }
+        }
+        var positions: [Int64] = []
+        for batch in 0..<20 {
+            positions += try await log.append((0..<10).map { Events.new(batch * 10 + $0) }).compactMap(\.appended?.position)
+        }
+        try await waitUntil("every event delivered") { received.withLock { $0.count } >= positions.count }
+        #expect(received.withLock { $0 } == positions)
+        #expect(bus.overflows > 0, "the queue overflowed and the stream was read instead")
+        await bus.close()
+        try await log.close()
+    }
+
+    @Test("several nodes on one log: concurrent appends get distinct increasing positions; concurrent purges remove each event once")
+    func severalNodes() async throws {
+        let url = try RedisURL(try await RedisServer.shared().url)
+        let prefix = "nodes-\(UUID().uuidString.prefix(8))"
+        let nodes = (0..<3).map { _ in RedisEventLog(url: url, channelPrefix: prefix) }
+        let appended = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for (index, log) in nodes.enumerated() {
+                group.addTask {
+                    var positions: [Int64] = []
+                    for n in 0..<100 {
+                        let event = Events.new(index * 1000 + n, retentionDays: 1, createdAtMillis: 1_700_000_000_000)
+                        positions += try await log.append([event]).compactMap(\.appended?.position)
+                    }
+                    return positions
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(Set(appended).count == 300)
+        let removed = try await withThrowingTaskGroup(of: Int.self) { group in
+            for log in nodes {
+                group.addTask {
+                    var total = 0
+                    while true {
+                        let count = try await log.purgeExpired(nowMillis: 1_800_000_000_000, limit: 7)
+                        if count == 0 { return total }
+                        total += count
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(removed == 300)
+        #expect(try await nodes[0].read(after: 0, company: nil, limit: 1000).events.isEmpty)
+        for log in nodes { try await log.close() }
+    }
+
+    @Test("a server that lost the scripts (SCRIPT FLUSH) runs them again from source")
+    func scriptsLost() async throws {
+        let redis = try await RedisServer(durable: false)
+        let log = RedisEventLog(url: try RedisURL(redis.url), channelPrefix: "flush-\(UUID().uuidString.prefix(8))", connections: 1)
+        #expect(try await log.append([Events.new(1)]).first?.appended != nil)
+        try redis.command("SCRIPT", "FLUSH")
+        #expect(try await log.append([Events.new(2)]).first?.appended != nil)
+        try await log.close()
+    }
+
+    @Test("Redis gone: calls fail at once as unavailable and health says why; after a restart the same objects serve again")
+    func serverGone() async throws {
+        let redis = try await RedisServer(durable: true)
+        let url = try RedisURL(redis.url)
+        let log = RedisEventLog(url: url, channelPrefix: "gone-\(UUID().uuidString.prefix(8))", connections: 1)
+        let first = try #require(try await log.append([Events.new(1)]).first?.appended)
+        await redis.kill()
+        let started = ContinuousClock.now
+        await #expect(throws: RedisError.self) { try await log.append([Events.new(2)]) }
+        #expect(ContinuousClock.now - started < .seconds(5), "no hang")
+        #expect(await !log.health().isHealthy)
+        try await redis.start()
+        try await waitUntil("the log serves again") { (try? await log.head()) != nil }
+        #expect(try await log.read(after: 0, company: nil, limit: 10).events.map(\.eventID) == [first.eventID], "appendfsync always kept it")
+        #expect(await log.health() == .healthy)
+        try await log.close()
+        await redis.kill()
+    }
+}
