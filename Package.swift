@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "realtime-gateway", targets: ["RealtimeGateway"]),
         .library(name: "PolicyEngine", targets: ["PolicyEngine"]),
         .library(name: "EventBus", targets: ["EventBus"]),
+        // For the Redis client measurement in Benchmarks/ (RedisThroughput).
+        .library(name: "RedisBackend", targets: ["RedisBackend"]),
         // For the fuzz targets in Fuzz/ (a separate package that depends on this one by path).
         .library(name: "GatewayModel", targets: ["GatewayModel"]),
         .library(name: "PolicyLanguage", targets: ["PolicyLanguage"]),
@@ -74,6 +76,7 @@ let package = Package(
             dependencies: [
                 "GatewayModel", "EventBus", "CHiredis",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings

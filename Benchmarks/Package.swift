@@ -24,6 +24,16 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
+        // The Redis client's own cost: PINGs and single-event appends through RedisConnection's thread, beside
+        // redis-benchmark in scripts/cluster-bench.sh.
+        .executableTarget(
+            name: "RedisThroughput",
+            dependencies: [
+                .product(name: "RedisBackend", package: "realtime-gateway"),
+                .product(name: "EventBus", package: "realtime-gateway"),
+                .product(name: "GatewayModel", package: "realtime-gateway"),
+            ]
+        ),
         // A plain loop over one decision kind, for `perf record` or `valgrind --tool=callgrind`.
         .executableTarget(name: "PolicyProfile", dependencies: ["BenchmarkSupport"]),
         .executableTarget(

@@ -62,7 +62,7 @@ public struct GatewayApplication: Sendable {
         } catch {
             throw ConfigurationProblem("\(error)")
         }
-        backends = try Backends.make(configuration)
+        backends = try Backends.make(configuration, logger: logger)
         var node = PolicyGate.Configuration(region: configuration.region, nodeRegion: configuration.nodeRegion)
         node.channelPrefix = configuration.channelPrefix
         node.gdprEnabled = configuration.gdprEnabled

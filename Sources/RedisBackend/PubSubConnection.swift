@@ -24,6 +24,8 @@ final class PubSubConnection: Sendable {
     private let settings: RedisConnection.Settings
     private let onMessage: @Sendable (_ channel: String, _ payload: [UInt8]) -> Void
     private let onLive: @Sendable () -> Void
+    /// Told when the connection broke (with the reason) and when it is subscribed again.
+    private let onChange: @Sendable (_ up: Bool, _ reason: String) -> Void
     /// Silence after which the connection is taken as dead (a `PING` goes out every `pingInterval`).
     private let silenceLimit: Duration = .seconds(10)
     private let pingInterval: Duration = .seconds(2)
@@ -32,11 +34,14 @@ final class PubSubConnection: Sendable {
         settings: RedisConnection.Settings,
         name: String,
         onMessage: @escaping @Sendable (String, [UInt8]) -> Void,
-        onLive: @escaping @Sendable () -> Void
+        onLive: @escaping @Sendable () -> Void,
+        onChange: @escaping @Sendable (Bool, String) -> Void = { _, _ in }
     ) {
+        RedisConnection.ignoreBrokenPipes
         self.settings = settings
         self.onMessage = onMessage
         self.onLive = onLive
+        self.onChange = onChange
         let thread = Thread { [self] in self.serve() }
         thread.name = name
         thread.start()
@@ -111,7 +116,9 @@ final class PubSubConnection: Sendable {
         var lastHeard = ContinuousClock.now
         var lastPing = ContinuousClock.now
         var pings: [Ping] = []
+        var everUp = false
         func drop(_ reason: String) {
+            if context != nil, reason != "closed" { onChange(false, reason) }
             if let open = context { redisFree(open) }
             context = nil
             let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -200,7 +207,10 @@ final class PubSubConnection: Sendable {
                     if handle(reply), !pings.isEmpty {
                         switch pings.removeFirst() {
                         case .keepAlive: break
-                        case .live: onLive()
+                        case .live:
+                            if everUp { onChange(true, "subscribed again") }
+                            everUp = true
+                            onLive()
                         case .confirm(let continuation): continuation.resume()
                         }
                     }

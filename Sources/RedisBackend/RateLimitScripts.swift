@@ -3,7 +3,8 @@
 /// stay exact. Lua numbers are doubles; every product stays below 2^53 (`burst × period` is at most
 /// 10^6 × 3.6 × 10^9 µs), and divisions are corrected to exact integer quotients.
 enum RateLimitScripts {
-    /// ARGV: now in µs (empty: Redis `TIME`, one clock for every node), count, then per check: key suffix,
+    /// ARGV: now in µs (empty: Redis `TIME`, one clock for every node), extra lifetime of a state in ms (0 on
+    /// Redis' clock: a state expires when it has drained; a manual clock needs more), count, then per check: key suffix,
     /// limit, period µs, burst, shadow (0/1). All checks are decided first; the states are written only
     /// when no non-shadow check refused. Returns per check `{allowed, exceeded, remaining, retry µs, reset µs}`.
     static let acquire = RedisScript(
@@ -30,10 +31,11 @@ enum RateLimitScripts {
                 local t = redis.call('TIME')
                 now = tonumber(t[1]) * 1000000 + tonumber(t[2])
             end
-            local n = tonumber(ARGV[2])
+            local slack = tonumber(ARGV[2])
+            local n = tonumber(ARGV[3])
             local out, writes, refused = {}, {}, false
             for c = 1, n do
-                local base = 3 + (c - 1) * 5
+                local base = 4 + (c - 1) * 5
                 local key = ns .. 'rl:' .. ARGV[base]
                 local limit, period, burst, shadow = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), ARGV[base + 4] == '1'
                 local capacity = burst * period
@@ -54,7 +56,7 @@ enum RateLimitScripts {
                 else
                     local q, r = divmod(needed, limit)
                     local reset = ceildiv(needed, limit)
-                    writes[#writes + 1] = {key, num(now + q) .. ':' .. num(r), num(math.floor(reset / 1000) + 1)}
+                    writes[#writes + 1] = {key, num(now + q) .. ':' .. num(r), num(math.floor(reset / 1000) + 1 + slack)}
                     out[c] = {1, 0, math.floor((capacity - needed) / period), 0, reset}
                 end
             end

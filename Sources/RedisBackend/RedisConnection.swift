@@ -52,12 +52,17 @@ public final class RedisConnection: Sendable {
 
     /// Starts the connection's thread; the first request connects.
     public init(settings: Settings, name: String) {
+        Self.ignoreBrokenPipes
         self.settings = settings
         let worker = Worker(settings: settings)
         let thread = Thread { [self] in self.serve(worker) }
         thread.name = name
         thread.start()
     }
+
+    /// hiredis writes with `write(2)`: a write to a connection Redis closed would raise SIGPIPE, whose default
+    /// action ends the process. Ignored once, before the first connection (NIO itself never relies on it).
+    static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Sends `commands` in one pipeline and returns their replies in order (error replies included).
     /// - Throws: ``RedisError/unavailable(_:)`` when the connection is down or broke before every reply came.

@@ -1,5 +1,6 @@
 public import EventBus
 public import GatewayModel
+public import Logging
 import ServiceLifecycle
 import Synchronization
 
@@ -38,6 +39,7 @@ public final class RedisEventBus: EventBusBackend {
     private let client: RedisClient
     private let history: History?
     private let queueLimit: Int
+    private let logger: Logger
     private let subscriptions = Mutex(Subscriptions())
     private let closed = Atomic<Bool>(false)
     private let pubsub: Mutex<PubSubConnection?> = Mutex(nil)
@@ -50,16 +52,28 @@ public final class RedisEventBus: EventBusBackend {
     ///   - url: the Redis server.
     ///   - history: where subscriptions catch up after a break; `nil` for none.
     ///   - queueLimit: live events queued per subscription before it reads the stream instead.
-    public init(url: RedisURL, history: History?, queueLimit: Int = 10_000) {
+    ///   - logger: where breaks, reconnections and catch-ups are reported.
+    public init(url: RedisURL, history: History?, queueLimit: Int = 10_000, logger: Logger = Logger(label: "redis-bus")) {
         let settings = RedisConnection.Settings(url: url)
         client = RedisClient(settings: settings, count: 1, name: "redis-bus")
         self.history = history
         self.queueLimit = queueLimit
+        self.logger = logger
         let connection = PubSubConnection(
             settings: settings,
             name: "redis-pubsub",
             onMessage: { [weak self] channel, payload in self?.dispatch(channel: channel, payload: payload) },
-            onLive: { [weak self] in self?.connectionIsLive() }
+            onLive: { [weak self] in self?.connectionIsLive() },
+            onChange: { up, reason in
+                if up {
+                    logger.notice("the Redis pub/sub connection is back", metadata: [LogKey.event: "event_bus.reconnected"])
+                } else {
+                    logger.warning(
+                        "the Redis pub/sub connection broke",
+                        metadata: [LogKey.event: "event_bus.disconnected", LogKey.error: "\(reason)"]
+                    )
+                }
+            }
         )
         pubsub.withLock { $0 = connection }
     }
@@ -74,7 +88,7 @@ public final class RedisEventBus: EventBusBackend {
 
     public func subscribe(_ channels: [String], handler: @escaping @Sendable (StoredEvent) async -> Void) async throws {
         guard !closed.load(ordering: .acquiring) else { throw EventBusError.closed }
-        let feed = SubscriptionFeed(channels: Set(channels), queueLimit: queueLimit, history: history, handler: handler)
+        let feed = SubscriptionFeed(channels: Set(channels), queueLimit: queueLimit, history: history, logger: logger, handler: handler)
         subscriptions.withLock { subscriptions in
             let id = subscriptions.nextID
             subscriptions.nextID += 1

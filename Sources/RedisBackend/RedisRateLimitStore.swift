@@ -69,8 +69,9 @@ public final class RedisRateLimitStore: RateLimitStore {
         if let known = acquireWithoutWaiting(checks) { return known }
         var arguments: [[UInt8]] = []
         switch time {
-        case .redis: arguments.append([])
-        case .manual(let micros): arguments.append(Array(String(micros()).utf8))
+        case .redis: arguments += [[], Array("0".utf8)]
+        // Redis expires states on its own clock; time moved by hand must not see them vanish.
+        case .manual(let micros): arguments += [Array(String(micros()).utf8), Array("86400000".utf8)]
         }
         arguments.append(Array(String(checks.count).utf8))
         for check in checks {

@@ -1,5 +1,6 @@
 import EventBus
 import GatewayModel
+import Logging
 import Synchronization
 
 /// One bus subscription of a ``RedisEventBus``: the live events the pub/sub thread offered, queued (bounded)
@@ -28,15 +29,23 @@ final class SubscriptionFeed: Sendable {
     private let state: Mutex<State>
     private let handler: @Sendable (StoredEvent) async -> Void
     private let history: RedisEventBus.History?
+    private let logger: Logger
     /// The most live events queued before the feed drops them and reads the stream instead.
     let queueLimit: Int
     /// How many times the queue overflowed (for tests and metrics).
     let overflows = Atomic<Int>(0)
 
-    init(channels: Set<String>, queueLimit: Int, history: RedisEventBus.History?, handler: @escaping @Sendable (StoredEvent) async -> Void) {
+    init(
+        channels: Set<String>,
+        queueLimit: Int,
+        history: RedisEventBus.History?,
+        logger: Logger,
+        handler: @escaping @Sendable (StoredEvent) async -> Void
+    ) {
         state = Mutex(State(channels: channels))
         self.queueLimit = queueLimit
         self.history = history
+        self.logger = logger
         self.handler = handler
     }
 
@@ -112,6 +121,8 @@ final class SubscriptionFeed: Sendable {
                 do {
                     var from: Int64
                     if let known = last ?? start { from = known } else { from = try await history.log.head() }
+                    let origin = from
+                    var caughtUp = 0
                     while true {
                         let page = try await history.log.read(after: from, company: nil, limit: 512)
                         guard !page.events.isEmpty else { break }
@@ -122,11 +133,20 @@ final class SubscriptionFeed: Sendable {
                             guard channels.contains(where: { RedisEventBus.channel($0, covers: channel) }) else { continue }
                             if let last, event.position <= last { continue }
                             last = event.position
+                            caughtUp += 1
                             await handler(event)
                         }
                     }
                     last = max(last ?? from, from)
+                    logger.info(
+                        "caught up from the stream",
+                        metadata: [LogKey.event: "event_bus.caught_up", "after": "\(origin)", "to": "\(from)", "delivered": "\(caughtUp)"]
+                    )
                 } catch {
+                    logger.warning(
+                        "catching up from the stream failed; retrying",
+                        metadata: [LogKey.event: "event_bus.catch_up_failed", LogKey.error: "\(error)"]
+                    )
                     // Redis went away again: try once more after a pause (the queue keeps the live feed).
                     state.withLock { $0.catchUp = true }
                     try? await Task.sleep(for: .milliseconds(200))

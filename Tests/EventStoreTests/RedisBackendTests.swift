@@ -89,6 +89,28 @@ struct RedisBackendTests {
         for log in nodes { try await log.close() }
     }
 
+    @Test("a refused flood costs no round trip: keys over their limit are answered from the node's cache until their retry time")
+    func refusedFloodStaysLocal() async throws {
+        let redis = try await RedisServer(durable: false)
+        let store = RedisRateLimitStore(url: try RedisURL(redis.url), namespace: "rg:{flood}:")
+        let check = RateLimitStoreConformanceTests.check("flooder", limit: 2, perSecond: false)
+        #expect(try await store.acquire([check]).allSatisfy(\.allowed))
+        #expect(try await store.acquire([check]).allSatisfy(\.allowed))
+        let refused = try await store.acquire([check])[0]
+        #expect(!refused.allowed && refused.retryAfterNanos > 0)
+        func scriptCalls() throws -> Int {
+            let stats = try redis.command("INFO", "commandstats")
+            guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha:") }),
+                let calls = line.split(separator: "=").dropFirst().first?.split(separator: ",").first
+            else { return 0 }
+            return Int(calls) ?? 0
+        }
+        let before = try scriptCalls()
+        for _ in 0..<500 { #expect(try await !store.acquire([check])[0].allowed) }
+        #expect(try scriptCalls() == before, "no script ran for the refused flood")
+        #expect(store.acquireWithoutWaiting([check])?[0].allowed == false, "answered without suspending")
+    }
+
     @Test("a server that lost the scripts (SCRIPT FLUSH) runs them again from source")
     func scriptsLost() async throws {
         let redis = try await RedisServer(durable: false)

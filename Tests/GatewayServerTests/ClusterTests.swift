@@ -169,34 +169,36 @@ struct ClusterTests {
             nodes: 2,
             perNode: [[:], ["REDIS_URL": "redis://\(user):secret-b@127.0.0.1:\(redis.port)"]]
         )
-        let (a, b) = (cluster.nodes[0], cluster.nodes[1])
-        let socket = try await TestSocket(url: b.ws + "/ws?token=\(await Tokens.hs256())")
-        _ = try await socket.next(type: "connection.established")
-        try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
-        _ = try await socket.next(type: "subscription.confirmed")
-        var accepted: [String] = []
-        for n in 0..<5 { accepted.append(try await Cluster.publish(a, data: ["n": n]).json["event_id"] as? String ?? "") }
-        // Node B loses Redis (its user is switched off and its connections cut) while A goes on accepting.
-        try redis.command("ACL", "SETUSER", user, "off")
-        try redis.command("CLIENT", "KILL", "USER", user)
-        try await eventually("node B sees Redis down") { try await TestHTTP.get(b.http + "/api/realtime/health/").status == 503 }
-        for n in 5..<35 {
-            let reply = try await Cluster.publish(a, data: ["n": n])
-            #expect(reply.status == 202)
-            accepted.append(reply.json["event_id"] as? String ?? "")
+        try await cluster.showingLogsOnFailure {
+            let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+            let socket = try await TestSocket(url: b.ws + "/ws?token=\(await Tokens.hs256())")
+            _ = try await socket.next(type: "connection.established")
+            try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+            _ = try await socket.next(type: "subscription.confirmed")
+            var accepted: [String] = []
+            for n in 0..<5 { accepted.append(try await Cluster.publish(a, data: ["n": n]).json["event_id"] as? String ?? "") }
+            // Node B loses Redis (its user is switched off and its connections cut) while A goes on accepting.
+            try redis.command("ACL", "SETUSER", user, "off")
+            try redis.command("CLIENT", "KILL", "USER", user)
+            try await eventually("node B sees Redis down") { try await TestHTTP.get(b.http + "/api/realtime/health/").status == 503 }
+            for n in 5..<35 {
+                let reply = try await Cluster.publish(a, data: ["n": n])
+                #expect(reply.status == 202)
+                accepted.append(reply.json["event_id"] as? String ?? "")
+            }
+            try redis.command("ACL", "SETUSER", user, "on")
+            var live: [String] = []
+            while live.count < accepted.count {
+                let event = try #require(try await socket.next(type: "event")["data"] as? [String: Any])
+                live.append(event["event_id"] as? String ?? "")
+            }
+            #expect(live == accepted)
+            try await eventually("node B is healthy again") { try await TestHTTP.get(b.http + "/api/realtime/health/").status == 200 }
+            #expect(try await Cluster.publish(b, data: ["n": 35]).status == 202)
+            let next = try #require(try await socket.next(type: "event")["data"] as? [String: Any])
+            #expect((next["data"] as? [String: Any])?["n"] as? Int == 35, "nothing twice")
+            await socket.close()
         }
-        try redis.command("ACL", "SETUSER", user, "on")
-        var live: [String] = []
-        while live.count < accepted.count {
-            let event = try #require(try await socket.next(type: "event")["data"] as? [String: Any])
-            live.append(event["event_id"] as? String ?? "")
-        }
-        #expect(live == accepted)
-        try await eventually("node B is healthy again") { try await TestHTTP.get(b.http + "/api/realtime/health/").status == 200 }
-        #expect(try await Cluster.publish(b, data: ["n": 35]).status == 202)
-        let next = try #require(try await socket.next(type: "event")["data"] as? [String: Any])
-        #expect((next["data"] as? [String: Any])?["n"] as? Int == 35, "nothing twice")
-        await socket.close()
         await cluster.stop()
     }
 
@@ -213,81 +215,83 @@ struct ClusterTests {
         )
         try policy.write(toFile: folder + "/policy.yaml", atomically: true, encoding: .utf8)
         let cluster = try await Cluster.start(nodes: 2, redis: redis, environment: ["POLICY_PATH": folder])
-        let (a, b) = (cluster.nodes[0], cluster.nodes[1])
-        let user = await Tokens.hs256()
-        let tight = try await TestSocket(url: a.ws + "/ws?token=\(await Tokens.hs256(company: "555"))")
-        _ = try await tight.next(type: "connection.established")
-        let spare = try await TestSocket(url: a.ws + "/ws?token=\(await Tokens.hs256(user: "2"))")
-        _ = try await spare.next(type: "connection.established")
-        let socket = try await TestSocket(url: b.ws + "/ws?token=\(user)")
-        _ = try await socket.next(type: "connection.established")
-        try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
-        _ = try await socket.next(type: "subscription.confirmed")
+        try await cluster.showingLogsOnFailure {
+            let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+            let user = await Tokens.hs256()
+            let tight = try await TestSocket(url: a.ws + "/ws?token=\(await Tokens.hs256(company: "555"))")
+            _ = try await tight.next(type: "connection.established")
+            let spare = try await TestSocket(url: a.ws + "/ws?token=\(await Tokens.hs256(user: "2"))")
+            _ = try await spare.next(type: "connection.established")
+            let socket = try await TestSocket(url: b.ws + "/ws?token=\(user)")
+            _ = try await socket.next(type: "connection.established")
+            try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+            _ = try await socket.next(type: "subscription.confirmed")
 
-        let ledger = Ledger()
-        let stop = Atomic<Bool>(false)
-        let publisher = Task {
-            var n = 0
-            while !stop.load(ordering: .acquiring) {
-                let node = n % 2 == 0 ? a : b
-                n += 1
-                guard let reply = try? await Cluster.publish(node, data: ["n": n]) else {
-                    ledger.record(status: 0, id: nil, retryAfter: nil)
-                    continue
+            let ledger = Ledger()
+            let stop = Atomic<Bool>(false)
+            let publisher = Task {
+                var n = 0
+                while !stop.load(ordering: .acquiring) {
+                    let node = n % 2 == 0 ? a : b
+                    n += 1
+                    guard let reply = try? await Cluster.publish(node, data: ["n": n]) else {
+                        ledger.record(status: 0, id: nil, retryAfter: nil)
+                        continue
+                    }
+                    ledger.record(status: reply.status, id: reply.json["event_id"] as? String, retryAfter: reply.headers.first(name: "Retry-After"))
+                    if reply.status != 202 { try? await Task.sleep(for: .milliseconds(20)) }
                 }
-                ledger.record(status: reply.status, id: reply.json["event_id"] as? String, retryAfter: reply.headers.first(name: "Retry-After"))
-                if reply.status != 202 { try? await Task.sleep(for: .milliseconds(20)) }
             }
-        }
-        try await eventually("40 publishes accepted") { ledger.accepted.count >= 40 }
-        // Every connection of every gateway, the pub/sub ones included, cut at once.
-        try redis.command("CLIENT", "KILL", "TYPE", "normal")
-        try redis.command("CLIENT", "KILL", "TYPE", "pubsub")
-        let afterKill = ledger.accepted.count
-        try await eventually("publishes accepted again after CLIENT KILL") { ledger.accepted.count >= afterKill + 40 }
+            try await eventually("40 publishes accepted") { ledger.accepted.count >= 40 }
+            // Every connection of every gateway, the pub/sub ones included, cut at once.
+            try redis.command("CLIENT", "KILL", "TYPE", "normal")
+            try redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+            let afterKill = ledger.accepted.count
+            try await eventually("publishes accepted again after CLIENT KILL") { ledger.accepted.count >= afterKill + 40 }
 
-        // Redis gone: publishes answer 503 with Retry-After, health is 503 naming the parts, sockets stay open.
-        await redis.kill()
-        let failedBefore = ledger.failures.count
-        try await eventually("a publish refused while Redis is down") { ledger.failures.count > failedBefore }
-        #expect(ledger.failures.allSatisfy { $0.status == 503 && $0.retryAfter != nil }, "\(ledger.failures.map(\.status))")
-        let health = try await TestHTTP.get(a.http + "/api/realtime/health/")
-        #expect(health.status == 503)
-        let components = health.json["components"] as? [String: Any] ?? [:]
-        #expect(components["cache"] as? String != "healthy" && components["event_bus"] as? String != "healthy", "\(components)")
-        // New connections are refused with 1013 (try again later); open ones stay open and keep their limits' rule.
-        let refused = try await RawWebSocket.refusal(port: a.port, path: "/ws?token=\(user)")
-        #expect(refused.code == 1013, "\(refused)")
-        try await spare.send(json: ["type": "subscribe", "topics": ["activity.*"]])
-        let confirmed = try await spare.next(type: "subscription.confirmed")
-        #expect((confirmed["data"] as? [String: Any])?["topics"] as? [String] == ["activity.*"], "on_store_error: allow")
-        try await tight.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
-        let closedLimit = try await tight.next(type: "error")
-        #expect((closedLimit["data"] as? [String: Any])?["code"] as? String == "unavailable", "\(closedLimit)")
-        try await redis.start()
-        let afterRestart = ledger.accepted.count
-        try await eventually("publishes accepted again after the restart") { ledger.accepted.count >= afterRestart + 40 }
-        stop.store(true, ordering: .releasing)
-        await publisher.value
-        try await eventually("health is back") { try await TestHTTP.get(a.http + "/api/realtime/health/").status == 200 }
+            // Redis gone: publishes answer 503 with Retry-After, health is 503 naming the parts, sockets stay open.
+            await redis.kill()
+            let failedBefore = ledger.failures.count
+            try await eventually("a publish refused while Redis is down") { ledger.failures.count > failedBefore }
+            #expect(ledger.failures.allSatisfy { $0.status == 503 && $0.retryAfter != nil }, "\(ledger.failures.map(\.status))")
+            let health = try await TestHTTP.get(a.http + "/api/realtime/health/")
+            #expect(health.status == 503)
+            let components = health.json["components"] as? [String: Any] ?? [:]
+            #expect(components["cache"] as? String != "healthy" && components["event_bus"] as? String != "healthy", "\(components)")
+            // New connections are refused with 1013 (try again later); open ones stay open and keep their limits' rule.
+            let refused = try await RawWebSocket.refusal(port: a.port, path: "/ws?token=\(user)")
+            #expect(refused.code == 1013, "\(refused)")
+            try await spare.send(json: ["type": "subscribe", "topics": ["activity.*"]])
+            let confirmed = try await spare.next(type: "subscription.confirmed")
+            #expect((confirmed["data"] as? [String: Any])?["topics"] as? [String] == ["activity.*"], "on_store_error: allow")
+            try await tight.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+            let closedLimit = try await tight.next(type: "error")
+            #expect((closedLimit["data"] as? [String: Any])?["code"] as? String == "unavailable", "\(closedLimit)")
+            try await redis.start()
+            let afterRestart = ledger.accepted.count
+            try await eventually("publishes accepted again after the restart") { ledger.accepted.count >= afterRestart + 40 }
+            stop.store(true, ordering: .releasing)
+            await publisher.value
+            try await eventually("health is back") { try await TestHTTP.get(a.http + "/api/realtime/health/").status == 200 }
 
-        let accepted = ledger.accepted
-        print("cluster failure test: \(accepted.count) accepted, \(ledger.failures.count) refused: \(Set(ledger.failures.map(\.status)))")
-        let stored = Set(Self.eventIDs(try await Cluster.history(b, token: user)))
-        #expect(Set(accepted).isSubset(of: stored), "\(Set(accepted).subtracting(stored).count) acknowledged events missing")
-        #expect(ledger.failures.allSatisfy { $0.status == 503 || $0.status == 0 }, "every other publish got an error")
-        // The live client on B got every acknowledged event, in log order, across both breaks.
-        var live: [String] = []
-        let wanted = Set(accepted)
-        while !wanted.isSubset(of: Set(live)) {
-            let event = try #require(try await socket.next(type: "event")["data"] as? [String: Any])
-            live.append(event["event_id"] as? String ?? "")
+            let accepted = ledger.accepted
+            print("cluster failure test: \(accepted.count) accepted, \(ledger.failures.count) refused: \(Set(ledger.failures.map(\.status)))")
+            let stored = Set(Self.eventIDs(try await Cluster.history(b, token: user)))
+            #expect(Set(accepted).isSubset(of: stored), "\(Set(accepted).subtracting(stored).count) acknowledged events missing")
+            #expect(ledger.failures.allSatisfy { $0.status == 503 || $0.status == 0 }, "every other publish got an error")
+            // The live client on B got every acknowledged event, in log order, across both breaks.
+            var live: [String] = []
+            let wanted = Set(accepted)
+            while !wanted.isSubset(of: Set(live)) {
+                let event = try #require(try await socket.next(type: "event")["data"] as? [String: Any])
+                live.append(event["event_id"] as? String ?? "")
+            }
+            #expect(Set(live).count == live.count, "no event twice")
+            #expect(a.process.isRunning && b.process.isRunning, "no node exits")
+            await socket.close()
+            await tight.close()
+            await spare.close()
         }
-        #expect(Set(live).count == live.count, "no event twice")
-        #expect(a.process.isRunning && b.process.isRunning, "no node exits")
-        await socket.close()
-        await tight.close()
-        await spare.close()
         await cluster.stop()
         await redis.kill()
     }

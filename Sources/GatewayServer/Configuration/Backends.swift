@@ -1,6 +1,7 @@
 import EventBus
 import EventStore
 import Foundation
+import Logging
 import RedisBackend
 
 /// The one place backends are chosen: builds the ``BackendSet`` (event log, bus, rate-limit store) that
@@ -9,7 +10,7 @@ import RedisBackend
 enum Backends {
     /// Builds the set for `configuration.backend`.
     /// - Throws: ``ConfigurationProblem`` when the backend is not in this build or its parts cannot be opened.
-    static func make(_ configuration: ServerConfiguration) throws(ConfigurationProblem) -> BackendSet {
+    static func make(_ configuration: ServerConfiguration, logger: Logger) throws(ConfigurationProblem) -> BackendSet {
         switch configuration.backend {
         case .memory:
             let log: SQLiteEventLog
@@ -28,7 +29,7 @@ enum Backends {
         case .redis:
             let url = try redisURL(configuration)
             let log = RedisEventLog(url: url, channelPrefix: configuration.channelPrefix, connections: configuration.redisConnections)
-            let bus = RedisEventBus(url: url, history: .init(log: log, channelPrefix: configuration.channelPrefix))
+            let bus = RedisEventBus(url: url, history: .init(log: log, channelPrefix: configuration.channelPrefix), logger: logger)
             let limits = RedisRateLimitStore(url: url, namespace: RedisEventLog.namespace(channelPrefix: configuration.channelPrefix))
             return BackendSet(kind: .redis, log: log, bus: bus, limits: limits)
         case .nats:

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayTesting
+import Synchronization
 
 /// Several real gateway processes on one real Redis (`EVENT_BUS_BACKEND=redis`), with a channel prefix (and
 /// so a key namespace) no other test uses.
@@ -27,6 +28,19 @@ struct Cluster {
             nodes.append(try await ServerProcess(dataDir: TestServer.temporaryDirectory(), environment: env))
         }
         return Cluster(redis: redis, nodes: nodes, channelPrefix: prefix)
+    }
+
+    /// Runs `body`; when it throws, prints the end of every node's log first (a cluster test that fails on a
+    /// loaded machine should say what the nodes saw).
+    func showingLogsOnFailure(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            for (index, node) in nodes.enumerated() {
+                print("--- node \(index) log (end):\n" + node.output.text.withLock { String($0.suffix(6000)) })
+            }
+            throw error
+        }
     }
 
     /// Stops every node with SIGTERM.
