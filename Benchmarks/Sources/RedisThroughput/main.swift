@@ -10,17 +10,13 @@ import RedisBackend
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let url = try RedisURL(arguments.first ?? "redis://127.0.0.1:6379")
-var clients = 16
-var seconds = 5
-var iterator = arguments.dropFirst().makeIterator()
-while let flag = iterator.next() {
-    let value = Int(iterator.next() ?? "") ?? 0
-    switch flag {
-    case "--clients": clients = value
-    case "--seconds": seconds = value
-    default: fatalError("unknown flag \(flag)")
-    }
+/// `--clients N --seconds S`.
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return fallback }
+    return Int(arguments[index + 1]) ?? fallback
 }
+let clients = option("--clients", 16)
+let seconds = option("--seconds", 5)
 
 func flatOut(_ label: String, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws {
     let deadline = ContinuousClock.now + .seconds(seconds)
