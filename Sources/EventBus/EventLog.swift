@@ -70,10 +70,15 @@ public struct LogPage: Sendable {
     public var head: Int64
     /// The events, in log order.
     public var events: [StoredEvent]
+    /// The position of the last entry the read passed, when it passed entries it could not return (one
+    /// written by a newer build, a damaged one): the next page starts after it. `nil` when every entry read
+    /// is in `events`.
+    public var scannedThrough: Int64?
 
     /// Creates a page.
-    public init(head: Int64, events: [StoredEvent]) {
+    public init(head: Int64, events: [StoredEvent], scannedThrough: Int64? = nil) {
         self.head = head
         self.events = events
+        self.scannedThrough = scannedThrough
     }
 }

@@ -185,6 +185,13 @@ public struct GatewayApplication: Sendable {
             )
         )
         running.group.withLock { $0 = group }
+        // The fan-out listens before the port opens: a client admitted at head H must get every event after H.
+        do {
+            try await gateway.subscribeToBus()
+        } catch {
+            try? await backends.log.close()
+            throw error
+        }
         do {
             try await group.run()
         } catch {

@@ -55,6 +55,8 @@ public final class Gateway: Sendable {
     let connectionCount = Atomic<Int>(0)
     /// Set when shutdown begins: waiting polls answer at once instead of sleeping.
     let shuttingDown = Atomic<Bool>(false)
+    /// Whether the fan-out is subscribed to the bus (``subscribeToBus()``).
+    let subscribed = Atomic<Bool>(false)
     /// Deliveries counted for `/dashboard`.
     let delivered = Atomic<Int>(0)
     /// The connections that asked for `dashboard.snapshot` messages.
@@ -85,11 +87,22 @@ public final class Gateway: Sendable {
 
     /// Runs delivery (the gate's bus subscription and publish pipeline) and the token-expiry, idempotency
     /// and retention timers until the task is cancelled or ``shutdown()`` is called.
+    /// Subscribes the fan-out to the bus; returns once the subscription is in place. The composition root
+    /// calls it before the server accepts connections (a node on Redis would otherwise admit clients whose
+    /// first events it had not subscribed to yet); ``run()`` calls it when nobody did.
+    public func subscribeToBus() async throws {
+        guard !subscribed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try await gate.subscribe { [weak self] event in await self?.fanOut(event) }
+    }
+
     public func run() async throws {
         let gate = self.gate
         let retention = gate.configuration.gdprEnabled ? configuration.retentionSweepInterval : nil
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await gate.run { [weak self] event in await self?.fanOut(event) } }
+            group.addTask {
+                if !(self.subscribed.load(ordering: .acquiring)) { try await self.subscribeToBus() }
+                await gate.runPipeline()
+            }
             group.addTask { [weak self] in
                 var tick = 0
                 while !Task.isCancelled {

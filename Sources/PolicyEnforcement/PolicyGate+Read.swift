@@ -59,6 +59,12 @@ extension PolicyGate {
             guard let envelope = variants.envelope(redacting: mask) else { continue }
             visible.append(VisibleEvent(position: event.position, resumeBefore: previous, envelope: envelope))
         }
-        return VisiblePage(events: visible, lastExamined: previous, head: page.head, exhausted: page.events.count < limit)
+        // Entries the log passed over (it could not decode them) count as examined; the reader goes on after them.
+        return VisiblePage(
+            events: visible,
+            lastExamined: max(previous, page.scannedThrough ?? previous),
+            head: page.head,
+            exhausted: page.events.count < limit && page.scannedThrough == nil
+        )
     }
 }

@@ -119,9 +119,19 @@ public final class PolicyGate: Sendable {
     /// Subscribes to every channel of this node's prefix, handing each event (in log order) to
     /// `deliver`, then runs the publish pipeline until ``stop()``, when it drains what was queued.
     public func run(deliver: @escaping @Sendable (StoredEvent) async -> Void) async throws {
-        try await backends.bus.subscribe([configuration.channelPrefix + ".>"], handler: deliver)
-        await pipeline.run()
+        try await subscribe(deliver: deliver)
+        await runPipeline()
     }
+
+    /// Subscribes to every channel of this node's prefix, handing each event (in log order) to `deliver`;
+    /// returns once the subscription is in place (on a shared bus: once its broker applied it). Call it before
+    /// the node accepts connections, so nothing a client could be owed is published before it.
+    public func subscribe(deliver: @escaping @Sendable (StoredEvent) async -> Void) async throws {
+        try await backends.bus.subscribe([configuration.channelPrefix + ".>"], handler: deliver)
+    }
+
+    /// Runs the publish pipeline until ``stop()``, when it drains what was queued.
+    public func runPipeline() async { await pipeline.run() }
 
     /// Refuses new publishes and lets ``run(deliver:)`` return once the queued ones are appended.
     public func stop() { pipeline.stop() }

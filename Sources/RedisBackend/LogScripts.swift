@@ -59,17 +59,23 @@ enum LogScripts {
 
     /// Appends events: per event the forgotten-subject check, the idempotency check, the position, the
     /// stores and the `PUBLISH` to every node, all in one atomic step.
-    /// ARGV: now ms, dedup window ms, channel prefix, count, then per event: bus encoding (position 0),
+    /// ARGV: now ms, dedup window ms, Redis channel prefix, floor (the highest position the calling node has
+    /// seen: the head is raised to it, so positions are never given out twice after Redis lost its newest
+    /// writes), count, then per event: bus encoding (position 0),
     /// event id, event type, company, has subject (0/1), subject, retention days, created ms, idempotency
     /// key, count of other subjects, the other subjects.
     /// Returns per event `{'a', position}`, `{'d', event id, position}` or `{'f'}`.
     static let append = RedisScript(
         name: "append",
         source: prelude + #"""
-            local now, window, prefix, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+            local now, window, prefix, floor, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
             local head = ensure_meta()
+            if floor > head then
+                redis.call('HSET', meta, 'head', ARGV[4])
+                head = floor
+            end
             local out = {}
-            local i = 5
+            local i = 6
             for _ = 1, n do
                 local wire, id, kind, company = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
                 local subjects = {}
@@ -177,27 +183,38 @@ enum LogScripts {
             """#
     )
 
-    /// Forgets subject ARGV[1] in company ARGV[2] (every company when empty) at ARGV[3] ms and removes its
-    /// events. Returns `{purged, already (0/1), company, company, ...}` (the companies that lost events).
+    /// Forgets subject ARGV[1] in company ARGV[2] (every company when empty) at ARGV[3] ms and removes up to
+    /// ARGV[4] of its events. Returns `{purged, already (0/1), more (0/1), company, ...}` (the companies that
+    /// lost events); the caller calls again while `more` is 1.
     static let forget = RedisScript(
         name: "forget",
         source: prelude + #"""
-            local subject, scope = ARGV[1], ARGV[2]
+            local subject, scope, budget = ARGV[1], ARGV[2], tonumber(ARGV[4])
             local already = redis.call('HSETNX', forgotten, lp(scope) .. subject, ARGV[3]) == 0
             local companies
             if scope ~= '' then companies = {scope} else companies = redis.call('SMEMBERS', subject_companies(subject)) end
             table.sort(companies)
-            local purged, touched = 0, {}
+            local purged, touched, more = 0, {}, 0
             for _, c in ipairs(companies) do
                 local key = subject_positions(c, subject)
                 local removed = 0
-                for _, p in ipairs(redis.call('SMEMBERS', key)) do removed = removed + remove_event(c, p) end
-                redis.call('DEL', key)
-                redis.call('SREM', subject_companies(subject), c)
+                while budget > 0 do
+                    local batch = redis.call('SPOP', key, math.min(budget, 500))
+                    if #batch == 0 then break end
+                    for _, p in ipairs(batch) do removed = removed + remove_event(c, p) end
+                    budget = budget - #batch
+                end
                 if removed > 0 then touched[#touched + 1] = c end
                 purged = purged + removed
+                if redis.call('SCARD', key) == 0 then
+                    redis.call('DEL', key)
+                    redis.call('SREM', subject_companies(subject), c)
+                else
+                    more = 1
+                    break
+                end
             end
-            local out = {purged, already and 1 or 0}
+            local out = {purged, already and 1 or 0, more}
             for _, c in ipairs(touched) do out[#out + 1] = c end
             return out
             """#

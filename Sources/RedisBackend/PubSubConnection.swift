@@ -130,6 +130,10 @@ final class PubSubConnection: Sendable {
             for case .confirm(let continuation) in pings { continuation.resume() }
             for continuation in waiting { continuation.resume() }
             pings = []
+            // The backoff is reset only once a connection was subscribed and answered (`.live`), so a server
+            // that accepts and then refuses is not hammered.
+            backoff = backoff == .zero ? settings.initialBackoff : min(settings.maximumBackoff, backoff * 2)
+            nextAttempt = ContinuousClock.now + backoff * Double.random(in: 0.5...1.0)
         }
         while !state.withLock({ $0.closed }) {
             guard let open = context else {
@@ -150,7 +154,6 @@ final class PubSubConnection: Sendable {
                     backoff = backoff == .zero ? settings.initialBackoff : min(settings.maximumBackoff, backoff * 2)
                     nextAttempt = ContinuousClock.now + backoff * Double.random(in: 0.5...1.0)
                 case .success(let opened):
-                    backoff = .zero
                     context = opened
                     let commands = state.withLock { state -> [RedisCommand] in
                         state.pending = []
@@ -195,6 +198,7 @@ final class PubSubConnection: Sendable {
                 }
                 lastHeard = ContinuousClock.now
                 var broken = false
+                var refusal: String?
                 while true {
                     var raw: UnsafeMutableRawPointer?
                     guard redisGetReplyFromReader(open, &raw) == REDIS_OK else {
@@ -204,19 +208,30 @@ final class PubSubConnection: Sendable {
                     guard let raw else { break }
                     let reply = RedisReply(raw.assumingMemoryBound(to: redisReply.self))
                     freeReplyObject(raw)
-                    if handle(reply), !pings.isEmpty {
+                    switch handle(reply) {
+                    case .other:
+                        break
+                    case .refused(let message):
+                        // LOADING, BUSY, a refused SUBSCRIBE: this connection may not be subscribed, and the
+                        // PING answers no longer line up. Start again (with backoff) rather than go deaf.
+                        broken = true
+                        refusal = "Redis answered \(message.prefix(200))"
+                    case .pong:
+                        guard !pings.isEmpty else { break }
                         switch pings.removeFirst() {
                         case .keepAlive: break
                         case .live:
+                            backoff = .zero
                             if everUp { onChange(true, "subscribed again") }
                             everUp = true
                             onLive()
                         case .confirm(let continuation): continuation.resume()
                         }
                     }
+                    if broken { break }
                 }
                 if broken {
-                    drop(Worker.errorText(open))
+                    drop(refusal ?? Worker.errorText(open))
                     continue
                 }
             } else if ContinuousClock.now - lastHeard > silenceLimit {
@@ -235,9 +250,23 @@ final class PubSubConnection: Sendable {
         return true
     }
 
-    /// Hands a message on; returns whether the reply was a `PING`'s answer.
-    private func handle(_ reply: RedisReply) -> Bool {
-        if case .status(let text) = reply { return text == "PONG" }
+    /// What a reply on the pub/sub connection was.
+    private enum Received {
+        /// The answer to a `PING`.
+        case pong
+        /// An error line: the connection is no longer in a known state.
+        case refused(String)
+        /// A message (handed on) or a (un)subscribe acknowledgement.
+        case other
+    }
+
+    /// Hands a message on and says what the reply was.
+    private func handle(_ reply: RedisReply) -> Received {
+        switch reply {
+        case .status(let text): return text == "PONG" ? .pong : .other
+        case .error(let message): return .refused(message)
+        default: break
+        }
         let items = reply.elements
         switch items.first?.string?.lowercased() {
         case "message":
@@ -245,10 +274,10 @@ final class PubSubConnection: Sendable {
         case "pmessage":
             if items.count == 4, let channel = items[2].string, case .bulk(let payload) = items[3] { onMessage(channel, payload) }
         case "pong":
-            return true
+            return .pong
         default:
             break
         }
-        return false
+        return .other
     }
 }

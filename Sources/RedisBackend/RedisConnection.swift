@@ -176,7 +176,13 @@ final class Worker: @unchecked Sendable {
 
     /// The open context, opening one (with the handshake) when there is none and the backoff allows.
     func connected() -> Result<Context, RedisError> {
-        if let context { return .success(context) }
+        if let context {
+            // Between requests nothing is owed to us: a readable socket means Redis closed it (a restart, an
+            // idle timeout, CLIENT KILL). Open a new one now, before a request is written into the dead one.
+            var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { return .success(context) }
+            disconnect()
+        }
         guard ContinuousClock.now >= nextAttempt else { return .failure(lastFailure) }
         switch Self.open(settings) {
         case .success(let context):

@@ -22,11 +22,14 @@ public final class RedisEventBus: EventBusBackend {
         public var log: any EventLog
         /// `EVENT_BUS_CHANNEL_PREFIX`: an event's channel is `<prefix>.<event type>`.
         public var channelPrefix: String
+        /// Told every position the bus delivers (``RedisEventLog/observe(_:)``: appends never go below it).
+        public var observe: @Sendable (Int64) -> Void
 
         /// Creates a history.
-        public init(log: any EventLog, channelPrefix: String) {
+        public init(log: any EventLog, channelPrefix: String, observe: @escaping @Sendable (Int64) -> Void = { _ in }) {
             self.log = log
             self.channelPrefix = channelPrefix
+            self.observe = observe
         }
     }
 
@@ -37,6 +40,9 @@ public final class RedisEventBus: EventBusBackend {
     }
 
     private let client: RedisClient
+    /// Redis channels are `rg:<db>:<bus channel>`: pub/sub ignores `SELECT`, so deployments on different
+    /// databases of one Redis must not hear each other.
+    private let redisPrefix: String
     private let history: History?
     private let queueLimit: Int
     private let logger: Logger
@@ -56,6 +62,7 @@ public final class RedisEventBus: EventBusBackend {
     public init(url: RedisURL, history: History?, queueLimit: Int = 10_000, logger: Logger = Logger(label: "redis-bus")) {
         let settings = RedisConnection.Settings(url: url)
         client = RedisClient(settings: settings, count: 1, name: "redis-bus")
+        redisPrefix = Self.redisChannel("", database: url.database)
         self.history = history
         self.queueLimit = queueLimit
         self.logger = logger
@@ -64,7 +71,8 @@ public final class RedisEventBus: EventBusBackend {
             name: "redis-pubsub",
             onMessage: { [weak self] channel, payload in self?.dispatch(channel: channel, payload: payload) },
             onLive: { [weak self] in self?.connectionIsLive() },
-            onChange: { up, reason in
+            onChange: { [weak self] up, reason in
+                if !up { self?.connectionLost() }
                 if up {
                     logger.notice("the Redis pub/sub connection is back", metadata: [LogKey.event: "event_bus.reconnected"])
                 } else {
@@ -78,24 +86,41 @@ public final class RedisEventBus: EventBusBackend {
         pubsub.withLock { $0 = connection }
     }
 
+    /// The Redis channel of a bus channel on database `database`: `rg:<db>:<channel>`.
+    public static func redisChannel(_ channel: String, database: Int) -> String { "rg:\(database):" + channel }
+
     /// A message: `<position>:<bus encoding>`.
     static func message(_ event: StoredEvent) -> [UInt8] { Array("\(event.position):".utf8) + event.encoded() }
 
     public func publish(channel: String, event: StoredEvent) async throws {
         guard !closed.load(ordering: .acquiring) else { throw EventBusError.closed }
-        _ = try await client.connection.send([[Array("PUBLISH".utf8), Array(channel.utf8), Self.message(event)]])[0].checked()
+        _ = try await client.connection.send([[Array("PUBLISH".utf8), Array((redisPrefix + channel).utf8), Self.message(event)]])[0].checked()
     }
 
     public func subscribe(_ channels: [String], handler: @escaping @Sendable (StoredEvent) async -> Void) async throws {
         guard !closed.load(ordering: .acquiring) else { throw EventBusError.closed }
-        let feed = SubscriptionFeed(channels: Set(channels), queueLimit: queueLimit, history: history, logger: logger, handler: handler)
+        // The head before the subscription exists: every event after it reaches the feed, live or by catch-up.
+        let start = try? await history?.log.head()
+        let observe = history?.observe
+        let delivered: @Sendable (StoredEvent) async -> Void = { event in
+            observe?(event.position)
+            await handler(event)
+        }
+        let feed = SubscriptionFeed(
+            channels: Set(channels),
+            start: start,
+            queueLimit: queueLimit,
+            history: history,
+            logger: logger,
+            handler: delivered
+        )
         subscriptions.withLock { subscriptions in
             let id = subscriptions.nextID
             subscriptions.nextID += 1
             subscriptions.feeds[id] = feed
             subscriptions.tasks[id] = Task { await feed.run() }
         }
-        let (exact, patterns) = Self.redisChannels(channels)
+        let (exact, patterns) = redisChannels(channels)
         guard let connection = pubsub.withLock({ $0 }) else { return }
         connection.add(channels: exact, patterns: patterns)
         // Nothing published after this returns is missed (unless the connection is down; then the feed
@@ -106,17 +131,26 @@ public final class RedisEventBus: EventBusBackend {
 
     public func unsubscribe(_ channels: [String]) async throws {
         let removed = Set(channels)
-        let ended = subscriptions.withLock { subscriptions -> [(SubscriptionFeed, Task<Void, Never>?)] in
-            var ended: [(SubscriptionFeed, Task<Void, Never>?)] = []
-            for (id, feed) in subscriptions.feeds where feed.remove(removed) {
-                ended.append((feed, subscriptions.tasks.removeValue(forKey: id)))
-                subscriptions.feeds[id] = nil
+        let (ended, counts) = subscriptions.withLock { subscriptions -> ([SubscriptionFeed], [String: Int]) in
+            var ended: [SubscriptionFeed] = []
+            var counts: [String: Int] = [:]
+            for (id, feed) in subscriptions.feeds {
+                let (held, empty) = feed.remove(removed)
+                for channel in held { counts[channel, default: 0] += 1 }
+                if empty {
+                    ended.append(feed)
+                    subscriptions.tasks[id] = nil
+                    subscriptions.feeds[id] = nil
+                }
             }
-            return ended
+            return (ended, counts)
         }
-        for (feed, _) in ended { feed.close() }
-        let (exact, patterns) = Self.redisChannels(channels)
-        pubsub.withLock { $0 }?.remove(channels: exact, patterns: patterns)
+        for feed in ended { feed.close() }
+        // One Redis subscription per feed that held the channel (they were counted one per feed).
+        for (channel, count) in counts {
+            let (exact, patterns) = redisChannels([channel])
+            for _ in 0..<count { pubsub.withLock { $0 }?.remove(channels: exact, patterns: patterns) }
+        }
     }
 
     public func close() async {
@@ -158,15 +192,15 @@ public final class RedisEventBus: EventBusBackend {
     /// How many times a subscription's live queue overflowed and it read the stream instead.
     public var overflows: Int { subscriptions.withLock { $0.feeds.values.reduce(0) { $0 + $1.overflows.load(ordering: .relaxed) } } }
 
-    /// Bus channels as Redis channels and patterns.
-    static func redisChannels(_ channels: [String]) -> (exact: [String], patterns: [String]) {
+    /// Bus channels as Redis channels and patterns (under ``redisPrefix``).
+    func redisChannels(_ channels: [String]) -> (exact: [String], patterns: [String]) {
         var exact: [String] = []
         var patterns: [String] = []
         for channel in channels {
             if channel.hasSuffix(".>") {
-                patterns.append(globEscaped(String(channel.dropLast())) + "*")
+                patterns.append(Self.globEscaped(redisPrefix + String(channel.dropLast())) + "*")
             } else {
-                exact.append(channel)
+                exact.append(redisPrefix + channel)
             }
         }
         return (exact, patterns)
@@ -182,7 +216,9 @@ public final class RedisEventBus: EventBusBackend {
         return escaped
     }
 
-    private func dispatch(channel: String, payload: [UInt8]) {
+    private func dispatch(channel redisChannel: String, payload: [UInt8]) {
+        guard redisChannel.hasPrefix(redisPrefix) else { return }
+        let channel = String(redisChannel.dropFirst(redisPrefix.count))
         guard let colon = payload.firstIndex(of: UInt8(ascii: ":")),
             let position = Int64(String(decoding: payload[..<colon], as: UTF8.self)),
             var event = try? StoredEvent(decoding: Array(payload[(colon + 1)...]))
@@ -193,6 +229,11 @@ public final class RedisEventBus: EventBusBackend {
         event.position = position
         let feeds = subscriptions.withLock { Array($0.feeds.values) }
         for feed in feeds { feed.offer(event, channel: channel) }
+    }
+
+    private func connectionLost() {
+        let feeds = subscriptions.withLock { Array($0.feeds.values) }
+        for feed in feeds { feed.connectionLost() }
     }
 
     private func connectionIsLive() {

@@ -17,9 +17,18 @@ public final class RedisEventLog: EventLog {
     let namespace: [UInt8]
     /// Events are announced on `<channelPrefix>.<event type>`.
     public let channelPrefix: String
+    /// The Redis channel events are announced on starts with this (`rg:<db>:<channel prefix>`).
+    let redisChannelPrefix: String
     let dedupWindowMillis: Int64
     let now: @Sendable () -> Int64
     private let closed = Atomic<Bool>(false)
+    /// The highest position this node has seen (appended, read or delivered): appends never go below it, so
+    /// a Redis that lost its newest writes (`everysec`, a failover) never gives a position out twice.
+    private let highWater = Atomic<Int64>(0)
+    private let undecodable = Atomic<Int>(0)
+    /// Events removed per erasure script call; an erasure of more runs in several calls (it is recorded
+    /// as forgotten in the first, so no new event of the subject is stored meanwhile).
+    let forgetBatch: Int
 
     /// Opens the log (connections are made on first use).
     /// - Parameters:
@@ -33,6 +42,7 @@ public final class RedisEventLog: EventLog {
         channelPrefix: String,
         connections: Int = 4,
         dedupWindowSeconds: Int = 86_400,
+        forgetBatch: Int = 1_000,
         now: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }
     ) {
         var settings = RedisConnection.Settings(url: url)
@@ -40,9 +50,17 @@ public final class RedisEventLog: EventLog {
         client = RedisClient(settings: settings, count: connections, name: "redis-log")
         namespace = Array(Self.namespace(channelPrefix: channelPrefix).utf8)
         self.channelPrefix = channelPrefix
+        redisChannelPrefix = RedisEventBus.redisChannel(channelPrefix, database: url.database)
         dedupWindowMillis = Int64(dedupWindowSeconds) * 1000
+        self.forgetBatch = max(1, forgetBatch)
         self.now = now
     }
+
+    /// Notes a position this node has seen (the bus calls it for every event it delivers).
+    public func observe(_ position: Int64) { highWater.max(position, ordering: .relaxed) }
+
+    /// Stream entries skipped because this build could not decode them (a newer wire version, damage).
+    public var undecodableEntries: Int { undecodable.load(ordering: .relaxed) }
 
     /// The key namespace of a channel prefix: every key of the log starts with it (one hash slot).
     public static func namespace(channelPrefix: String) -> String { "rg:{\(channelPrefix)}:" }
@@ -58,7 +76,8 @@ public final class RedisEventLog: EventLog {
     public func append(_ events: [NewEvent]) async throws -> [AppendOutcome] {
         guard !events.isEmpty else { return [] }
         var arguments: [[UInt8]] = [
-            Array(String(now()).utf8), Array(String(dedupWindowMillis).utf8), Array(channelPrefix.utf8), Array(String(events.count).utf8),
+            Array(String(now()).utf8), Array(String(dedupWindowMillis).utf8), Array(redisChannelPrefix.utf8),
+            Array(String(highWater.load(ordering: .relaxed)).utf8), Array(String(events.count).utf8),
         ]
         arguments.reserveCapacity(4 + events.count * 10)
         for new in events {
@@ -81,7 +100,7 @@ public final class RedisEventLog: EventLog {
         guard replies.count == events.count else {
             throw RedisError.unexpectedReply("append returned \(replies.count) outcomes for \(events.count) events")
         }
-        return try zip(events, replies).map { new, reply in
+        let outcomes: [AppendOutcome] = try zip(events, replies).map { new, reply in
             let fields = reply.elements
             switch fields.first?.string {
             case "a":
@@ -98,6 +117,8 @@ public final class RedisEventLog: EventLog {
             default: throw RedisError.unexpectedReply("append outcome \(String(describing: fields.first))")
             }
         }
+        for case .appended(let event) in outcomes { observe(event.position) }
+        return outcomes
     }
 
     public func read(after position: Int64, company: CompanyID?, limit: Int) async throws -> LogPage {
@@ -107,23 +128,32 @@ public final class RedisEventLog: EventLog {
         )
         let items = reply.elements
         guard let head = items.first?.int64 else { throw RedisError.unexpectedReply("read without a head") }
+        observe(head)
         var events: [StoredEvent] = []
         events.reserveCapacity(items.count / 2)
+        var skipped: Int64?
         var index = 1
         while index + 1 < items.count {
             guard let id = items[index].string, let position = Int64(id.prefix { $0 != "-" }), case .bulk(let bytes) = items[index + 1] else {
                 throw RedisError.unexpectedReply("a log entry without its position or encoding")
             }
-            var event = try StoredEvent(decoding: bytes)
+            index += 2
+            // An entry this build cannot read is passed over (and counted), never a reader stuck on it.
+            guard var event = try? StoredEvent(decoding: bytes) else {
+                undecodable.add(1, ordering: .relaxed)
+                skipped = position
+                continue
+            }
             event.position = position
             events.append(event)
-            index += 2
         }
-        return LogPage(head: head, events: events)
+        let scanned = skipped.map { max($0, events.last?.position ?? $0) }
+        return LogPage(head: head, events: events, scannedThrough: scanned)
     }
 
     public func head() async throws -> Int64 {
         guard let head = try await run(LogScripts.head, []).elements.first?.int64 else { throw RedisError.unexpectedReply("no head") }
+        observe(head)
         return head
     }
 
@@ -150,18 +180,28 @@ public final class RedisEventLog: EventLog {
     }
 
     public func forget(dataSubjectID: String, company: CompanyID?, atMillis: Int64) async throws -> ForgetOutcome {
-        let reply = try await run(
-            LogScripts.forget,
-            [Array(dataSubjectID.utf8), Array((company?.rawValue ?? "").utf8), Array(String(atMillis).utf8)]
-        ).elements
-        guard reply.count >= 2, let purged = reply[0].int64, let already = reply[1].int64 else {
-            throw RedisError.unexpectedReply("forget outcome")
+        var purged = 0
+        var companies: Set<CompanyID> = []
+        var alreadyForgotten: Bool?
+        // The first call records the erasure (so the subject's events are refused from then on); each call
+        // removes at most `forgetBatch` events, so no script holds Redis for long.
+        while true {
+            let reply = try await run(
+                LogScripts.forget,
+                [
+                    Array(dataSubjectID.utf8), Array((company?.rawValue ?? "").utf8), Array(String(atMillis).utf8),
+                    Array(String(forgetBatch).utf8),
+                ]
+            ).elements
+            guard reply.count >= 3, let removed = reply[0].int64, let already = reply[1].int64, let more = reply[2].int64 else {
+                throw RedisError.unexpectedReply("forget outcome")
+            }
+            purged += Int(removed)
+            companies.formUnion(reply.dropFirst(3).compactMap(\.string).map { CompanyID($0) })
+            if alreadyForgotten == nil { alreadyForgotten = already == 1 }
+            if more == 0 { break }
         }
-        return ForgetOutcome(
-            purged: Int(purged),
-            companies: reply.dropFirst(2).compactMap(\.string).map { CompanyID($0) },
-            alreadyForgotten: already == 1
-        )
+        return ForgetOutcome(purged: purged, companies: companies.sorted(), alreadyForgotten: alreadyForgotten ?? false)
     }
 
     public func forgottenSubjects() async throws -> [ForgottenSubject] {

@@ -67,6 +67,8 @@ public final class RedisRateLimitStore: RateLimitStore {
         guard !checks.isEmpty else { return [] }
         guard !closed.load(ordering: .acquiring) else { throw RedisError.closed }
         if let known = acquireWithoutWaiting(checks) { return known }
+        // Refusals are remembered from before the request: the retry time Redis gives counts from its "now".
+        let sent = localMicros()
         var arguments: [[UInt8]] = []
         switch time {
         case .redis: arguments += [[], Array("0".utf8)]
@@ -100,7 +102,7 @@ public final class RedisRateLimitStore: RateLimitStore {
                 )
             )
         }
-        remember(checks, outcomes)
+        remember(checks, outcomes, sentAt: sent)
         return outcomes
     }
 
@@ -131,8 +133,7 @@ public final class RedisRateLimitStore: RateLimitStore {
         }
     }
 
-    private func remember(_ checks: [LimitCheck], _ outcomes: [RateLimitOutcome]) {
-        let now = localMicros()
+    private func remember(_ checks: [LimitCheck], _ outcomes: [RateLimitOutcome], sentAt now: Int64) {
         let over = zip(checks, outcomes).filter { !$0.0.limit.shadow && !$0.1.allowed && $0.1.retryAfterNanos > 0 }
         guard !over.isEmpty else { return }
         refused.withLock { refused in

@@ -28,19 +28,9 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
             throw RedisURLError("REDIS_URL must start with redis:// (redis://[user:pass@]host:port[/db])")
         }
         var rest = Substring(text.dropFirst("redis://".count))
-        var database = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-            if !path.isEmpty {
-                guard let number = Int(path), (0...15_999).contains(number) else {
-                    throw RedisURLError("REDIS_URL database '\(path.prefix(20))' is not a number")
-                }
-                database = number
-            }
-        }
         var user: String?
         var password: String?
+        // Credentials first: a password may hold a '/' (or anything but '@' unescaped).
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
@@ -50,6 +40,17 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
                 password = String(credentials[credentials.index(after: colon)...]).removingURLEscapes()
             } else {
                 password = String(credentials).removingURLEscapes()
+            }
+        }
+        var database = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+            if !path.isEmpty {
+                guard let number = Int(path), (0...15_999).contains(number) else {
+                    throw RedisURLError("REDIS_URL database '\(path.prefix(20))' is not a number")
+                }
+                database = number
             }
         }
         let host: Substring

@@ -189,8 +189,13 @@ struct ClusterTests {
             try redis.command("ACL", "SETUSER", user, "on")
             var live: [String] = []
             while live.count < accepted.count {
-                let event = try #require(try await socket.next(type: "event")["data"] as? [String: Any])
-                live.append(event["event_id"] as? String ?? "")
+                do {
+                    let event = try #require(try await socket.next(type: "event")["data"] as? [String: Any])
+                    live.append(event["event_id"] as? String ?? "")
+                } catch {
+                    print("received \(live.count) of \(accepted.count); missing \(accepted.filter { !live.contains($0) })")
+                    throw error
+                }
             }
             #expect(live == accepted)
             try await eventually("node B is healthy again") { try await TestHTTP.get(b.http + "/api/realtime/health/").status == 200 }

@@ -197,6 +197,26 @@ struct CommandLineTests {
         #expect(allowed.status == 0)
         #expect(allowed.lines.first == "decision: allow (allowed)")
         #expect(allowed.stdout.contains("pass whitelist: 'deal.stage.*' is covered by 'deal.stage.*' [policies/default.yaml:13:14]"))
+        #expect(allowed.stdout.contains("if the store is unreachable: deny (on_store_error)"), "limits fail closed by default")
+        let storeErrorPolicy = """
+            version: 1
+            topics:
+              - pattern: "deal.stage.*"
+            tenants:
+              default: { plan: open }
+            plans:
+              open:
+                rate_limits:
+                  - { scope: user, action: subscribe, limit: 5, per: second, on_store_error: allow }
+            """
+        let open = try Gateway.run([
+            "policy", "explain", "--policy", try Gateway.folder(["policy.yaml": storeErrorPolicy]), "--principal",
+            #"{"user_id":1,"company_id":"123","roles":["sales"]}"#, "--action", "subscribe", "--topic", "deal.stage.*",
+        ])
+        #expect(
+            open.stdout.contains("user subscribe 5 per second from plan 'open'; if the store is unreachable: allow (on_store_error)"),
+            "\(open.stdout)"
+        )
         let denied = try Gateway.run([
             "policy", "explain", "--principal", #"{"user_id":1,"company_id":"456","roles":["sales"]}"#, "--action", "connect", "--node-region",
             "us-east-1",

@@ -29,7 +29,8 @@ enum Backends {
         case .redis:
             let url = try redisURL(configuration)
             let log = RedisEventLog(url: url, channelPrefix: configuration.channelPrefix, connections: configuration.redisConnections)
-            let bus = RedisEventBus(url: url, history: .init(log: log, channelPrefix: configuration.channelPrefix), logger: logger)
+            let history = RedisEventBus.History(log: log, channelPrefix: configuration.channelPrefix) { log.observe($0) }
+            let bus = RedisEventBus(url: url, history: history, logger: logger)
             let limits = RedisRateLimitStore(url: url, namespace: RedisEventLog.namespace(channelPrefix: configuration.channelPrefix))
             return BackendSet(kind: .redis, log: log, bus: bus, limits: limits)
         case .nats:
