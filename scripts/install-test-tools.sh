@@ -5,14 +5,13 @@
 # selenium, PyJWT.
 # Run by scripts/test.sh and .ci/run; does nothing when everything is there.
 set -euo pipefail
+bash "$(dirname "$0")/install-build-deps.sh"
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v curl >/dev/null || need+=(curl)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
-command -v pkg-config >/dev/null || need+=(pkg-config)
-[ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
         echo "the tests need the Debian packages: ${need[*]} (install them as root: apt-get install -y ${need[*]})" >&2
