@@ -34,9 +34,15 @@ public final class RedisServer: Sendable {
         }
     }
 
+    /// The primary this server replicates, when it is a replica.
+    private let primaryPort: Int?
+
     /// Starts a server of its own.
-    /// - Parameter durable: `appendonly yes` with `appendfsync always`: an acknowledged write survives `kill -9`.
-    public init(durable: Bool) async throws {
+    /// - Parameters:
+    ///   - durable: `appendonly yes` with `appendfsync always`: an acknowledged write survives `kill -9`.
+    ///   - replicaOf: a primary to replicate (`--replicaof`).
+    public init(durable: Bool, replicaOf primary: RedisServer? = nil) async throws {
+        primaryPort = primary?.port
         guard let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: FileManager.default.isExecutableFile(atPath:))
         else {
             throw RedisServerError("redis-server is not installed: run scripts/test.sh, which installs it (apt-get install -y redis-server)")
@@ -60,6 +66,7 @@ public final class RedisServer: Sendable {
             "--logfile", directory + "/redis.log", "--maxmemory-policy", "noeviction",
         ]
         arguments += durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        if let primaryPort { arguments += ["--replicaof", "127.0.0.1", "\(primaryPort)"] }
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

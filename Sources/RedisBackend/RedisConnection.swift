@@ -84,12 +84,24 @@ public final class RedisConnection: Sendable {
 
     /// Runs `script` by SHA with `keys` and `arguments`; a server that lost the script gets its source.
     public func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RedisReply {
+        try await run(script, keys: keys, arguments: arguments, then: nil).reply
+    }
+
+    /// Runs `script` by SHA and then `next` in the same pipeline, on this one connection (as `WAIT` must
+    /// follow the write it waits for); returns both replies.
+    public func run(
+        _ script: RedisScript,
+        keys: [[UInt8]],
+        arguments: [[UInt8]],
+        then next: RedisCommand?
+    ) async throws -> (reply: RedisReply, next: RedisReply?) {
         let tail = [Array(String(keys.count).utf8)] + keys + arguments
-        let reply = try await send([[Array("EVALSHA".utf8), Array(script.sha.utf8)] + tail])[0]
-        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
-            return try await send([[Array("EVAL".utf8), Array(script.source.utf8)] + tail])[0].checked()
+        let following = next.map { [$0] } ?? []
+        var replies = try await send([[Array("EVALSHA".utf8), Array(script.sha.utf8)] + tail] + following)
+        if case .error(let message) = replies[0], message.hasPrefix("NOSCRIPT") {
+            replies = try await send([[Array("EVAL".utf8), Array(script.source.utf8)] + tail] + following)
         }
-        return try reply.checked()
+        return (try replies[0].checked(), replies.count > 1 ? replies[1] : nil)
     }
 
     /// Whether the last attempt connected, and why not when it did not.

@@ -29,6 +29,10 @@ public final class RedisEventLog: EventLog {
     /// Events removed per erasure script call; an erasure of more runs in several calls (it is recorded
     /// as forgotten in the first, so no new event of the subject is stored meanwhile).
     let forgetBatch: Int
+    /// Replicas that must have an append before it is acknowledged (`WAIT`); 0 waits for none.
+    let waitReplicas: Int
+    /// How long an append waits for them before it fails as unavailable.
+    let waitTimeoutMillis: Int
 
     /// Opens the log (connections are made on first use).
     /// - Parameters:
@@ -43,6 +47,8 @@ public final class RedisEventLog: EventLog {
         connections: Int = 4,
         dedupWindowSeconds: Int = 86_400,
         forgetBatch: Int = 1_000,
+        waitReplicas: Int = 0,
+        waitTimeoutMillis: Int = 1_000,
         now: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }
     ) {
         var settings = RedisConnection.Settings(url: url)
@@ -53,6 +59,8 @@ public final class RedisEventLog: EventLog {
         redisChannelPrefix = RedisEventBus.redisChannel(channelPrefix, database: url.database)
         dedupWindowMillis = Int64(dedupWindowSeconds) * 1000
         self.forgetBatch = max(1, forgetBatch)
+        self.waitReplicas = max(0, waitReplicas)
+        self.waitTimeoutMillis = max(1, waitTimeoutMillis)
         self.now = now
     }
 
@@ -96,7 +104,19 @@ public final class RedisEventLog: EventLog {
             arguments.append(Array(String(others.count).utf8))
             arguments += others.map { Array($0.utf8) }
         }
-        let replies = try await run(LogScripts.append, arguments).elements
+        guard !closed.load(ordering: .acquiring) else { throw RedisError.closed }
+        // With replicas to wait for, `WAIT` follows the script on the same connection: the append is
+        // acknowledged only once that many replicas have it, so a failover to one of them loses nothing.
+        let wait: RedisCommand? =
+            waitReplicas > 0 ? [Array("WAIT".utf8), Array(String(waitReplicas).utf8), Array(String(waitTimeoutMillis).utf8)] : nil
+        let (reply, waited) = try await client.connection.run(LogScripts.append, keys: [namespace], arguments: arguments, then: wait)
+        if let waited {
+            let copies = try waited.checked().int64 ?? 0
+            guard copies >= Int64(waitReplicas) else {
+                throw RedisError.unavailable("only \(copies) of \(waitReplicas) replicas acknowledged the append within \(waitTimeoutMillis) ms")
+            }
+        }
+        let replies = reply.elements
         guard replies.count == events.count else {
             throw RedisError.unexpectedReply("append returned \(replies.count) outcomes for \(events.count) events")
         }

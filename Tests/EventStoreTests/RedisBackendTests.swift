@@ -191,6 +191,23 @@ struct RedisBackendTests {
         try await log.close()
     }
 
+    @Test("REDIS_WAIT_REPLICAS: an acknowledged append is on the replica (a failover to it loses nothing); without the replica appends fail")
+    func waitForReplicas() async throws {
+        let primary = try await RedisServer(durable: false)
+        let replica = try await RedisServer(durable: false, replicaOf: primary)
+        try await waitUntil("the replica is in sync") { (try? replica.command("INFO", "replication"))?.contains("master_link_status:up") == true }
+        let prefix = "replicated-\(UUID().uuidString.prefix(8))"
+        let log = RedisEventLog(url: try RedisURL(primary.url), channelPrefix: prefix, connections: 1, waitReplicas: 1, waitTimeoutMillis: 500)
+        for n in 0..<20 { #expect(try await log.append([Events.new(n)]).first?.appended != nil) }
+        // Read straight from the replica: every acknowledged event is there already.
+        let namespace = RedisEventLog.namespace(channelPrefix: prefix)
+        #expect(try replica.command("XLEN", namespace + "c:123") == "20")
+        await replica.kill()
+        await #expect(throws: RedisError.self) { try await log.append([Events.new(99)]) }
+        try await log.close()
+        await primary.kill()
+    }
+
     @Test("a server that lost the scripts (SCRIPT FLUSH) runs them again from source")
     func scriptsLost() async throws {
         let redis = try await RedisServer(durable: false)

@@ -297,6 +297,7 @@ struct ServeConfigurationTests {
             (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "redis://h:http"], "REDIS_URL"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "nats"], "nats is not available in this build"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "REDIS_CONNECTIONS": "0"], "REDIS_CONNECTIONS"),
+            (["JWT_SECRET": String(repeating: "s", count: 40), "REDIS_WAIT_REPLICAS": "many"], "REDIS_WAIT_REPLICAS"),
             // Nothing listens there: after BACKEND_START_TIMEOUT the node exits 2 naming Redis, without the password.
             (
                 [

@@ -28,7 +28,13 @@ enum Backends {
             throw ConfigurationProblem("EVENT_BUS_BACKEND=kafka is not available in this build; use memory, redis or nats")
         case .redis:
             let url = try redisURL(configuration)
-            let log = RedisEventLog(url: url, channelPrefix: configuration.channelPrefix, connections: configuration.redisConnections)
+            let log = RedisEventLog(
+                url: url,
+                channelPrefix: configuration.channelPrefix,
+                connections: configuration.redisConnections,
+                waitReplicas: configuration.redisWaitReplicas,
+                waitTimeoutMillis: configuration.redisWaitTimeoutMillis
+            )
             let history = RedisEventBus.History(log: log, channelPrefix: configuration.channelPrefix) { log.observe($0) }
             let bus = RedisEventBus(url: url, history: history, logger: logger)
             let limits = RedisRateLimitStore(url: url, namespace: RedisEventLog.namespace(channelPrefix: configuration.channelPrefix))

@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     public var redisURL = "redis://127.0.0.1:6379"
     /// `REDIS_CONNECTIONS` (not in the reference): connections of the event log's pool (each pipelines).
     public var redisConnections = 4
+    /// `REDIS_WAIT_REPLICAS` (not in the reference): replicas that must have an event before its 202 (`WAIT`).
+    public var redisWaitReplicas = 0
+    /// `REDIS_WAIT_TIMEOUT_MS` (not in the reference): how long a publish waits for them before it answers 503.
+    public var redisWaitTimeoutMillis = 1_000
     /// `BACKEND_START_TIMEOUT` (not in the reference): seconds a node waits at start for a shared backend
     /// (Redis) to answer before it exits 2.
     public var backendStartTimeoutSeconds = 10
@@ -101,6 +105,8 @@ public struct ServerConfiguration: Sendable {
         if let text = value("REDIS_URL") { redisURL = text }
         if let count = try integer("REDIS_CONNECTIONS", 1...64) { redisConnections = count }
         if let seconds = try integer("BACKEND_START_TIMEOUT", 0...3_600) { backendStartTimeoutSeconds = seconds }
+        if let count = try integer("REDIS_WAIT_REPLICAS", 0...16) { redisWaitReplicas = count }
+        if let millis = try integer("REDIS_WAIT_TIMEOUT_MS", 1...60_000) { redisWaitTimeoutMillis = millis }
         if let text = value("NATS_URL") { natsURL = text }
         if let text = value("DEFAULT_REGION") { region = Region(text) }
         if let text = value("NODE_REGION") { nodeRegion = Region(text) }
