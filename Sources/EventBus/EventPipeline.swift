@@ -2,9 +2,14 @@ public import GatewayModel
 import Synchronization
 
 /// The single writer between publishers and the log: publishes queue here, one loop appends everything
-/// queued in one transaction (one fsync for the batch: group commit), then hands the stored events to
-/// the bus in log order and answers each publisher. Because one loop does both, the bus (and so every
-/// node's fan-out) sees events exactly in log order, which replay and cursors rely on.
+/// queued in one transaction (one fsync for the batch: group commit) and answers each publisher as soon as
+/// its events are durable. A second loop hands the stored events to the bus in log order, beside the next
+/// appends: a publisher's 202 does not wait for the fan-out. Because one loop appends and one delivers, in
+/// the order appended, the bus (and so every node's fan-out) sees events exactly in log order, which replay
+/// and cursors rely on.
+///
+/// The deliveries waiting for the bus are bounded (``maximumQueuedDeliveries`` events): when the fan-out
+/// falls that far behind, the append loop waits for it, so publishers slow down instead of memory growing.
 public final class EventPipeline: Sendable {
     private struct Pending {
         var events: [NewEvent]
@@ -17,21 +22,43 @@ public final class EventPipeline: Sendable {
         var stopped = false
     }
 
+    /// Appended batches on their way to the bus.
+    private struct Deliveries {
+        var batches: [[StoredEvent]] = []
+        var next = 0
+        var queued = 0
+        /// The delivery loop, waiting for a batch.
+        var waiter: CheckedContinuation<Void, Never>?
+        /// The append loop, waiting for room.
+        var room: CheckedContinuation<Void, Never>?
+        var finished = false
+    }
+
     private let state = Mutex(State())
+    private let deliveries = Mutex(Deliveries())
     private let log: any EventLog
     private let deliver: @Sendable ([StoredEvent]) async -> Void
     /// The most events appended in one transaction.
     public let maximumBatch: Int
+    /// The most appended events waiting for the bus before appends wait for the fan-out.
+    public let maximumQueuedDeliveries: Int
 
-    /// Creates a pipeline over `log`; `deliver` receives each appended batch, in log order, before the
-    /// publishers of that batch are answered.
+    /// Creates a pipeline over `log`; `deliver` receives each appended batch, in log order, after the
+    /// publishers of that batch were answered.
     /// - Parameters:
     ///   - log: where events are appended.
     ///   - maximumBatch: the most events appended in one transaction.
+    ///   - maximumQueuedDeliveries: the most appended events waiting for `deliver` before appending waits.
     ///   - deliver: hands appended events on (to the bus).
-    public init(log: any EventLog, maximumBatch: Int = 1024, deliver: @escaping @Sendable ([StoredEvent]) async -> Void) {
+    public init(
+        log: any EventLog,
+        maximumBatch: Int = 1024,
+        maximumQueuedDeliveries: Int = 16_384,
+        deliver: @escaping @Sendable ([StoredEvent]) async -> Void
+    ) {
         self.log = log
         self.maximumBatch = maximumBatch
+        self.maximumQueuedDeliveries = max(1, maximumQueuedDeliveries)
         self.deliver = deliver
     }
 
@@ -49,26 +76,34 @@ public final class EventPipeline: Sendable {
         }
     }
 
-    /// Runs until ``stop()``; then drains what was queued before returning.
+    /// Runs until ``stop()``; then drains what was queued (appends and deliveries) before returning.
     public func run() async {
-        while true {
-            let batch = await nextBatch()
-            guard let batch else { return }
-            let events = batch.flatMap(\.events)
-            do {
-                let outcomes = try await log.append(events)
-                var appended: [StoredEvent] = []
-                appended.reserveCapacity(outcomes.count)
-                for case .appended(let event) in outcomes { appended.append(event) }
-                if !appended.isEmpty { await deliver(appended) }
-                var offset = 0
-                for item in batch {
-                    item.reply.resume(returning: Array(outcomes[offset..<offset + item.events.count]))
-                    offset += item.events.count
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.deliverInOrder() }
+            while let batch = await nextBatch() {
+                let events = batch.flatMap(\.events)
+                do {
+                    let outcomes = try await log.append(events)
+                    var offset = 0
+                    for item in batch {
+                        item.reply.resume(returning: Array(outcomes[offset..<offset + item.events.count]))
+                        offset += item.events.count
+                    }
+                    var appended: [StoredEvent] = []
+                    appended.reserveCapacity(outcomes.count)
+                    for case .appended(let event) in outcomes { appended.append(event) }
+                    if !appended.isEmpty { await enqueueDelivery(appended) }
+                } catch {
+                    for item in batch { item.reply.resume(throwing: error) }
                 }
-            } catch {
-                for item in batch { item.reply.resume(throwing: error) }
             }
+            let waiter = deliveries.withLock { deliveries -> CheckedContinuation<Void, Never>? in
+                deliveries.finished = true
+                defer { deliveries.waiter = nil }
+                return deliveries.waiter
+            }
+            waiter?.resume()
+            await group.waitForAll()
         }
     }
 
@@ -80,6 +115,67 @@ public final class EventPipeline: Sendable {
             return state.waiter
         }
         waiter?.resume()
+    }
+
+    /// Queues appended events for the bus; waits while the queue is full.
+    private func enqueueDelivery(_ events: [StoredEvent]) async {
+        let waiter = deliveries.withLock { deliveries -> CheckedContinuation<Void, Never>? in
+            deliveries.batches.append(events)
+            deliveries.queued += events.count
+            defer { deliveries.waiter = nil }
+            return deliveries.waiter
+        }
+        waiter?.resume()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let roomNow = deliveries.withLock { deliveries -> Bool in
+                guard deliveries.queued > maximumQueuedDeliveries else { return true }
+                deliveries.room = continuation
+                return false
+            }
+            if roomNow { continuation.resume() }
+        }
+    }
+
+    /// Hands queued batches to `deliver`, one at a time, in the order appended, until the append loop ended
+    /// and the queue is empty.
+    private func deliverInOrder() async {
+        while let batch = await nextDelivery() {
+            await deliver(batch)
+            let room = deliveries.withLock { deliveries -> CheckedContinuation<Void, Never>? in
+                deliveries.queued -= batch.count
+                guard deliveries.queued <= maximumQueuedDeliveries else { return nil }
+                defer { deliveries.room = nil }
+                return deliveries.room
+            }
+            room?.resume()
+        }
+    }
+
+    /// The next appended batch for the bus; `nil` once the append loop ended and everything was handed on.
+    private func nextDelivery() async -> [StoredEvent]? {
+        while true {
+            let taken = deliveries.withLock { deliveries -> [StoredEvent]?? in
+                if deliveries.next < deliveries.batches.count {
+                    let batch = deliveries.batches[deliveries.next]
+                    deliveries.next += 1
+                    if deliveries.next >= 64 {
+                        deliveries.batches.removeFirst(deliveries.next)
+                        deliveries.next = 0
+                    }
+                    return .some(batch)
+                }
+                return deliveries.finished ? .some(nil) : nil
+            }
+            if let taken { return taken }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = deliveries.withLock { deliveries -> Bool in
+                    if deliveries.next < deliveries.batches.count || deliveries.finished { return true }
+                    deliveries.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
     }
 
     private func nextBatch() async -> [Pending]? {

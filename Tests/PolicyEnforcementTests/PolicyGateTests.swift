@@ -178,6 +178,8 @@ struct PolicyGateTests {
         try await GateHarness.with { harness in
             let gate = harness.gate
             _ = await gate.publish(.service, body: body(["contact_id": .string("c-1"), "contact_email": .string("x@y.z")]))
+            // The 202 does not wait for the fan-out: the event reaches the bus beside the next appends.
+            try await waitUntil { harness.delivered.withLock { !$0.isEmpty } }
             let event = try #require(harness.delivered.withLock { $0.first })
             var round = try #require(gate.deliveries(of: event))
             let reader = Principal(userID: "r", companyID: "123", roles: ["sales", "pii_reader"])
@@ -210,6 +212,7 @@ struct PolicyGateTests {
             }
             let results = await gate.publishBatch(.service, events: [masked, body(["contact_id": .string("c-del")])])
             #expect(results.map { $0.failureCode } == [.subjectForgotten, .subjectForgotten])
+            try await waitUntil { harness.delivered.withLock { $0.contains(where: PolicyGate.isNotice) } }
             let notices = harness.delivered.withLock { $0.filter(PolicyGate.isNotice).count }
             let again = try await gate.forget(dataSubjectID: "c-del", company: "123")
             #expect(again.alreadyForgotten)
