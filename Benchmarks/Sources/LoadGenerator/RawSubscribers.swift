@@ -5,10 +5,18 @@ import Synchronization
 import Glibc
 #endif
 
+/// What the subscribers connect to.
+enum Target: String, Sendable {
+    /// This gateway: `/ws?token=…`, a `subscribe` frame, events as `{"type":"event",…}` frames.
+    case gateway
+    /// Nchan: `/sub/company123` (a WebSocket subscriber location); every text frame is one published message.
+    case nchan
+}
+
 /// Many subscribed WebSocket connections served by one thread with poll(2) and a minimal frame parser, so
-/// that the load generator spends as little CPU per received frame as possible (the gateway under test
-/// shares the machine). Each connection: TCP connect, HTTP upgrade, one masked `subscribe` frame; then
-/// every text frame starting with `{"type":"event"` counts, and its `"t":` field gives the latency.
+/// that the load generator spends as little CPU per received frame as possible (the server under test
+/// shares the machine). Each connection: TCP connect, HTTP upgrade, (for the gateway) one masked `subscribe`
+/// frame; then every event frame counts, and its `"t":` field gives the latency.
 final class RawSubscribers: @unchecked Sendable {
     private struct Connection {
         var descriptor: Int32
@@ -20,11 +28,13 @@ final class RawSubscribers: @unchecked Sendable {
     private var descriptors: [Int32] = []
     private let tally: Tally
     private let measureLatency: Bool
+    private let target: Target
     private var samples: [Int64] = []
 
-    init(port: Int, tokens: [String], tally: Tally, measureLatency: Bool) throws {
+    init(port: Int, tokens: [String], tally: Tally, measureLatency: Bool, target: Target = .gateway) throws {
         self.tally = tally
         self.measureLatency = measureLatency
+        self.target = target
         for token in tokens {
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
@@ -40,7 +50,7 @@ final class RawSubscribers: @unchecked Sendable {
             let request =
                 // The headers Chrome sends (about 800 bytes with the token), so the gateway reads a browser-sized
                 // upgrade request.
-                "GET /ws?token=\(token)&company_id=123 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+                "GET \(target == .nchan ? "/sub/company123" : "/ws?token=\(token)&company_id=123") HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
                 + "Pragma: no-cache\r\nCache-Control: no-cache\r\n"
                 + "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n"
                 + "Upgrade: websocket\r\nOrigin: https://crm.example.com\r\nSec-WebSocket-Version: 13\r\n"
@@ -48,7 +58,7 @@ final class RawSubscribers: @unchecked Sendable {
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                 + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
             Self.writeAll(descriptor, Array(request.utf8))
-            Self.writeAll(descriptor, Self.maskedText(#"{"type":"subscribe","topics":["deal.stage.*"]}"#))
+            if target == .gateway { Self.writeAll(descriptor, Self.maskedText(#"{"type":"subscribe","topics":["deal.stage.*"]}"#)) }
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
             connections[descriptor] = Connection(descriptor: descriptor)
             descriptors.append(descriptor)
@@ -92,6 +102,8 @@ final class RawSubscribers: @unchecked Sendable {
             guard let end = Self.headerEnd(bytes) else { return }
             connection.upgraded = true
             position = end
+            // Nchan subscribes with the upgrade itself.
+            if target == .nchan { tally.ready.wrappingAdd(1, ordering: .relaxed) }
         }
         while bytes.count - position >= 2 {
             let opcode = bytes[position] & 0x0F
@@ -125,7 +137,7 @@ final class RawSubscribers: @unchecked Sendable {
         func hasPrefix(_ prefix: [UInt8]) -> Bool {
             length >= prefix.count && bytes[start..<(start + prefix.count)].elementsEqual(prefix)
         }
-        if hasPrefix(Self.eventPrefix) {
+        if target == .nchan || hasPrefix(Self.eventPrefix) {
             tally.delivered.wrappingAdd(1, ordering: .relaxed)
             guard measureLatency else { return }
             let end = start + length

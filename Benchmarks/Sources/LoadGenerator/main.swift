@@ -13,6 +13,10 @@ import Glibc
 //   fanout  --subscribers 1000 --events 500        publish as fast as batches go; deliveries/s, nothing lost
 //   latency --subscribers 100 --rate 500 --seconds 10   steady events/s; publish->deliver percentiles
 //   ingest  --publishers 16 --seconds 10            single-event publishes flat out; accepted/s, publish->202
+//   flat    --subscribers 1000 --publishers 16 --events 2000   single events flat out to subscribers; deliveries/s,
+//                                                   loss, publish->deliver and publish->202 percentiles
+// --target gateway|nchan: this gateway (default) or Nchan (WebSocket subscribers on /sub/company123, publishes
+//   POSTed to /pub/company123; no batches, no policy, no cursors).
 //   idle    --connections 10000 --pid P [--hold S]  resident memory of the gateway per idle subscribed connection
 // --publish single|batch: one event per HTTP request (the CRM pattern) or batches (default; latency and fanout).
 // --publish-url URL: publish into another node than the subscribers' (--url), e.g. node A of a cluster.
@@ -32,8 +36,12 @@ struct Options {
     var publishMode = "batch"
     /// Where events are published; the subscribers' `url` when not given.
     var publishURL: String?
-    /// ingest: concurrent publishers.
+    /// ingest and flat: concurrent publishers.
     var publishers = 16
+    /// What is under test.
+    var target = Target.gateway
+    /// Whether `--publishers` was given (latency mode keeps one publisher otherwise).
+    var publisherFlagGiven = false
     /// idle: how long to keep the connections open after measuring (for a profiler attached to the gateway).
     var hold = 0
 
@@ -53,7 +61,10 @@ struct Options {
             case "--hold": hold = Int(value) ?? 0
             case "--publish": publishMode = value
             case "--publish-url": publishURL = value
-            case "--publishers": publishers = Int(value) ?? publishers
+            case "--publishers":
+                publishers = Int(value) ?? publishers
+                publisherFlagGiven = true
+            case "--target": target = Target(rawValue: value) ?? .gateway
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -121,10 +132,11 @@ func publish(_ client: HTTPClient, url: String, token: String, count: Int, batch
     }
 }
 
-/// Publishes one event on the single-event endpoint; returns the nanoseconds until the 202.
-func publishOne(_ client: HTTPClient, url: String, token: String, n: Int) async throws -> Int64 {
+/// Publishes one event on the single-event endpoint (Nchan: its publisher location); returns the nanoseconds
+/// until the answer.
+func publishOne(_ client: HTTPClient, url: String, token: String, n: Int, target: Target) async throws -> Int64 {
     let sent = monotonicNanos()
-    var request = HTTPClientRequest(url: url + "/api/realtime/publish/")
+    var request = HTTPClientRequest(url: url + (target == .nchan ? "/pub/company123" : "/api/realtime/publish/"))
     request.method = .POST
     request.headers.add(name: "Authorization", value: "Bearer \(token)")
     request.headers.add(name: "Content-Type", value: "application/json")
@@ -135,8 +147,18 @@ func publishOne(_ client: HTTPClient, url: String, token: String, n: Int) async 
     )
     let response = try await client.execute(request, timeout: .seconds(30))
     _ = try await response.body.collect(upTo: 1 << 20)
-    guard response.status == .accepted else { fatalError("publish answered \(response.status)") }
+    guard response.status == .accepted || (target == .nchan && (200..<300).contains(response.status.code)) else {
+        fatalError("publish answered \(response.status)")
+    }
     return monotonicNanos() - sent
+}
+
+/// One machine-readable line per run, `RESULT {...}`, for scripts/load-test.sh's table and plot.
+func result(_ fields: [String: Any]) {
+    // No samples (no subscribers) gives NaN percentiles: JSON has no NaN, so they are left out.
+    let fields = fields.filter { !(($0.value as? Double)?.isNaN ?? false) }
+    guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
+    print("RESULT " + String(decoding: data, as: UTF8.self))
 }
 
 func percentile(_ sorted: [Int64], _ p: Double) -> Double {
@@ -149,6 +171,11 @@ func percentile(_ sorted: [Int64], _ p: Double) -> Double {
 /// the flag that stops the thread.
 final class Flag: Sendable {
     let value = Atomic<Bool>(false)
+}
+
+/// A shared count the publishers take their next event number from.
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
 }
 
 /// The running subscriber thread: set `stop`, then wait for `finished`.
@@ -168,7 +195,7 @@ func openSubscribers(_ options: Options, tally: Tally, measureLatency: Bool) asy
         tokens.append(try await token(options.secret, user: "load-\(index)", company: "123", roles: ["sales", "pii_reader"]))
     }
     let port = Int(options.url.split(separator: ":").last ?? "") ?? 8000
-    let subscribers = try RawSubscribers(port: port, tokens: tokens, tally: tally, measureLatency: measureLatency)
+    let subscribers = try RawSubscribers(port: port, tokens: tokens, tally: tally, measureLatency: measureLatency, target: options.target)
     let thread = SubscriberThread()
     Thread {
         subscribers.run(stop: thread.stop)
@@ -209,6 +236,10 @@ do {
             "  publishing took \(String(format: "%.3f", Double(published - started) / 1e9)) s; last delivery after \(String(format: "%.3f", seconds)) s"
         )
         print("  throughput \(Int(Double(delivered) / seconds)) deliveries/s")
+        result([
+            "mode": "fanout", "target": options.target.rawValue, "subscribers": options.subscribers, "expected": target,
+            "delivered": delivered, "deliveries_per_second": Double(delivered) / seconds,
+        ])
     case "latency":
         let subscribers = try await openSubscribers(options, tally: tally, measureLatency: true)
         let tick = 10  // ms
@@ -219,9 +250,32 @@ do {
         let spacing: Duration = single ? .nanoseconds(1_000_000_000 / max(1, options.rate)) : .milliseconds(tick)
         let started = ContinuousClock.now
         var roundTrips: [Int64] = []
-        for index in 0..<ticks {
+        // Single events at rates one publisher cannot keep up with: `--publishers N` share the schedule, each
+        // taking every Nth slot (one publisher by default).
+        let publishers = single && options.publisherFlagGiven ? max(1, options.publishers) : 1
+        if publishers > 1 {
+            let destination = options.target
+            roundTrips = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                for worker in 0..<publishers {
+                    group.addTask {
+                        var trips: [Int64] = []
+                        var index = worker
+                        while index < ticks {
+                            try await Task.sleep(until: started + spacing * index, clock: .continuous)
+                            trips.append(try await publishOne(http, url: publishURL, token: publisher, n: index, target: destination))
+                            index += publishers
+                        }
+                        return trips
+                    }
+                }
+                var all: [Int64] = []
+                for try await part in group { all += part }
+                return all
+            }
+        }
+        for index in 0..<(publishers > 1 ? 0 : ticks) {
             if single {
-                roundTrips.append(try await publishOne(http, url: publishURL, token: publisher, n: index))
+                roundTrips.append(try await publishOne(http, url: publishURL, token: publisher, n: index, target: options.target))
             } else {
                 let sent = ContinuousClock.now
                 try await publish(http, url: publishURL, token: publisher, count: perTick, batch: perTick, start: index * perTick)
@@ -234,8 +288,11 @@ do {
         let target = ticks * perTick * options.subscribers
         let deadline = ContinuousClock.now + .seconds(30)
         while tally.delivered.load(ordering: .relaxed) < target, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: .milliseconds(1))
         }
+        // Throughput counts until the last delivery, not until the last publish: late deliveries lower it.
+        let lasted = started.duration(to: .now)
+        let lastedSeconds = Double(lasted.components.seconds) + Double(lasted.components.attoseconds) / 1e18
         try await Task.sleep(for: .milliseconds(200))
         let delivered = tally.delivered.load(ordering: .relaxed)
         // Stop the subscriber thread so it hands over its samples.
@@ -264,17 +321,98 @@ do {
                 percentile(roundTrips, 1.0)
             )
         )
+        result([
+            "mode": "latency", "target": options.target.rawValue, "subscribers": options.subscribers, "rate": options.rate,
+            "publish": options.publishMode, "expected": target, "delivered": delivered,
+            "deliveries_per_second": Double(delivered) / max(lastedSeconds, Double(options.seconds)),
+            "deliver_p50_ms": percentile(samples, 0.5), "deliver_p99_ms": percentile(samples, 0.99),
+            "ack_p50_ms": percentile(roundTrips, 0.5), "ack_p99_ms": percentile(roundTrips, 0.99),
+        ])
+    case "flat":
+        // Single events flat out: `publishers` clients share `events` publishes, one event per request.
+        let subscribers = try await openSubscribers(options, tally: tally, measureLatency: true)
+        let target = options.events * options.subscribers
+        let next = Counter()
+        let events = options.events
+        let destination = options.target
+        let started = monotonicNanos()
+        let trips = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for _ in 0..<options.publishers {
+                group.addTask {
+                    var trips: [Int64] = []
+                    while true {
+                        let n = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
+                        guard n < events else { return trips }
+                        trips.append(try await publishOne(http, url: publishURL, token: publisher, n: n, target: destination))
+                    }
+                }
+            }
+            var all: [Int64] = []
+            for try await part in group { all += part }
+            return all.sorted()
+        }
+        let published = monotonicNanos()
+        let deadline = ContinuousClock.now + .seconds(60)
+        var last = tally.delivered.load(ordering: .relaxed)
+        var lastChange = monotonicNanos()
+        while last < target, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .microseconds(500))
+            let now = tally.delivered.load(ordering: .relaxed)
+            if now != last {
+                last = now
+                lastChange = monotonicNanos()
+            } else if monotonicNanos() - lastChange > 5_000_000_000 {
+                break  // nothing for 5 s: the rest is lost
+            }
+        }
+        let finished = lastChange
+        await subscribers.shutdown()
+        let delivered = tally.delivered.load(ordering: .relaxed)
+        let samples = tally.latencies.withLock { $0 }.sorted()
+        let seconds = Double(finished - started) / 1e9
+        print(
+            "flat (\(options.target.rawValue)): \(options.subscribers) subscribers, \(options.publishers) publishers x single events, \(options.events) events"
+        )
+        print("  delivered \(delivered) of \(target) (lost \(target - delivered))")
+        print(
+            "  publishing took \(String(format: "%.3f", Double(published - started) / 1e9)) s; last delivery after \(String(format: "%.3f", seconds)) s"
+        )
+        print("  throughput \(Int(Double(delivered) / seconds)) deliveries/s")
+        print(
+            String(
+                format: "  publish->deliver p50 %.2f ms, p99 %.2f ms; publish->202 p50 %.2f ms, p99 %.2f ms",
+                percentile(samples, 0.5),
+                percentile(samples, 0.99),
+                percentile(trips, 0.5),
+                percentile(trips, 0.99)
+            )
+        )
+        result([
+            "mode": "flat", "target": options.target.rawValue, "subscribers": options.subscribers, "publishers": options.publishers,
+            "expected": target, "delivered": delivered, "deliveries_per_second": Double(delivered) / seconds,
+            "deliver_p50_ms": percentile(samples, 0.5), "deliver_p99_ms": percentile(samples, 0.99),
+            "ack_p50_ms": percentile(trips, 0.5), "ack_p99_ms": percentile(trips, 0.99),
+        ])
     case "ingest":
-        // Flat out: `publishers` clients each send one event per request, back to back, for `seconds`.
+        // Flat out: `publishers` clients each send one event per request (or a batch of 100 with
+        // `--publish batch`), back to back, for `seconds`.
         let deadline = monotonicNanos() + Int64(options.seconds) * 1_000_000_000
+        let batched = options.publishMode == "batch"
         let trips = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for worker in 0..<options.publishers {
                 group.addTask {
                     var trips: [Int64] = []
                     var n = worker * 10_000_000
                     while monotonicNanos() < deadline {
-                        trips.append(try await publishOne(http, url: publishURL, token: publisher, n: n))
-                        n += 1
+                        if batched {
+                            let sent = monotonicNanos()
+                            try await publish(http, url: publishURL, token: publisher, count: 100, batch: 100, start: n)
+                            trips += [Int64](repeating: monotonicNanos() - sent, count: 100)
+                            n += 100
+                        } else {
+                            trips.append(try await publishOne(http, url: publishURL, token: publisher, n: n, target: options.target))
+                            n += 1
+                        }
                     }
                     return trips
                 }
@@ -283,7 +421,7 @@ do {
             for try await part in group { all += part }
             return all.sorted()
         }
-        print("ingest: \(options.publishers) publishers, one event per request, \(options.seconds) s")
+        print("ingest: \(options.publishers) publishers, \(batched ? "batches of 100 events" : "one event per request"), \(options.seconds) s")
         print("  accepted \(trips.count) events: \(trips.count / max(1, options.seconds)) events/s (each durable before its 202)")
         print(
             String(
@@ -294,6 +432,11 @@ do {
                 percentile(trips, 1.0)
             )
         )
+        result([
+            "mode": "ingest", "target": options.target.rawValue, "publishers": options.publishers, "publish": options.publishMode,
+            "events_per_second": Double(trips.count) / Double(max(1, options.seconds)),
+            "ack_p50_ms": percentile(trips, 0.5), "ack_p99_ms": percentile(trips, 0.99),
+        ])
     case "idle":
         let before = residentKiB(of: options.pid)
         let subscribers = try await openSubscribers(options, tally: tally, measureLatency: false)
@@ -306,7 +449,7 @@ do {
         if options.hold > 0 { try await Task.sleep(for: .seconds(options.hold)) }
         _ = subscribers
     default:
-        fatalError("mode is fanout, latency, ingest or idle")
+        fatalError("mode is fanout, latency, flat, ingest or idle")
     }
 }
 // The process ends here; open sockets and the HTTP client go with it.
