@@ -27,6 +27,10 @@ final class ChannelFrameSink: FrameSink {
 
     /// Wakes ``waitUntilWritable(timeout:)`` when NIO reports the channel writable again.
     let writable = WakeSignal()
+    /// The context of the ``FlushCoalescingHandler`` at the head of the pipeline, next to the socket: the loop
+    /// writer writes text frames it encoded itself there, past the WebSocket encoder and every other handler.
+    /// Empty when the pipeline has none (then frames take the whole pipeline). Touched on the loop only.
+    let head: NIOLoopBoundBox<ChannelHandlerContext?>
 
     /// - Parameter watchesWritability: adds a handler at the end of the pipeline that signals ``writable``;
     ///   without it, the pipeline's own last handler must.
@@ -34,6 +38,10 @@ final class ChannelFrameSink: FrameSink {
         self.channel = channel
         self.writer = LoopWriter.for(channel.eventLoop)
         self.limitBytes = limitBytes
+        let head = NIOLoopBoundBox<ChannelHandlerContext?>.makeEmptyBox(valueType: ChannelHandlerContext.self, eventLoop: channel.eventLoop)
+        self.head = head
+        let findHead = { head.value = try? channel.pipeline.syncOperations.context(handlerType: FlushCoalescingHandler.self) }
+        if channel.eventLoop.inEventLoop { findHead() } else { channel.eventLoop.execute(findHead) }
         channel.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: max(1, limitBytes / 2), high: limitBytes))
             .whenFailure { _ in }
         guard watchesWritability else { return }
@@ -153,15 +161,67 @@ final class LoopWriter: Sendable {
             defer { pending.frames.removeAll(keepingCapacity: true) }
             return pending.frames
         }
-        var written: [ObjectIdentifier: any Channel] = [:]
+        // A fan-out hands every subscriber of one redaction view the same payload buffer: it is framed once
+        // per drain (header and payload in one buffer, one iovec) and written at the head of each pipeline.
+        var encoded: [EncodedKey: ByteBuffer] = [:]
+        var written: [ObjectIdentifier: (sink: ChannelFrameSink, direct: Bool)] = [:]
         for (sink, frame) in frames {
             sink.queuedBytes.wrappingSubtract(frame.data.readableBytes, ordering: .relaxed)
             // Nothing follows a close frame; this loop is the only writer of queued frames, so the check holds.
             guard !sink.closeWritten.load(ordering: .relaxed) else { continue }
             if frame.opcode == .connectionClose { sink.closeWritten.store(true, ordering: .relaxed) }
-            sink.channel.write(frame, promise: nil)
-            written[ObjectIdentifier(sink.channel)] = sink.channel
+            let key = ObjectIdentifier(sink.channel)
+            if frame.opcode == .text, let head = sink.head.value {
+                let identity = EncodedKey(frame.data)
+                let bytes: ByteBuffer
+                if let known = encoded[identity] {
+                    bytes = known
+                } else {
+                    bytes = Self.encodeText(frame.data, allocator: sink.channel.allocator)
+                    encoded[identity] = bytes
+                }
+                head.write(NIOAny(bytes), promise: nil)
+                written[key] = (sink, written[key]?.direct ?? true)
+            } else {
+                sink.channel.write(frame, promise: nil)
+                written[key] = (sink, false)
+            }
         }
-        for channel in written.values { channel.flush() }
+        for (sink, direct) in written.values {
+            // Frames written at the head are flushed there (this drain already gathered them); anything that
+            // went through the pipeline is flushed through it, so every handler sees its flush.
+            if direct, let head = sink.head.value { head.flush() } else { sink.channel.flush() }
+        }
+    }
+
+    /// A server text frame (RFC 6455 §5.2: FIN, opcode 1, no mask) around `payload`, in one buffer.
+    static func encodeText(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let count = payload.readableBytes
+        var buffer = allocator.buffer(capacity: count + 10)
+        buffer.writeInteger(UInt8(0x81))
+        if count < 126 {
+            buffer.writeInteger(UInt8(count))
+        } else if count <= 0xFFFF {
+            buffer.writeInteger(UInt8(126))
+            buffer.writeInteger(UInt16(count))
+        } else {
+            buffer.writeInteger(UInt8(127))
+            buffer.writeInteger(UInt64(count))
+        }
+        var payload = payload
+        buffer.writeBuffer(&payload)
+        return buffer
+    }
+
+    /// The identity of a payload buffer: where its readable bytes are, and how many (buffers sharing storage
+    /// and view are one payload).
+    struct EncodedKey: Hashable {
+        let address: UInt
+        let count: Int
+
+        init(_ buffer: ByteBuffer) {
+            address = buffer.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+            count = buffer.readableBytes
+        }
     }
 }
