@@ -5,22 +5,14 @@
 # selenium, PyJWT.
 # Run by scripts/test.sh and .ci/run; does nothing when everything is there.
 set -euo pipefail
-bash "$(dirname "$0")/install-build-deps.sh"
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v curl >/dev/null || need+=(curl)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
-if [ ${#need[@]} -gt 0 ]; then
-    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-        echo "the tests need the Debian packages: ${need[*]} (install them as root: apt-get install -y ${need[*]})" >&2
-        exit 2
-    fi
-    echo "== apt-get install ${need[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# Installed with the build's own packages, in one apt-get run.
+bash "$(dirname "$0")/install-build-deps.sh" "${need[@]}"
 if ! python3 -c 'import jsonschema, yaml, selenium, jwt' 2>/dev/null; then
     echo "== pip install jsonschema pyyaml selenium PyJWT (test tooling)"
     python3 -m pip install --quiet --disable-pip-version-check jsonschema pyyaml selenium PyJWT

@@ -24,7 +24,8 @@ extension SQLiteEventLog {
     }
 
     public func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition {
-        if let position = Int64(cursor), position >= 0, String(position) == cursor {
+        let text = CursorText(cursor)
+        if case .position(let position) = text {
             return try await pool.read { db in
                 // Events of this company after the cursor were removed by retention: the client cannot resume.
                 if try Self.isExpired(db, position, company) { return .expired }
@@ -36,9 +37,7 @@ extension SQLiteEventLog {
                 return .after(position)
             }
         }
-        guard cursor.utf8.count == 36, cursor.utf8.allSatisfy({ $0 == 0x2D || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
-            return .malformed
-        }
+        guard text == .eventID else { return .malformed }
         return try await pool.read { db in
             guard
                 let position = try Int64.fetchOne(

@@ -111,8 +111,7 @@ final class PubSubConnection: Sendable {
 
     private func serve() {
         var context: Context?
-        var backoff: Duration = .zero
-        var nextAttempt = ContinuousClock.now
+        var backoff = ReconnectBackoff(initial: settings.initialBackoff, maximum: settings.maximumBackoff)
         var lastHeard = ContinuousClock.now
         var lastPing = ContinuousClock.now
         var pings: [Ping] = []
@@ -132,12 +131,11 @@ final class PubSubConnection: Sendable {
             pings = []
             // The backoff is reset only once a connection was subscribed and answered (`.live`), so a server
             // that accepts and then refuses is not hammered.
-            backoff = backoff == .zero ? settings.initialBackoff : min(settings.maximumBackoff, backoff * 2)
-            nextAttempt = ContinuousClock.now + backoff * Double.random(in: 0.5...1.0)
+            backoff.failed()
         }
         while !state.withLock({ $0.closed }) {
             guard let open = context else {
-                if ContinuousClock.now < nextAttempt {
+                if !backoff.allowsAttempt {
                     Thread.sleep(forTimeInterval: 0.02)
                     continue
                 }
@@ -151,8 +149,7 @@ final class PubSubConnection: Sendable {
                         return state.confirms
                     }
                     for continuation in waiting { continuation.resume() }
-                    backoff = backoff == .zero ? settings.initialBackoff : min(settings.maximumBackoff, backoff * 2)
-                    nextAttempt = ContinuousClock.now + backoff * Double.random(in: 0.5...1.0)
+                    backoff.failed()
                 case .success(let opened):
                     context = opened
                     let commands = state.withLock { state -> [RedisCommand] in
@@ -221,7 +218,7 @@ final class PubSubConnection: Sendable {
                         switch pings.removeFirst() {
                         case .keepAlive: break
                         case .live:
-                            backoff = .zero
+                            backoff.succeeded()
                             if everUp { onChange(true, "subscribed again") }
                             everUp = true
                             onLive()

@@ -180,11 +180,13 @@ typealias Context = UnsafeMutablePointer<redisContext>
 final class Worker: @unchecked Sendable {
     private let settings: RedisConnection.Settings
     private var context: Context?
-    private var backoff: Duration = .zero
-    private var nextAttempt = ContinuousClock.now
+    private var backoff: ReconnectBackoff
     private var lastFailure: RedisError = .unavailable("not connected yet")
 
-    init(settings: RedisConnection.Settings) { self.settings = settings }
+    init(settings: RedisConnection.Settings) {
+        self.settings = settings
+        backoff = ReconnectBackoff(initial: settings.initialBackoff, maximum: settings.maximumBackoff)
+    }
 
     /// The open context, opening one (with the handshake) when there is none and the backoff allows.
     func connected() -> Result<Context, RedisError> {
@@ -195,16 +197,15 @@ final class Worker: @unchecked Sendable {
             guard poll(&descriptor, 1, 0) > 0 else { return .success(context) }
             disconnect()
         }
-        guard ContinuousClock.now >= nextAttempt else { return .failure(lastFailure) }
+        guard backoff.allowsAttempt else { return .failure(lastFailure) }
         switch Self.open(settings) {
         case .success(let context):
             self.context = context
-            backoff = .zero
+            backoff.succeeded()
             return .success(context)
         case .failure(let error):
             lastFailure = error
-            backoff = backoff == .zero ? settings.initialBackoff : min(settings.maximumBackoff, backoff * 2)
-            nextAttempt = ContinuousClock.now + backoff * Double.random(in: 0.5...1.0)
+            backoff.failed()
             return .failure(error)
         }
     }

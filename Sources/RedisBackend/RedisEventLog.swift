@@ -178,14 +178,13 @@ public final class RedisEventLog: EventLog {
     }
 
     public func resolve(cursor: String, company: CompanyID) async throws -> CursorPosition {
-        let arguments: [[UInt8]]
-        if let position = Int64(cursor), position >= 0, String(position) == cursor {
-            arguments = [[UInt8(ascii: "p")], Array(cursor.utf8), Array(company.rawValue.utf8)]
-        } else if cursor.utf8.count == 36, cursor.utf8.allSatisfy({ $0 == 0x2D || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
-            arguments = [[UInt8(ascii: "i")], Array(cursor.utf8), Array(company.rawValue.utf8)]
-        } else {
-            return .malformed
+        let kind: UInt8
+        switch CursorText(cursor) {
+        case .position: kind = UInt8(ascii: "p")
+        case .eventID: kind = UInt8(ascii: "i")
+        case .malformed: return .malformed
         }
+        let arguments = [[kind], Array(cursor.utf8), Array(company.rawValue.utf8)]
         let reply = try await run(LogScripts.resolve, arguments).elements
         if reply.first?.string == "a", let position = reply.dropFirst().first?.int64 { return .after(position) }
         return .expired
