@@ -100,7 +100,7 @@ public final class Gateway: Sendable {
         let retention = gate.configuration.gdprEnabled ? configuration.retentionSweepInterval : nil
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                if !(self.subscribed.load(ordering: .acquiring)) { try await self.subscribeToBus() }
+                try await self.subscribeToBus()
                 await gate.runPipeline()
             }
             group.addTask { [weak self] in
