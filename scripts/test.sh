@@ -10,6 +10,27 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# Runs a test command with a deadline, its output into $log. A hung test then fails the run at its deadline,
+# naming the tests that started and never finished, instead of using up CI's 90 minutes in silence (a CI run
+# did: docs/architecture.md, "Traps").
+bounded() {
+    local seconds=$1
+    shift
+    local status=0
+    set +e
+    timeout --kill-after=20 "$seconds" "$@" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+        echo "== $* did not finish within $seconds s; stopped. Tests started and never finished:"
+        python3 scripts/unfinished-tests.py "$log"
+        # swift test starts the test bundle in a process group of its own, which timeout's signal misses.
+        pkill -KILL -f 'PackageTests\.xctest' || true
+        exit 1
+    fi
+    return "$status"
+}
+
 echo "== test tools (installed when missing)"
 bash scripts/install-test-tools.sh
 
@@ -29,11 +50,11 @@ if [ $# -gt 0 ]; then
     echo "== swift build --build-tests --sanitize $sanitizer"
     swift build --build-tests "${flags[@]}"
     echo "== session, enforcement and store suites under $sanitizer"
-    swift test --skip-build "${flags[@]}" --filter 'GatewaySessionTests|PolicyEnforcementTests|EventStoreTests' 2>&1 | tee "$log"
+    bounded 1200 swift test --skip-build "${flags[@]}" --filter 'GatewaySessionTests|PolicyEnforcementTests|EventStoreTests'
     unit_passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' "$log" | tail -1)
     if [ -z "$unit_passed" ] || grep -q 'ThreadSanitizer\|AddressSanitizer' "$log"; then echo "the suites failed under $sanitizer"; exit 1; fi
     echo "== gateway suite under $sanitizer (one test at a time)"
-    swift test --skip-build "${flags[@]}" --filter GatewayServerTests --no-parallel 2>&1 | tee "$log"
+    bounded 2700 swift test --skip-build "${flags[@]}" --filter GatewayServerTests --no-parallel
     gateway_passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' "$log" | tail -1)
     if [ -z "$gateway_passed" ] || grep -q 'ThreadSanitizer\|AddressSanitizer' "$log"; then echo "the gateway suite failed under $sanitizer"; exit 1; fi
     echo "$((unit_passed + gateway_passed)) passed, 0 failed"
@@ -51,10 +72,10 @@ echo "== swift test"
 swift build --build-tests
 # Library tests run in parallel; the gateway suites, which start servers in this process and drive them over
 # real sockets, run one test at a time so that CPU-heavy tests elsewhere cannot starve them on a 2-core machine.
-swift test --skip-build --skip GatewayServerTests 2>&1 | tee "$log"
+bounded 900 swift test --skip-build --skip GatewayServerTests
 unit_passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' "$log" | tail -1)
 if [ -z "$unit_passed" ]; then echo "swift test reported no passing run"; exit 1; fi
-swift test --skip-build --filter GatewayServerTests --no-parallel 2>&1 | tee "$log"
+bounded 1800 swift test --skip-build --filter GatewayServerTests --no-parallel
 gateway_passed=$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} in .* passed.*/\1/p' "$log" | tail -1)
 if [ -z "$gateway_passed" ]; then echo "the gateway integration tests reported no passing run"; exit 1; fi
 swift_passed=$((unit_passed + gateway_passed))
@@ -73,7 +94,7 @@ schema_passed=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p')
 if [ -z "$schema_passed" ]; then echo "schema check did not pass"; exit 1; fi
 
 echo "== browser test (headless Chromium, reference clients and /realtime.js against the gateway on :8000)"
-bash scripts/browser-test.sh | tee "$log"
+timeout --kill-after=20 900 bash scripts/browser-test.sh | tee "$log"
 browser_passed=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p')
 if [ -z "$browser_passed" ]; then echo "browser test did not pass"; exit 1; fi
 

@@ -16,7 +16,8 @@ public final class RedisServer: Sendable {
     public let directory: String
     /// Whether every write is fsynced to the append-only file before Redis answers.
     public let durable: Bool
-    private let pid = Atomic<Int32>(0)
+    /// The running server and its exit (replaced by each ``start()``).
+    private let running = Mutex<(pid: Int32, exit: ProcessExit?)>((0, nil))
 
     /// `redis://127.0.0.1:PORT`.
     public var url: String { "redis://127.0.0.1:\(port)" }
@@ -70,8 +71,9 @@ public final class RedisServer: Sendable {
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        let exit = ProcessExit(process)
         try process.run()
-        pid.store(process.processIdentifier, ordering: .releasing)
+        running.withLock { $0 = (process.processIdentifier, exit) }
         let watchdog = Process()
         watchdog.executableURL = URL(fileURLWithPath: "/bin/bash")
         let me = ProcessInfo.processInfo.processIdentifier
@@ -83,8 +85,8 @@ public final class RedisServer: Sendable {
         watchdog.standardError = FileHandle.nullDevice
         try watchdog.run()
         let deadline = ContinuousClock.now + .seconds(30)
-        while (try? command("PING")) != "PONG" {
-            guard ContinuousClock.now < deadline, process.isRunning else {
+        while (try? await command("PING")) != "PONG" {
+            guard ContinuousClock.now < deadline, !exit.hasExited else {
                 let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
                 throw RedisServerError("redis-server did not start on port \(port): \(log.suffix(2000))")
             }
@@ -92,31 +94,21 @@ public final class RedisServer: Sendable {
         }
     }
 
-    /// `kill -9` of the server, and waits until it is gone.
+    /// `kill -9` of the server, and waits until Foundation has reaped it (its port is then free again).
     public func kill() async {
-        let pid = self.pid.load(ordering: .acquiring)
+        let (pid, exit) = running.withLock { $0 }
         Foundation.kill(pid, SIGKILL)
-        while Foundation.kill(pid, 0) == 0 {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { break }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        await exit?.wait()
     }
 
-    /// Runs one command through `redis-cli` and returns its raw output, trimmed.
+    /// Runs one command through `redis-cli` (an independent client) and returns its raw output, trimmed.
     @discardableResult
-    public func command(_ words: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        process.arguments = ["-h", "127.0.0.1", "-p", "\(port)"] + words
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw RedisServerError("redis-cli \(words.joined(separator: " ")) failed") }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    public func command(_ words: String...) async throws -> String {
+        let output = try await ChildProcess.run("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", "\(port)"] + words, timeout: .seconds(30))
+        guard output.status == 0 else {
+            throw RedisServerError("redis-cli \(words.joined(separator: " ")) failed (\(output.status)): \(output.stderr)")
+        }
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A TCP port nothing listens on right now (the kernel's pick for port 0).

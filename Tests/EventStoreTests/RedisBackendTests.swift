@@ -98,16 +98,16 @@ struct RedisBackendTests {
         #expect(try await store.acquire([check]).allSatisfy(\.allowed))
         let refused = try await store.acquire([check])[0]
         #expect(!refused.allowed && refused.retryAfterNanos > 0)
-        func scriptCalls() throws -> Int {
-            let stats = try redis.command("INFO", "commandstats")
+        func scriptCalls() async throws -> Int {
+            let stats = try await redis.command("INFO", "commandstats")
             guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha:") }),
                 let calls = line.split(separator: "=").dropFirst().first?.split(separator: ",").first
             else { return 0 }
             return Int(calls) ?? 0
         }
-        let before = try scriptCalls()
+        let before = try await scriptCalls()
         for _ in 0..<500 { #expect(try await !store.acquire([check])[0].allowed) }
-        #expect(try scriptCalls() == before, "no script ran for the refused flood")
+        #expect(try await scriptCalls() == before, "no script ran for the refused flood")
         #expect(store.acquireWithoutWaiting([check])?[0].allowed == false, "answered without suspending")
     }
 
@@ -151,9 +151,9 @@ struct RedisBackendTests {
         let before = try #require(try await log.append([Events.new(1)]).first?.appended)
         // A node of a newer build appended an entry in a wire version this one does not know.
         let namespace = RedisEventLog.namespace(channelPrefix: prefix)
-        let position = try redis.command("HINCRBY", namespace + "meta", "head", "1")
-        try redis.command("XADD", namespace + "c:123", "\(position)-0", "w", "\u{7F}future", "i", "x")
-        try redis.command("XADD", namespace + "log", "\(position)-0", "c", "123")
+        let position = try await redis.command("HINCRBY", namespace + "meta", "head", "1")
+        try await redis.command("XADD", namespace + "c:123", "\(position)-0", "w", "\u{7F}future", "i", "x")
+        try await redis.command("XADD", namespace + "log", "\(position)-0", "c", "123")
         let after = try #require(try await log.append([Events.new(2)]).first?.appended)
         let page = try await log.read(after: 0, company: "123", limit: 2)
         #expect(page.events.map(\.eventID) == [before.eventID])
@@ -171,9 +171,9 @@ struct RedisBackendTests {
         let events = try await log.append((1...3).map { Events.new($0) }).compactMap(\.appended)
         // As `appendfsync everysec` can after a crash: the last two writes are gone, the head is back.
         let namespace = RedisEventLog.namespace(channelPrefix: prefix)
-        try redis.command("HSET", namespace + "meta", "head", "\(events[0].position)")
-        try redis.command("XTRIM", namespace + "c:123", "MAXLEN", "1")
-        try redis.command("XTRIM", namespace + "log", "MAXLEN", "1")
+        try await redis.command("HSET", namespace + "meta", "head", "\(events[0].position)")
+        try await redis.command("XTRIM", namespace + "c:123", "MAXLEN", "1")
+        try await redis.command("XTRIM", namespace + "log", "MAXLEN", "1")
         let next = try #require(try await log.append([Events.new(4)]).first?.appended)
         #expect(next.position > events[2].position)
         try await log.close()
@@ -185,8 +185,8 @@ struct RedisBackendTests {
         let log = RedisEventLog(url: try RedisURL(redis.url), channelPrefix: "idle-\(UUID().uuidString.prefix(8))", connections: 2)
         _ = try await log.head()
         _ = try await log.head()
-        try redis.command("CLIENT", "KILL", "TYPE", "normal")
-        try await waitUntil("Redis closed them") { (try? redis.command("CLIENT", "LIST", "TYPE", "normal").split(separator: "\n").count) == 1 }
+        try await redis.command("CLIENT", "KILL", "TYPE", "normal")
+        try await waitUntil("Redis closed them") { (try? await redis.command("CLIENT", "LIST", "TYPE", "normal").split(separator: "\n").count) == 1 }
         for n in 0..<4 { #expect(try await log.append([Events.new(n)]).first?.appended != nil) }
         try await log.close()
     }
@@ -195,13 +195,15 @@ struct RedisBackendTests {
     func waitForReplicas() async throws {
         let primary = try await RedisServer(durable: false)
         let replica = try await RedisServer(durable: false, replicaOf: primary)
-        try await waitUntil("the replica is in sync") { (try? replica.command("INFO", "replication"))?.contains("master_link_status:up") == true }
+        try await waitUntil("the replica is in sync") {
+            (try? await replica.command("INFO", "replication"))?.contains("master_link_status:up") == true
+        }
         let prefix = "replicated-\(UUID().uuidString.prefix(8))"
-        let log = RedisEventLog(url: try RedisURL(primary.url), channelPrefix: prefix, connections: 1, waitReplicas: 1, waitTimeoutMillis: 500)
+        let log = RedisEventLog(url: try RedisURL(primary.url), channelPrefix: prefix, connections: 1, waitReplicas: 1, waitTimeoutMillis: 5_000)
         for n in 0..<20 { #expect(try await log.append([Events.new(n)]).first?.appended != nil) }
         // Read straight from the replica: every acknowledged event is there already.
         let namespace = RedisEventLog.namespace(channelPrefix: prefix)
-        #expect(try replica.command("XLEN", namespace + "c:123") == "20")
+        #expect(try await replica.command("XLEN", namespace + "c:123") == "20")
         await replica.kill()
         await #expect(throws: RedisError.self) { try await log.append([Events.new(99)]) }
         try await log.close()
@@ -213,7 +215,7 @@ struct RedisBackendTests {
         let redis = try await RedisServer(durable: false)
         let log = RedisEventLog(url: try RedisURL(redis.url), channelPrefix: "flush-\(UUID().uuidString.prefix(8))", connections: 1)
         #expect(try await log.append([Events.new(1)]).first?.appended != nil)
-        try redis.command("SCRIPT", "FLUSH")
+        try await redis.command("SCRIPT", "FLUSH")
         #expect(try await log.append([Events.new(2)]).first?.appended != nil)
         try await log.close()
     }

@@ -164,7 +164,7 @@ struct ClusterTests {
     func catchUpAfterABreak() async throws {
         let redis = try await RedisServer.shared()
         let user = "node-b-\(UUID().uuidString.prefix(8))"
-        try redis.command("ACL", "SETUSER", user, "on", ">secret-b", "~*", "&*", "+@all")
+        try await redis.command("ACL", "SETUSER", user, "on", ">secret-b", "~*", "&*", "+@all")
         let cluster = try await Cluster.start(
             nodes: 2,
             perNode: [[:], ["REDIS_URL": "redis://\(user):secret-b@127.0.0.1:\(redis.port)"]]
@@ -178,15 +178,15 @@ struct ClusterTests {
             var accepted: [String] = []
             for n in 0..<5 { accepted.append(try await Cluster.publish(a, data: ["n": n]).json["event_id"] as? String ?? "") }
             // Node B loses Redis (its user is switched off and its connections cut) while A goes on accepting.
-            try redis.command("ACL", "SETUSER", user, "off")
-            try redis.command("CLIENT", "KILL", "USER", user)
+            try await redis.command("ACL", "SETUSER", user, "off")
+            try await redis.command("CLIENT", "KILL", "USER", user)
             try await eventually("node B sees Redis down") { try await TestHTTP.get(b.http + "/api/realtime/health/").status == 503 }
             for n in 5..<35 {
                 let reply = try await Cluster.publish(a, data: ["n": n])
                 #expect(reply.status == 202)
                 accepted.append(reply.json["event_id"] as? String ?? "")
             }
-            try redis.command("ACL", "SETUSER", user, "on")
+            try await redis.command("ACL", "SETUSER", user, "on")
             var live: [String] = []
             while live.count < accepted.count {
                 do {
@@ -249,8 +249,8 @@ struct ClusterTests {
             }
             try await eventually("40 publishes accepted") { ledger.accepted.count >= 40 }
             // Every connection of every gateway, the pub/sub ones included, cut at once.
-            try redis.command("CLIENT", "KILL", "TYPE", "normal")
-            try redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+            try await redis.command("CLIENT", "KILL", "TYPE", "normal")
+            try await redis.command("CLIENT", "KILL", "TYPE", "pubsub")
             let afterKill = ledger.accepted.count
             try await eventually("publishes accepted again after CLIENT KILL") { ledger.accepted.count >= afterKill + 40 }
 

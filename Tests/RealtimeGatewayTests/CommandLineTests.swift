@@ -18,33 +18,13 @@ struct Gateway {
     )
     static let root = RepositoryPaths.root
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: root)
+    /// Runs the binary to its end (stopped after 120 s: a server that starts by mistake fails its test).
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
         var env = ProcessInfo.processInfo.environment
         env["JWT_SECRET"] = nil
         env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // No command under test may run for long: a server that starts by mistake is stopped, and fails its test.
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        // Far beyond any command's run time, even on a loaded machine.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
-        defer { watchdog.cancel() }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self)
-        )
+        let output = try await ChildProcess.run(binary.path, arguments, environment: env, directory: root)
+        return Run(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 
     /// A fresh temporary folder with the given files.
@@ -62,19 +42,19 @@ struct Gateway {
 @Suite("Command line")
 struct CommandLineTests {
     @Test("validate accepts the default policy (exit 0)")
-    func validateDefault() throws {
-        let run = try Gateway.run(["policy", "validate", "policies"])
+    func validateDefault() async throws {
+        let run = try await Gateway.run(["policy", "validate", "policies"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.hasPrefix("valid: 1 file, 5 topic rules, 3 listed companies, 2 plans, version "))
     }
 
     @Test("validate prints every problem as FILE:LINE:COLUMN, sorted, and exits 1")
-    func validateInvalid() throws {
+    func validateInvalid() async throws {
         let dir = try Gateway.folder([
             "b.yaml": "plans:\n  standard:\n    rate_limits:\n      - { scope: user, action: publsh, limit: -1, per: second }\n",
             "a.yaml": "version: 1\ntenats: {}\ntopics:\n  - pattern: \"deal..x\"\n",
         ])
-        let run = try Gateway.run(["policy", "validate", dir])
+        let run = try await Gateway.run(["policy", "validate", dir])
         #expect(run.status == 1)
         #expect(
             run.lines == [
@@ -88,9 +68,9 @@ struct CommandLineTests {
     }
 
     @Test("validate --format json is machine-readable")
-    func validateJSON() throws {
+    func validateJSON() async throws {
         let dir = try Gateway.folder(["p.yaml": "version: 2\n"])
-        let run = try Gateway.run(["policy", "validate", "--format", "json", dir + "/p.yaml"])
+        let run = try await Gateway.run(["policy", "validate", "--format", "json", dir + "/p.yaml"])
         #expect(run.status == 1)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(object["valid"] as? Bool == false)
@@ -122,29 +102,29 @@ struct CommandLineTests {
             (["policy", "explain", "--principal", "{\"user_id\":1}", "--action", "fly"], "unknown action 'fly'"),
         ]
     )
-    func usageErrors(arguments: [String], message: String) throws {
-        let run = try Gateway.run(arguments)
+    func usageErrors(arguments: [String], message: String) async throws {
+        let run = try await Gateway.run(arguments)
         #expect(run.status == 2)
         #expect(run.stderr.contains(message), "\(run.stderr)")
         #expect(!run.stderr.contains("Fatal error"))
     }
 
     @Test("a binary or non-UTF-8 policy file is a clear error, not a crash")
-    func binaryFile() throws {
+    func binaryFile() async throws {
         let dir = try Gateway.folder([:])
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let file = dir + "/binary.yaml"
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<4096).map { _ in UInt8.random(in: 0x80...0xFF, using: &generator) }
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        let run = try Gateway.run(["policy", "validate", file])
+        let run = try await Gateway.run(["policy", "validate", file])
         #expect(run.status == 2)
         #expect(run.stderr.contains("'\(file)' is not UTF-8 text"))
     }
 
     @Test("policy test runs the repository's cases and ends with the plain closing line")
-    func testCommand() throws {
-        let run = try Gateway.run(["policy", "test", "policies"])
+    func testCommand() async throws {
+        let run = try await Gateway.run(["policy", "test", "policies"])
         #expect(run.status == 0, "\(run.stdout)")
         let last = try #require(run.lines.last)
         #expect(last.hasSuffix(" passed, 0 failed"))
@@ -152,7 +132,7 @@ struct CommandLineTests {
     }
 
     @Test("policy test prints a failing case with expected, actual and trace, and exits 1")
-    func testCommandFailure() throws {
+    func testCommandFailure() async throws {
         let dir = try Gateway.folder([
             "policy.yaml": "version: 1\ntopics:\n  - pattern: \"deal.*\"\n    subscribe: { roles: [sales] }\n",
             "tests/cases.yaml": """
@@ -169,7 +149,7 @@ struct CommandLineTests {
                 expect: allow
             """,
         ])
-        let run = try Gateway.run(["policy", "test", dir])
+        let run = try await Gateway.run(["policy", "test", dir])
         #expect(run.status == 1)
         #expect(run.stdout.contains("FAIL \(dir)/tests/cases.yaml:7:5: must fail"))
         #expect(run.stdout.contains("  expected: allow\n  actual:   deny (role_not_allowed)"))
@@ -178,19 +158,19 @@ struct CommandLineTests {
     }
 
     @Test("policy test with no cases fails instead of passing")
-    func testCommandNoCases() throws {
+    func testCommandNoCases() async throws {
         let dir = try Gateway.folder(["policy.yaml": "version: 1\ntopics:\n  - pattern: \"deal.*\"\n", "tests/empty.yaml": "cases: []\n"])
-        let run = try Gateway.run(["policy", "test", dir])
+        let run = try await Gateway.run(["policy", "test", dir])
         #expect(run.status == 1)
         #expect(run.lines.last == "0 passed, 1 failed")
-        let missing = try Gateway.run(["policy", "test", try Gateway.folder(["policy.yaml": "version: 1\n"])])
+        let missing = try await Gateway.run(["policy", "test", try Gateway.folder(["policy.yaml": "version: 1\n"])])
         #expect(missing.status == 1)
         #expect(missing.lines.last == "0 passed, 1 failed")
     }
 
     @Test("explain prints the decision and its trace; exit 0 allowed, 1 denied")
-    func explain() throws {
-        let allowed = try Gateway.run([
+    func explain() async throws {
+        let allowed = try await Gateway.run([
             "policy", "explain", "--principal", #"{"user_id":1,"company_id":"123","roles":["sales"]}"#, "--action", "subscribe", "--topic",
             "deal.stage.*",
         ])
@@ -209,7 +189,7 @@ struct CommandLineTests {
                 rate_limits:
                   - { scope: user, action: subscribe, limit: 5, per: second, on_store_error: allow }
             """
-        let open = try Gateway.run([
+        let open = try await Gateway.run([
             "policy", "explain", "--policy", try Gateway.folder(["policy.yaml": storeErrorPolicy]), "--principal",
             #"{"user_id":1,"company_id":"123","roles":["sales"]}"#, "--action", "subscribe", "--topic", "deal.stage.*",
         ])
@@ -217,14 +197,14 @@ struct CommandLineTests {
             open.stdout.contains("user subscribe 5 per second from plan 'open'; if the store is unreachable: allow (on_store_error)"),
             "\(open.stdout)"
         )
-        let denied = try Gateway.run([
+        let denied = try await Gateway.run([
             "policy", "explain", "--principal", #"{"user_id":1,"company_id":"456","roles":["sales"]}"#, "--action", "connect", "--node-region",
             "us-east-1",
         ])
         #expect(denied.status == 1)
         #expect(denied.lines.first == "decision: deny (region_not_served)")
         #expect(denied.stdout.contains("its home region is eu-west-1"))
-        let shadow = try Gateway.run([
+        let shadow = try await Gateway.run([
             "policy", "explain", "--policy", "Tests/PolicyLanguageTests/Fixtures/good/shadow_rules.yaml", "--principal",
             #"{"user_id":1,"company_id":"123","roles":["sales"]}"#, "--action", "subscribe", "--topic", "deal.stage.*",
         ])
@@ -237,9 +217,9 @@ struct CommandLineTests {
     }
 
     @Test("token mints an HS256 JWT with the gateway's claims")
-    func token() throws {
+    func token() async throws {
         let secret = "0123456789abcdef0123456789abcdef-test"
-        let run = try Gateway.run(
+        let run = try await Gateway.run(
             ["token", "--user", "42", "--company", "123", "--roles", "sales, manager", "--ttl", "600"],
             environment: ["JWT_SECRET": secret]
         )
@@ -255,7 +235,7 @@ struct CommandLineTests {
         #expect(header["alg"] as? String == "HS256")
         let claims = try #require(try JSONSerialization.jsonObject(with: decode(parts[1])) as? [String: Any])
         #expect(claims["user_id"] as? Int == 42 && claims["sub"] as? String == "42" && claims["company_id"] as? String == "123")
-        let padded = try Gateway.run(["token", "--user", "0042"], environment: ["JWT_SECRET": secret])
+        let padded = try await Gateway.run(["token", "--user", "0042"], environment: ["JWT_SECRET": secret])
         let paddedClaims = try #require(
             try JSONSerialization.jsonObject(
                 with: decode(padded.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").map(String.init)[1])
@@ -274,7 +254,7 @@ struct CommandLineTests {
 @Suite("serve configuration")
 struct ServeConfigurationTests {
     @Test("serve refuses unusable configuration with exit 2 and a message naming the setting")
-    func refusals() throws {
+    func refusals() async throws {
         let cases: [([String: String], String)] = [
             ([:], "no JWT key configured"),
             (["JWT_SECRET": "short"], "at least 32"),
@@ -310,7 +290,7 @@ struct ServeConfigurationTests {
         for (environment, message) in cases {
             var env = environment
             env["DATA_DIR"] = NSTemporaryDirectory() + "serve-config-\(UUID().uuidString)"
-            let run = try Gateway.run(["serve"], environment: env)
+            let run = try await Gateway.run(["serve"], environment: env)
             #expect(run.status == 2, "\(environment)")
             #expect(run.stderr.contains(message), "\(environment): \(run.stderr)")
             #expect(!run.stderr.contains("Fatal error"), "\(environment)")
@@ -319,11 +299,11 @@ struct ServeConfigurationTests {
     }
 
     @Test("an invalid policy stops serve with exit 2 and the located diagnostics")
-    func invalidPolicy() throws {
+    func invalidPolicy() async throws {
         let folder = NSTemporaryDirectory() + "serve-policy-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try "version: 1\ntopicz: []\n".write(toFile: folder + "/p.yaml", atomically: true, encoding: .utf8)
-        let run = try Gateway.run(
+        let run = try await Gateway.run(
             ["serve", "--port", "0", "--policy", folder],
             environment: ["JWT_SECRET": String(repeating: "s", count: 40), "DATA_DIR": folder + "/data"]
         )

@@ -8,12 +8,12 @@ import Testing
 @Suite("Explain uses the publish parser")
 struct ExplainPublishBodyTests {
     @Test("every body the publish endpoint refuses, explain refuses with the same message (exit 2)")
-    func refusedLikeTheServer() throws {
+    func refusedLikeTheServer() async throws {
         #expect(!PublishBodyFixtures.refused.isEmpty)
         for refused in PublishBodyFixtures.refused {
             let folder = try Gateway.folder(["event.json": refused.body])
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let run = try Gateway.run([
+            let run = try await Gateway.run([
                 "policy", "explain", "--principal", #"{"user_id":"svc","roles":["service"]}"#, "--action", "publish", "--event",
                 folder + "/event.json",
             ])
@@ -23,12 +23,12 @@ struct ExplainPublishBodyTests {
     }
 
     @Test("a body the server accepts is decided by explain")
-    func acceptedBodyIsDecided() throws {
+    func acceptedBodyIsDecided() async throws {
         let folder = try Gateway.folder([
             "event.json": #"{"event_type":"deal.stage.updated","data":{"company_id":"123","contact_id":"c-1"},"idempotency_key":"k-1"}"#
         ])
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let run = try Gateway.run([
+        let run = try await Gateway.run([
             "policy", "explain", "--principal", #"{"user_id":"svc","roles":["service"]}"#, "--action", "publish", "--event",
             folder + "/event.json",
         ])

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayTesting
 import Synchronization
 
 /// A running `realtime-gateway serve` process (the real binary, built next to the test bundle), for the
@@ -8,6 +9,8 @@ final class ServerProcess: @unchecked Sendable {
         .appendingPathComponent("realtime-gateway")
 
     let process: Process
+    /// The process's exit, awaited without parking a thread.
+    let exit: ProcessExit
     let port: Int
     let output = Output()
 
@@ -42,6 +45,7 @@ final class ServerProcess: @unchecked Sendable {
             let data = handle.availableData
             collected.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
         }
+        exit = ProcessExit(process)
         try process.run()
         self.process = process
         port = try await eventuallyValue("the server started: \(collected.text.withLock { $0 })", interval: .milliseconds(50)) {
@@ -95,15 +99,9 @@ final class ServerProcess: @unchecked Sendable {
         return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
     }
 
-    /// Sends `signal` and waits for the exit on a thread of its own (never blocking the cooperative pool).
+    /// Sends `signal` and waits for the exit.
     func kill(_ signal: Int32) async {
         Foundation.kill(process.processIdentifier, signal)
-        let process = self.process
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread {
-                process.waitUntilExit()
-                continuation.resume()
-            }.start()
-        }
+        await exit.wait()
     }
 }
