@@ -151,6 +151,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // End-to-end load against a running gateway (or Nchan): single events and batches, fan-out, latency at a
+        // steady rate, ingest, memory per idle connection. In this package so that scripts/load-test.sh and CI's
+        // smoke run build it from the same dependency build as the gateway. Run: scripts/load-test.sh
+        .executableTarget(
+            name: "LoadGenerator",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "GatewayModelTests", dependencies: ["GatewayModel", "GatewayTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "PolicyLanguageTests",

@@ -9,21 +9,10 @@ let package = Package(
     dependencies: [
         .package(name: "realtime-gateway", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // The generated 1,000-pattern, 10,000-company policy and prepared requests.
         .target(name: "BenchmarkSupport", dependencies: [.product(name: "PolicyEngine", package: "realtime-gateway")]),
-        // End-to-end load against a running gateway binary: fan-out throughput, latency at a steady rate,
-        // memory per idle connection. Run: scripts/load-test.sh
-        .executableTarget(
-            name: "LoadGenerator",
-            dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "JWTKit", package: "jwt-kit"),
-            ]
-        ),
         // The Redis client's own cost: PINGs and single-event appends through RedisConnection's thread, beside
         // redis-benchmark in scripts/cluster-bench.sh.
         .executableTarget(

@@ -14,9 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 swift build -c release --product realtime-gateway
-(cd Benchmarks && swift build -c release --product LoadGenerator && swift build -c release --product RedisThroughput)
+swift build -c release --product LoadGenerator
+(cd Benchmarks && swift build -c release --product RedisThroughput)
 gateway=$PWD/.build/release/realtime-gateway
-generator=$PWD/Benchmarks/.build/release/LoadGenerator
+generator=$PWD/.build/release/LoadGenerator
 secret="cluster-bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 work=$(mktemp -d)
 pids=()

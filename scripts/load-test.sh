@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end load test on this machine: release builds of the gateway (embedded default: in-process bus, SQLite
-# log) and the LoadGenerator (Benchmarks/Sources/LoadGenerator), all on loopback; with --with-nchan, Nchan
+# log) and the LoadGenerator (Sources/LoadGenerator), all on loopback; with --with-nchan, Nchan
 # (Debian nginx + libnginx-mod-nchan, memory store, 2 workers) driven by the same generator in the same run.
 #
 # Usage: bash scripts/load-test.sh [--with-nchan] [--smoke] [MODE...]
@@ -34,9 +34,9 @@ bash scripts/install-build-deps.sh
 config=release
 [ "$smoke" = 1 ] && config=debug
 swift build -c "$config" --product realtime-gateway
-(cd Benchmarks && swift build -c "$config" --product LoadGenerator)
+swift build -c "$config" --product LoadGenerator
 gateway=$PWD/.build/$config/realtime-gateway
-generator=$PWD/Benchmarks/.build/$config/LoadGenerator
+generator=$PWD/.build/$config/LoadGenerator
 secret="load-test-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 work=$(mktemp -d)
 results=$work/results.jsonl

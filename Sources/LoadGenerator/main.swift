@@ -65,10 +65,29 @@ struct Options {
                 publishers = Int(value) ?? publishers
                 publisherFlagGiven = true
             case "--target": target = Target(rawValue: value) ?? .gateway
-            default: fatalError("unknown flag \(flag)")
+            default: usage("unknown flag \(flag)")
             }
         }
+        guard ["fanout", "latency", "flat", "ingest", "idle"].contains(mode) else { usage("unknown mode \(mode)") }
+        // The gateway's tokens are HS256; jwt-kit wants a key of at least 32 bytes.
+        guard target == .nchan || secret.utf8.count >= 32 else { usage("--secret must be the gateway's JWT_SECRET (32 bytes or more)") }
     }
+}
+
+/// Prints what went wrong and the usage (the comment at the top of this file, in short), and exits 2.
+func usage(_ problem: String) -> Never {
+    FileHandle.standardError.write(
+        Data(
+            """
+            LoadGenerator: \(problem)
+            usage: LoadGenerator fanout|latency|flat|ingest|idle --url URL --secret S [--pid P] [--subscribers N]
+                   [--events N] [--rate N] [--seconds N] [--publish single|batch] [--publishers N]
+                   [--publish-url URL] [--target gateway|nchan] [--hold S]   (scripts/load-test.sh runs every scenario)
+
+            """.utf8
+        )
+    )
+    exit(2)
 }
 
 /// Nanoseconds of the system-wide monotonic clock (comparable across processes on one machine).
@@ -449,7 +468,7 @@ do {
         if options.hold > 0 { try await Task.sleep(for: .seconds(options.hold)) }
         _ = subscribers
     default:
-        fatalError("mode is fanout, latency, flat, ingest or idle")
+        usage("unknown mode \(options.mode)")
     }
 }
 // The process ends here; open sockets and the HTTP client go with it.
