@@ -42,6 +42,9 @@ public final class EventPipeline: Sendable {
     public let maximumBatch: Int
     /// The most appended events waiting for the bus before appends wait for the fan-out.
     public let maximumQueuedDeliveries: Int
+    /// The most events handed to `deliver` at once: batches appended while the fan-out was busy are handed
+    /// over together, up to this many, so the fan-out can write them to each connection at once.
+    public let maximumHandOver: Int
 
     /// Creates a pipeline over `log`; `deliver` receives each appended batch, in log order, after the
     /// publishers of that batch were answered.
@@ -49,16 +52,20 @@ public final class EventPipeline: Sendable {
     ///   - log: where events are appended.
     ///   - maximumBatch: the most events appended in one transaction.
     ///   - maximumQueuedDeliveries: the most appended events waiting for `deliver` before appending waits.
+    ///   - maximumHandOver: the most events of queued batches handed to `deliver` in one call (a batch
+    ///     larger than that is handed over whole).
     ///   - deliver: hands appended events on (to the bus).
     public init(
         log: any EventLog,
         maximumBatch: Int = 1024,
         maximumQueuedDeliveries: Int = 16_384,
+        maximumHandOver: Int = 64,
         deliver: @escaping @Sendable ([StoredEvent]) async -> Void
     ) {
         self.log = log
         self.maximumBatch = maximumBatch
         self.maximumQueuedDeliveries = max(1, maximumQueuedDeliveries)
+        self.maximumHandOver = max(1, maximumHandOver)
         self.deliver = deliver
     }
 
@@ -151,13 +158,20 @@ public final class EventPipeline: Sendable {
         }
     }
 
-    /// The next appended batch for the bus; `nil` once the append loop ended and everything was handed on.
+    /// The appended events for the bus: the next batch, with the batches queued after it while they fit in
+    /// ``maximumHandOver``; `nil` once the append loop ended and everything was handed on.
     private func nextDelivery() async -> [StoredEvent]? {
         while true {
             let taken = deliveries.withLock { deliveries -> [StoredEvent]?? in
                 if deliveries.next < deliveries.batches.count {
-                    let batch = deliveries.batches[deliveries.next]
+                    var batch = deliveries.batches[deliveries.next]
                     deliveries.next += 1
+                    while deliveries.next < deliveries.batches.count,
+                        batch.count + deliveries.batches[deliveries.next].count <= maximumHandOver
+                    {
+                        batch += deliveries.batches[deliveries.next]
+                        deliveries.next += 1
+                    }
                     if deliveries.next >= 64 {
                         deliveries.batches.removeFirst(deliveries.next)
                         deliveries.next = 0

@@ -93,6 +93,8 @@ public struct GatewayApplication: Sendable {
         sessions.maxConnections = configuration.maxConnections
         sessions.memoryBudgetBytes = configuration.memoryBudgetBytes
         sessions.replayReservationBytes = Gateway.Configuration.replayReservation(outboxLimitBytes: configuration.outboxLimitBytes)
+        // The fan-out queues a round's frames in the loop writers without draining; this starts the drains.
+        sessions.startQueuedWrites = { LoopWriter.startAll() }
         gateway = Gateway(configuration: sessions, gate: gate, authenticator: authenticator, logger: logger)
         reloader = PolicyReloader(path: configuration.policyPath, compiler: compiler, gateway: gateway, sources: sources, logger: logger)
     }

@@ -10,6 +10,8 @@ extension Gateway {
     /// it once and decides each subscriber of the event's company whose subscription matches; the frame is
     /// encoded once per redaction variant and the same bytes are queued to every connection of that variant.
     func fanOut(_ event: StoredEvent) async {
+        // Frames are queued without starting writes; unless a batch of several events is open, they start here.
+        defer { if openBatches.load(ordering: .relaxed) == 0 { configuration.startQueuedWrites() } }
         pollWaiters.notify(event.companyID)
         if PolicyGate.isNotice(event) { return deliverNotice(event) }
         let subscribers = registry.subscribers(company: event.companyID, eventType: event.eventType)
@@ -17,6 +19,10 @@ extension Gateway {
         var frames: [UInt64: ByteBuffer] = [:]
         var delivered = 0
         var dropped = 0
+        // A lone event's first connections need not wait for its last ones to be queued: its writes start every
+        // `startWritesEvery` frames. In a batch, each connection's frames wait for the batch's end, so that they
+        // share one write.
+        let alone = openBatches.load(ordering: .relaxed) == 0
         for session in subscribers {
             guard let mask = round.admit(session.subject, connectionID: session.id) else { continue }
             if round.hasDeliverLimits, let refusal = await gate.acquireDeliverLimits(session.subject) {
@@ -33,7 +39,9 @@ extension Gateway {
                 frames[mask] = frame
             }
             switch session.offerLive(position: event.position, frame: frame) {
-            case .queued: delivered += 1
+            case .queued:
+                delivered += 1
+                if alone, delivered % Self.startWritesEvery == 0 { configuration.startQueuedWrites() }
             case .deferred: break
             case .dropped: dropped += 1
             }
@@ -51,6 +59,9 @@ extension Gateway {
             ]
         )
     }
+
+    /// How many frames of a lone event are queued before their writes start (the rest start at its end).
+    static let startWritesEvery = 128
 
     /// A connection over its plan's `deliver` limits (SPEC §6.4) is closed with 4029 (transient: clients
     /// reconnect after a pause and resume by cursor), so no event is skipped silently: the deliveries it

@@ -34,6 +34,11 @@ public final class Gateway: Sendable {
         public var maxMessagesPerSecond = 50
         /// How often the retention sweep runs (when GDPR is enabled); `nil` never.
         public var retentionSweepInterval: Duration? = .seconds(60)
+        /// Starts the writes of every frame the fan-out queued with ``FrameSink/sendDeferred(_:)``. The
+        /// transport sets it; the fan-out calls it after each event, or, for the events the pipeline handed over
+        /// together, after the last of them. Under load that is several events, and each connection gets them
+        /// in one write; an idle node hands over one event at a time, so nothing waits for a batch to fill.
+        public var startQueuedWrites: @Sendable () -> Void = {}
 
         /// The defaults.
         public init() {}
@@ -57,6 +62,9 @@ public final class Gateway: Sendable {
     let shuttingDown = Atomic<Bool>(false)
     /// Whether the fan-out is subscribed to the bus (``subscribeToBus()``).
     let subscribed = Atomic<Bool>(false)
+    /// Open batches of several events (the gate's ``PolicyGate/subscribe(deliver:batches:)``): while one is
+    /// open, an event's fan-out leaves starting the writes to the batch's end.
+    let openBatches = Atomic<Int>(0)
     /// Deliveries counted for `/dashboard`.
     let delivered = Atomic<Int>(0)
     /// The connections that asked for `dashboard.snapshot` messages.
@@ -92,7 +100,15 @@ public final class Gateway: Sendable {
     /// first events it had not subscribed to yet); ``run()`` calls it when nobody did.
     public func subscribeToBus() async throws {
         guard !subscribed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try await gate.subscribe { [weak self] event in await self?.fanOut(event) }
+        let batches = PolicyGate.BatchBoundaries(
+            began: { [weak self] in self?.openBatches.add(1, ordering: .relaxed) },
+            ended: { [weak self] in
+                guard let self else { return }
+                openBatches.subtract(1, ordering: .relaxed)
+                configuration.startQueuedWrites()
+            }
+        )
+        try await gate.subscribe(deliver: { [weak self] event in await self?.fanOut(event) }, batches: batches)
     }
 
     public func run() async throws {

@@ -72,7 +72,8 @@ public final class Session: Sendable {
     }
 
     /// Offers a live event. Queued unless the session is replaying (then only remembered) or has
-    /// already queued this position.
+    /// already queued this position. The write is not started: the fan-out starts them after the event or its
+    /// batch (``Gateway/Configuration/startQueuedWrites``).
     func offerLive(position: Int64, frame: ByteBuffer) -> Offer {
         state.withLock { state -> Offer in
             if state.closed { return .deferred }
@@ -83,7 +84,7 @@ public final class Session: Sendable {
             guard position > state.lastQueued else { return .deferred }
             state.lastQueued = position
             state.sentLive?.append(position)
-            return outbox.enqueue(frame) ? .queued : .dropped
+            return outbox.enqueue(frame, deferred: true) ? .queued : .dropped
         }
     }
 

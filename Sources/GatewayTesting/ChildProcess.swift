@@ -5,11 +5,13 @@ import Synchronization
 /// Runs a command for a test and awaits it without parking a thread of the cooperative pool.
 ///
 /// `Process.waitUntilExit()` spins the calling thread's run loop until Foundation's manager thread reports the
-/// exit; called from a task it can park that worker forever after the child has gone (swift-corelibs-foundation
-/// on Linux). With two workers on a 2-core machine, two such waits stop every test in the process: a CI run hung
-/// for its whole 90 minutes that way. So exits are awaited through ``ProcessExit`` (a `terminationHandler` set
-/// before `run()`), and output is read on Dispatch threads, both pipes at once, so a child that fills one pipe
-/// while the other is read cannot stall either.
+/// exit; called from a task it can park that worker. Reading a child's output to end of file is no safer: Foundation's
+/// `Process` does not close other descriptors in the child, so a process another test spawns at the same moment
+/// (a `redis-server`, its watchdog) can inherit the write end of this child's pipe, and end of file then never
+/// comes. A CI run hung for its whole 90 minutes that way: a `redis-cli` had exited, and its reader waited on a
+/// pipe a watchdog shell still held. So exits are awaited through ``ProcessExit`` (a `terminationHandler` set
+/// before `run()`), and the pipes are read on threads of their own until the child has exited and its pipe is empty,
+/// both at once, so a child that fills one pipe while the other is read cannot stall either.
 public enum ChildProcess {
     /// What a finished command left.
     public struct Output: Sendable {
@@ -38,6 +40,11 @@ public enum ChildProcess {
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         let err = Pipe()
+        // Not inherited by what other threads spawn meanwhile (the child's own copies are dup2'ed, without the flag).
+        for pipe in [out, err] {
+            _ = fcntl(pipe.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(pipe.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        }
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -47,8 +54,8 @@ public enum ChildProcess {
         let killer = DispatchWorkItem { Foundation.kill(pid, SIGKILL) }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds, execute: killer)
         defer { killer.cancel() }
-        async let stdout = readToEnd(out.fileHandleForReading)
-        async let stderr = readToEnd(err.fileHandleForReading)
+        async let stdout = readUntilExit(out.fileHandleForReading, exit)
+        async let stderr = readUntilExit(err.fileHandleForReading, exit)
         let (standardOutput, standardError) = await (stdout, stderr)
         await exit.wait()
         return Output(
@@ -58,10 +65,31 @@ public enum ChildProcess {
         )
     }
 
-    /// Reads a pipe to its end on a Dispatch thread (a blocking read, kept off the cooperative pool).
-    private static func readToEnd(_ handle: FileHandle) async -> Data {
+    /// Reads a pipe on a thread of its own until end of file, or until the child has exited and the pipe is
+    /// empty: whatever the child wrote is in the pipe by the time it has exited. Not on the cooperative pool, and
+    /// not on Dispatch's global queues either, whose few workers a read waiting on a child must not hold.
+    private static func readUntilExit(_ handle: FileHandle, _ exit: ProcessExit) async -> Data {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+            Thread {
+                let descriptor = handle.fileDescriptor
+                var data = Data()
+                var chunk = [UInt8](repeating: 0, count: 65_536)
+                while true {
+                    let exited = exit.hasExited
+                    var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                    let ready = poll(&poller, 1, exited ? 0 : 50)
+                    if ready < 0, errno == EINTR { continue }
+                    guard ready > 0 else {
+                        if exited || ready < 0 { break }
+                        continue
+                    }
+                    let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                    if count < 0, errno == EINTR { continue }
+                    guard count > 0 else { break }
+                    data.append(contentsOf: chunk[..<count])
+                }
+                continuation.resume(returning: data)
+            }.start()
         }
     }
 }

@@ -60,6 +60,25 @@ public final class PolicyGate: Sendable {
     let logger: Logger
     let metrics: GateMetrics
     let pipeline: EventPipeline
+    /// The subscriber's batch boundaries (``subscribe(deliver:batches:)``), read by the pipeline's delivery.
+    private let batchHooks = BatchHooks()
+
+    /// Holds the hooks for the pipeline's closure, which the gate's initializer builds before they are known.
+    private final class BatchHooks: Sendable {
+        let hooks = Mutex<BatchBoundaries?>(nil)
+    }
+
+    /// Where the delivery of several events handed over together begins and ends (see
+    /// ``subscribe(deliver:batches:)``).
+    public struct BatchBoundaries: Sendable {
+        public var began: @Sendable () -> Void
+        public var ended: @Sendable () -> Void
+
+        public init(began: @escaping @Sendable () -> Void, ended: @escaping @Sendable () -> Void) {
+            self.began = began
+            self.ended = ended
+        }
+    }
 
     /// Creates the gate over a backend set.
     /// - Parameters:
@@ -79,7 +98,12 @@ public final class PolicyGate: Sendable {
         self.logger = logger
         let channelPrefix = configuration.channelPrefix
         let announced = backends.log.announcesAppends
+        let batchHooks = self.batchHooks
         self.pipeline = EventPipeline(log: backends.log) { events in
+            // Several events handed over at once (the fan-out was behind) are marked as one batch.
+            let batch = events.count > 1 && !announced ? batchHooks.hooks.withLock { $0 } : nil
+            batch?.began()
+            defer { batch?.ended() }
             for event in events {
                 // A log that announces its appends (Redis) published them in the append itself.
                 guard !announced else {
@@ -126,7 +150,11 @@ public final class PolicyGate: Sendable {
     /// Subscribes to every channel of this node's prefix, handing each event (in log order) to `deliver`;
     /// returns once the subscription is in place (on a shared bus: once its broker applied it). Call it before
     /// the node accepts connections, so nothing a client could be owed is published before it.
-    public func subscribe(deliver: @escaping @Sendable (StoredEvent) async -> Void) async throws {
+    /// - Parameter batches: called around the delivery of several events this node appended and hands over
+    ///   together (everything appended while the fan-out was busy), so that the subscriber can write them to
+    ///   each connection at once. Events from other nodes come one at a time, outside batches.
+    public func subscribe(deliver: @escaping @Sendable (StoredEvent) async -> Void, batches: BatchBoundaries? = nil) async throws {
+        batchHooks.hooks.withLock { $0 = batches }
         try await backends.bus.subscribe([configuration.channelPrefix + ".>"], handler: deliver)
     }
 

@@ -33,6 +33,34 @@ struct ChannelFrameSinkTests {
         _ = try channel.finish()
     }
 
+    @Test("deferred frames wait for startAll or the next frame that starts a drain, then go out in order, once")
+    func deferredFrames() throws {
+        let channel = EmbeddedChannel()
+        let sink = ChannelFrameSink(channel: channel, limitBytes: 1 << 20)
+        channel.embeddedEventLoop.run()
+        func written() throws -> [String] {
+            var texts: [String] = []
+            // No head handler in an embedded channel: frames go through the pipeline as they were queued.
+            while let outbound = try channel.readOutbound(as: WebSocketFrame.self) { texts.append(String(buffer: outbound.unmaskedData)) }
+            return texts
+        }
+        #expect(sink.sendDeferred(ByteBuffer(string: "a")) && sink.sendDeferred(ByteBuffer(string: "b")))
+        channel.embeddedEventLoop.run()
+        #expect(try written().isEmpty, "no drain was started")
+        #expect(sink.queuedBytes.load(ordering: .relaxed) == 2, "they count against the limit while they wait")
+        LoopWriter.startAll()
+        channel.embeddedEventLoop.run()
+        #expect(try written() == ["a", "b"])
+        // A frame that starts a drain takes the deferred ones queued before it along.
+        #expect(sink.sendDeferred(ByteBuffer(string: "c")) && sink.send(ByteBuffer(string: "d")))
+        channel.embeddedEventLoop.run()
+        #expect(try written() == ["c", "d"])
+        LoopWriter.startAll()
+        channel.embeddedEventLoop.run()
+        #expect(try written().isEmpty, "nothing twice")
+        _ = try channel.finish()
+    }
+
     @Test("a replay waits while the loop writer holds more than half the limit, so its frames are not refused")
     func waitsForTheLoopWriter() async throws {
         let channel = EmbeddedChannel()

@@ -50,7 +50,12 @@ final class ChannelFrameSink: FrameSink {
         }
     }
 
-    func send(_ frame: ByteBuffer) -> Bool {
+    func send(_ frame: ByteBuffer) -> Bool { queue(frame, start: true) }
+
+    /// Queues the frame in the loop writer without scheduling its drain (``LoopWriter/startAll()`` does).
+    func sendDeferred(_ frame: ByteBuffer) -> Bool { queue(frame, start: false) }
+
+    private func queue(_ frame: ByteBuffer, start: Bool) -> Bool {
         guard !closeWritten.load(ordering: .relaxed) else { return false }
         guard channel.isWritable || !channel.isActive else { return false }
         let size = frame.readableBytes
@@ -58,7 +63,7 @@ final class ChannelFrameSink: FrameSink {
             queuedBytes.wrappingSubtract(size, ordering: .relaxed)
             return false
         }
-        writer.enqueue(self, WebSocketFrame(fin: true, opcode: .text, data: frame))
+        writer.enqueue(self, WebSocketFrame(fin: true, opcode: .text, data: frame), start: start)
         return true
     }
 
@@ -120,7 +125,9 @@ final class WritabilityHandler: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 /// One per event loop: collects frames for the loop's channels from any thread and writes them in a single
-/// task on the loop, flushing each channel once per batch.
+/// task on the loop, flushing each channel once per batch. Frames queued with `start: false` (the fan-out's)
+/// wait for ``startAll()`` or the next frame that starts a drain, so several events the fan-out queued together become
+/// one write per connection.
 final class LoopWriter: Sendable {
     private struct Pending {
         var frames: [(sink: ChannelFrameSink, frame: WebSocketFrame)] = []
@@ -145,10 +152,24 @@ final class LoopWriter: Sendable {
 
     private init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    func enqueue(_ sink: ChannelFrameSink, _ frame: WebSocketFrame) {
+    func enqueue(_ sink: ChannelFrameSink, _ frame: WebSocketFrame, start: Bool = true) {
         let schedule = pending.withLock { pending -> Bool in
             pending.frames.append((sink, frame))
-            if pending.scheduled { return false }
+            if pending.scheduled || !start { return false }
+            pending.scheduled = true
+            return true
+        }
+        if schedule { eventLoop.execute { self.drain() } }
+    }
+
+    /// Schedules the drain of every loop writer that holds frames and has none scheduled.
+    static func startAll() {
+        for writer in writers.withLockedValue({ Array($0.values) }) { writer.start() }
+    }
+
+    private func start() {
+        let schedule = pending.withLock { pending -> Bool in
+            if pending.scheduled || pending.frames.isEmpty { return false }
             pending.scheduled = true
             return true
         }

@@ -8,10 +8,20 @@ public protocol FrameSink: Sendable {
     /// of unwritten bytes (a slow consumer).
     func send(_ frame: ByteBuffer) -> Bool
 
+    /// Queues one text frame like ``send(_:)`` but starts no write: the frame goes out with the next write
+    /// the transport starts (another `send`, or the end of the fan-out's batch: ``Gateway/Configuration/startQueuedWrites``).
+    /// The fan-out queues events this way, so that events handed over together share one write per
+    /// connection. A transport without batching sends at once (the default).
+    func sendDeferred(_ frame: ByteBuffer) -> Bool
+
     /// Waits (at most `timeout`) until the connection can take more frames; `false` when it did not.
     /// Producers that can wait (a replay) call it so that a reader behind by more than the limit is paced
     /// rather than dropped.
     func waitUntilWritable(timeout: Duration) async -> Bool
+}
+
+extension FrameSink {
+    public func sendDeferred(_ frame: ByteBuffer) -> Bool { send(frame) }
 }
 
 /// The outbound side of one connection. Producers (fan-out, replay, replies) enqueue encoded frames
@@ -33,10 +43,11 @@ public final class Outbox: Sendable {
 
     /// Sends a text frame. Returns `false` when the outbox is closing, or when the connection is over its
     /// limit; in that case the outbox closes with 1008 ("slow consumer").
+    /// - Parameter deferred: start no write (``FrameSink/sendDeferred(_:)``); the caller starts them.
     @discardableResult
-    public func enqueue(_ frame: ByteBuffer) -> Bool {
+    public func enqueue(_ frame: ByteBuffer, deferred: Bool = false) -> Bool {
         guard !isClosing else { return false }
-        guard sink.send(frame) else {
+        guard deferred ? sink.sendDeferred(frame) : sink.send(frame) else {
             close(code: 1008, reason: "slow consumer")
             return false
         }
