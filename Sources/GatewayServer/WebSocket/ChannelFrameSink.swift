@@ -63,7 +63,7 @@ final class ChannelFrameSink: FrameSink {
             queuedBytes.wrappingSubtract(size, ordering: .relaxed)
             return false
         }
-        writer.enqueue(self, WebSocketFrame(fin: true, opcode: .text, data: frame), start: start)
+        writer.enqueue(self, .text(frame), start: start)
         return true
     }
 
@@ -71,7 +71,7 @@ final class ChannelFrameSink: FrameSink {
     func sendClose(code: UInt16, reason: String) {
         let frame = WebSocketFrame.close(code: code, reason: reason)
         queuedBytes.wrappingAdd(frame.data.readableBytes, ordering: .relaxed)
-        writer.enqueue(self, frame)
+        writer.enqueue(self, .control(frame))
     }
 
     /// Bytes queued for the client and not yet handed to the socket: in the loop writer and in the channel.
@@ -129,8 +129,14 @@ final class WritabilityHandler: ChannelInboundHandler, RemovableChannelHandler {
 /// wait for ``startAll()`` or the next frame that starts a drain, so several events the fan-out queued together become
 /// one write per connection.
 final class LoopWriter: Sendable {
+    /// A queued frame: a text payload (framed by the drain), or a frame already made (close).
+    enum Item {
+        case text(ByteBuffer)
+        case control(WebSocketFrame)
+    }
+
     private struct Pending {
-        var frames: [(sink: ChannelFrameSink, frame: WebSocketFrame)] = []
+        var frames: [(sink: ChannelFrameSink, item: Item)] = []
         var scheduled = false
     }
 
@@ -152,9 +158,9 @@ final class LoopWriter: Sendable {
 
     private init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    func enqueue(_ sink: ChannelFrameSink, _ frame: WebSocketFrame, start: Bool = true) {
+    func enqueue(_ sink: ChannelFrameSink, _ item: Item, start: Bool = true) {
         let schedule = pending.withLock { pending -> Bool in
-            pending.frames.append((sink, frame))
+            pending.frames.append((sink, item))
             if pending.scheduled || !start { return false }
             pending.scheduled = true
             return true
@@ -177,7 +183,7 @@ final class LoopWriter: Sendable {
     }
 
     private func drain() {
-        let frames = pending.withLock { pending -> [(sink: ChannelFrameSink, frame: WebSocketFrame)] in
+        let frames = pending.withLock { pending -> [(sink: ChannelFrameSink, item: Item)] in
             pending.scheduled = false
             defer { pending.frames.removeAll(keepingCapacity: true) }
             return pending.frames
@@ -186,24 +192,32 @@ final class LoopWriter: Sendable {
         // per drain (header and payload in one buffer, one iovec) and written at the head of each pipeline.
         var encoded: [EncodedKey: ByteBuffer] = [:]
         var written: [ObjectIdentifier: (sink: ChannelFrameSink, direct: Bool)] = [:]
-        for (sink, frame) in frames {
-            sink.queuedBytes.wrappingSubtract(frame.data.readableBytes, ordering: .relaxed)
-            // Nothing follows a close frame; this loop is the only writer of queued frames, so the check holds.
-            guard !sink.closeWritten.load(ordering: .relaxed) else { continue }
-            if frame.opcode == .connectionClose { sink.closeWritten.store(true, ordering: .relaxed) }
+        for (sink, item) in frames {
             let key = ObjectIdentifier(sink.channel)
-            if frame.opcode == .text, let head = sink.head.value {
-                let identity = EncodedKey(frame.data)
+            switch item {
+            case .text(let payload):
+                sink.queuedBytes.wrappingSubtract(payload.readableBytes, ordering: .relaxed)
+                // Nothing follows a close frame; this loop is the only writer of queued frames, so the check holds.
+                guard !sink.closeWritten.load(ordering: .relaxed) else { continue }
+                guard let head = sink.head.value else {
+                    sink.channel.write(WebSocketFrame(fin: true, opcode: .text, data: payload), promise: nil)
+                    written[key] = (sink, false)
+                    continue
+                }
+                let identity = EncodedKey(payload)
                 let bytes: ByteBuffer
                 if let known = encoded[identity] {
                     bytes = known
                 } else {
-                    bytes = Self.encodeText(frame.data, allocator: sink.channel.allocator)
+                    bytes = Self.encodeText(payload, allocator: sink.channel.allocator)
                     encoded[identity] = bytes
                 }
                 head.write(NIOAny(bytes), promise: nil)
                 written[key] = (sink, written[key]?.direct ?? true)
-            } else {
+            case .control(let frame):
+                sink.queuedBytes.wrappingSubtract(frame.data.readableBytes, ordering: .relaxed)
+                guard !sink.closeWritten.load(ordering: .relaxed) else { continue }
+                if frame.opcode == .connectionClose { sink.closeWritten.store(true, ordering: .relaxed) }
                 sink.channel.write(frame, promise: nil)
                 written[key] = (sink, false)
             }
