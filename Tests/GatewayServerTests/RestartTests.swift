@@ -70,7 +70,7 @@ struct RestartTests {
         let role = lines.first { $0.contains(#""topic":"deal.stage.*""#) } ?? ""
         #expect(role.contains(#""reason":"role_not_allowed""#) && role.contains(#""result":"deny""#) && role.contains(#""action":"subscribe""#))
         #expect(role.contains("Fixtures/policy.yaml:8:16") && role.contains(#""policy_version":""#), "\(role)")
-        let log = server.output.text.withLock { $0 }
+        let log = server.output.snapshot()
         #expect(!log.contains(token) && !log.contains("ada@example.com") && !log.contains("user-4711"))
     }
 
@@ -196,7 +196,7 @@ struct RestartTests {
         _ = try await socket.next(type: "connection.established")
         async let poll = TestHTTP.get(server.http + "/api/realtime/poll/?topics=deal.stage.*&timeout=60", token: user)
         try await eventually("the server is handling the poll") {
-            server.output.text.withLock { $0.contains(#""action":"poll""#) }
+            server.output.snapshot().contains(#""action":"poll""#)
         }
         let started = ContinuousClock.now
         await server.kill(SIGTERM)
@@ -208,7 +208,7 @@ struct RestartTests {
         #expect(answered.json["cursor"] is String)
         #expect(server.process.terminationStatus == 0)
         // The logs carry no token.
-        let logs = server.output.text.withLock { $0 }
+        let logs = server.output.snapshot()
         #expect(!logs.contains("eyJ"))
     }
 }

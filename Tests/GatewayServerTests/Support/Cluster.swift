@@ -37,7 +37,7 @@ struct Cluster {
             try await body()
         } catch {
             for (index, node) in nodes.enumerated() {
-                print("--- node \(index) log (end):\n" + node.output.text.withLock { String($0.suffix(60000)) })
+                print("--- node \(index) log (end):\n" + String(node.output.snapshot().suffix(60000)))
             }
             throw error
         }

@@ -1,6 +1,5 @@
 import Foundation
 import GatewayTesting
-import Synchronization
 
 /// A running `realtime-gateway serve` process (the real binary, built next to the test bundle), for the
 /// tests that need a process of its own: `kill -9`, signals, resident memory.
@@ -12,12 +11,8 @@ final class ServerProcess: @unchecked Sendable {
     /// The process's exit, awaited without parking a thread.
     let exit: ProcessExit
     let port: Int
-    let output = Output()
-
     /// Standard error, collected as it arrives.
-    final class Output: Sendable {
-        let text = Mutex("")
-    }
+    let output = CollectedOutput()
 
     var http: String { "http://127.0.0.1:\(port)" }
     var ws: String { "ws://127.0.0.1:\(port)" }
@@ -43,28 +38,25 @@ final class ServerProcess: @unchecked Sendable {
         let collected = output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            collected.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            collected.append(data)
         }
         exit = ProcessExit(process)
         try process.run()
         self.process = process
-        port = try await eventuallyValue("the server started: \(collected.text.withLock { $0 })", interval: .milliseconds(50)) {
-            collected.text.withLock { text in
-                text.split(separator: "\n").lazy.compactMap { line -> Int? in
-                    guard line.contains("\"server.started\""), let range = line.range(of: #""port":""#) else { return nil }
-                    return Int(line[range.upperBound...].prefix { $0.isNumber })
-                }.first
-            }
+        port = try await eventuallyValue("the server started: \(collected.snapshot())", interval: .milliseconds(50)) {
+            collected.snapshot().split(separator: "\n").lazy.compactMap { line -> Int? in
+                guard line.contains("\"server.started\""), let range = line.range(of: #""port":""#) else { return nil }
+                return Int(line[range.upperBound...].prefix { $0.isNumber })
+            }.first
         }
     }
 
     /// The complete lines of standard error so far that contain `text` (standard error is read as it comes,
     /// in pieces, so a line may still be on its way).
     func logLines(containing text: String) -> [String] {
-        output.text.withLock { output in
-            guard let end = output.lastIndex(of: "\n") else { return [] }
-            return output[..<end].split(separator: "\n").filter { $0.contains(text) }.map(String.init)
-        }
+        let output = output.snapshot()
+        guard let end = output.lastIndex(of: "\n") else { return [] }
+        return output[..<end].split(separator: "\n").filter { $0.contains(text) }.map(String.init)
     }
 
     /// Waits until at least `count` complete lines of standard error contain `text`; returns them all.
