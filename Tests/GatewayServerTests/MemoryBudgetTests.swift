@@ -17,6 +17,10 @@ struct MemoryBudgetTests {
     static let perConnectionAllowance = 64 << 10
     /// The process's own churn while 300 connections come and go (allocator arenas, metrics, logs).
     static let slack = 24 << 20
+    /// Under a sanitizer (scripts/test.sh --sanitize sets its options) the gateway's resident memory includes the
+    /// sanitizer's shadow memory, which moves by tens of MiB between runs (7, 28 and 83 MiB of growth in three CI
+    /// runs of this test under TSan): the scenario runs, but resident memory is only printed.
+    static let underSanitizer = ["TSAN_OPTIONS", "ASAN_OPTIONS"].contains { ProcessInfo.processInfo.environment[$0] != nil }
 
     @Test("100 non-reading replayers and 200 non-reading polls over 8 MB of history stay within the budget; memory returns after")
     func nonReadersStayWithinTheBudget() async throws {
@@ -49,7 +53,9 @@ struct MemoryBudgetTests {
         let held = try await peak.stop() - baseline
         let bound = Self.budget + 300 * Self.perConnectionAllowance + Self.slack
         print("memory budget test: baseline \(baseline >> 20) MiB, peak growth \(held >> 20) MiB, bound \(bound >> 20) MiB")
-        #expect(held <= bound, "RSS grew by \(held >> 20) MiB with 300 non-reading clients; the bound is \(bound >> 20) MiB")
+        if !Self.underSanitizer {
+            #expect(held <= bound, "RSS grew by \(held >> 20) MiB with 300 non-reading clients; the bound is \(bound >> 20) MiB")
+        }
 
         clients.removeAll()
         try await eventually("the clients are gone", timeout: .seconds(60)) {
@@ -65,7 +71,9 @@ struct MemoryBudgetTests {
         print(
             "memory budget test: after the clients left \(after >> 20) MiB (baseline \(baseline >> 20) MiB); before: \(before); after: anon \(server.status("RssAnon")), file \(server.status("RssFile")), threads \(server.status("Threads"))"
         )
-        #expect(Double(after) <= Double(baseline) * 1.2, "RSS \(after >> 20) MiB after the clients left; before them \(baseline >> 20) MiB")
+        if !Self.underSanitizer {
+            #expect(Double(after) <= Double(baseline) * 1.2, "RSS \(after >> 20) MiB after the clients left; before them \(baseline >> 20) MiB")
+        }
     }
 
     /// 2,000 events of about 4 KB for company 123.
