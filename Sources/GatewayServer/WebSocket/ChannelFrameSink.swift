@@ -133,6 +133,14 @@ final class LoopWriter: Sendable {
     enum Item {
         case text(ByteBuffer)
         case control(WebSocketFrame)
+
+        /// The payload's size, as counted in the sink's queued bytes.
+        var payloadBytes: Int {
+            switch self {
+            case .text(let payload): payload.readableBytes
+            case .control(let frame): frame.data.readableBytes
+            }
+        }
     }
 
     private struct Pending {
@@ -194,11 +202,11 @@ final class LoopWriter: Sendable {
         var written: [ObjectIdentifier: (sink: ChannelFrameSink, direct: Bool)] = [:]
         for (sink, item) in frames {
             let key = ObjectIdentifier(sink.channel)
+            sink.queuedBytes.wrappingSubtract(item.payloadBytes, ordering: .relaxed)
+            // Nothing follows a close frame; this loop is the only writer of queued frames, so the check holds.
+            guard !sink.closeWritten.load(ordering: .relaxed) else { continue }
             switch item {
             case .text(let payload):
-                sink.queuedBytes.wrappingSubtract(payload.readableBytes, ordering: .relaxed)
-                // Nothing follows a close frame; this loop is the only writer of queued frames, so the check holds.
-                guard !sink.closeWritten.load(ordering: .relaxed) else { continue }
                 guard let head = sink.head.value else {
                     sink.channel.write(WebSocketFrame(fin: true, opcode: .text, data: payload), promise: nil)
                     written[key] = (sink, false)
@@ -215,8 +223,6 @@ final class LoopWriter: Sendable {
                 head.write(NIOAny(bytes), promise: nil)
                 written[key] = (sink, written[key]?.direct ?? true)
             case .control(let frame):
-                sink.queuedBytes.wrappingSubtract(frame.data.readableBytes, ordering: .relaxed)
-                guard !sink.closeWritten.load(ordering: .relaxed) else { continue }
                 if frame.opcode == .connectionClose { sink.closeWritten.store(true, ordering: .relaxed) }
                 sink.channel.write(frame, promise: nil)
                 written[key] = (sink, false)
