@@ -70,11 +70,13 @@ let package = Package(
         ),
         // hiredis, Debian's libhiredis-dev (0.14): the C client under the Redis backend.
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // TLS for that hiredis (which has none): OpenSSL's libssl (Debian's libssl-dev) on a hiredis socket.
+        .target(name: "CRedisTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("hiredis")]),
         // The Redis backend: the event log in Streams, the bus on pub/sub, GCRA limits in Lua, all shared by nodes.
         .target(
             name: "RedisBackend",
             dependencies: [
-                "GatewayModel", "EventBus", "CHiredis",
+                "GatewayModel", "EventBus", "CHiredis", "CRedisTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

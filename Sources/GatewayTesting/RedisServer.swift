@@ -19,18 +19,45 @@ public final class RedisServer: Sendable {
     /// The running server and its exit (replaced by each ``start()``).
     private let running = Mutex<(pid: Int32, exit: ProcessExit?)>((0, nil))
 
-    /// `redis://127.0.0.1:PORT`.
-    public var url: String { "redis://127.0.0.1:\(port)" }
+    /// `redis://127.0.0.1:PORT`, or `rediss://` for a TLS-only server.
+    public var url: String { "\(tls == nil ? "redis" : "rediss")://127.0.0.1:\(port)" }
 
-    private static let sharedServer = Mutex<RedisServer?>(nil)
+    /// What a TLS-only server presents; it asks clients for a certificate signed by the test authority.
+    public struct TLS: Sendable {
+        public var certificates: TestCertificates
+        public var certificateFile: String
+        public var keyFile: String
 
-    /// One server for the whole test process (tests keep apart by key namespace and channel prefix).
-    public static func shared() async throws -> RedisServer {
-        if let server = sharedServer.withLock({ $0 }) { return server }
-        let server = try await RedisServer(durable: false)
-        return sharedServer.withLock { shared in
-            if let existing = shared { return existing }
-            shared = server
+        /// Presents `certificateFile` (the trusted server certificate when nil).
+        public init(_ certificates: TestCertificates, certificateFile: String? = nil, keyFile: String? = nil) {
+            self.certificates = certificates
+            self.certificateFile = certificateFile ?? certificates.serverCertificateFile
+            self.keyFile = keyFile ?? certificates.serverKeyFile
+        }
+    }
+
+    /// TLS, when the server speaks only TLS.
+    public let tls: TLS?
+
+    /// The `REDIS_TLS_*` settings a gateway node needs for this server (empty without TLS).
+    public var tlsEnvironment: [String: String] {
+        guard let tls else { return [:] }
+        return [
+            "REDIS_TLS_CA_FILE": tls.certificates.caFile, "REDIS_TLS_CERT_FILE": tls.certificates.clientCertificateFile,
+            "REDIS_TLS_KEY_FILE": tls.certificates.clientKeyFile,
+        ]
+    }
+
+    private static let sharedServers = Mutex<[Bool: RedisServer]>([:])
+
+    /// One server for the whole test process (tests keep apart by key namespace and channel prefix); with
+    /// `tls`, one TLS-only server with certificates of its own.
+    public static func shared(tls: Bool = false) async throws -> RedisServer {
+        if let server = sharedServers.withLock({ $0[tls] }) { return server }
+        let server = try await RedisServer(durable: false, tls: tls ? TLS(try await TestCertificates.make()) : nil)
+        return sharedServers.withLock { shared in
+            if let existing = shared[tls] { return existing }
+            shared[tls] = server
             return server
         }
     }
@@ -42,8 +69,10 @@ public final class RedisServer: Sendable {
     /// - Parameters:
     ///   - durable: `appendonly yes` with `appendfsync always`: an acknowledged write survives `kill -9`.
     ///   - replicaOf: a primary to replicate (`--replicaof`).
-    public init(durable: Bool, replicaOf primary: RedisServer? = nil) async throws {
+    ///   - tls: serve TLS only (`--tls-port`, no plain port), with client certificates required.
+    public init(durable: Bool, replicaOf primary: RedisServer? = nil, tls: TLS? = nil) async throws {
         primaryPort = primary?.port
+        self.tls = tls
         guard let executable = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: FileManager.default.isExecutableFile(atPath:))
         else {
             throw RedisServerError("redis-server is not installed: run scripts/test.sh, which installs it (apt-get install -y redis-server)")
@@ -62,10 +91,20 @@ public final class RedisServer: Sendable {
     public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        var arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--daemonize", "no",
-            "--logfile", directory + "/redis.log", "--maxmemory-policy", "noeviction",
-        ]
+        let ports =
+            if let tls {
+                [
+                    "--port", "0", "--tls-port", "\(port)", "--tls-cert-file", tls.certificateFile, "--tls-key-file", tls.keyFile,
+                    "--tls-ca-cert-file", tls.certificates.caFile,
+                ]
+            } else {
+                ["--port", "\(port)"]
+            }
+        var arguments =
+            ports + [
+                "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--daemonize", "no",
+                "--logfile", directory + "/redis.log", "--maxmemory-policy", "noeviction",
+            ]
         arguments += durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
         if let primaryPort { arguments += ["--replicaof", "127.0.0.1", "\(primaryPort)"] }
         process.arguments = arguments
@@ -104,7 +143,12 @@ public final class RedisServer: Sendable {
     /// Runs one command through `redis-cli` (an independent client) and returns its raw output, trimmed.
     @discardableResult
     public func command(_ words: String...) async throws -> String {
-        let output = try await ChildProcess.run("/usr/bin/redis-cli", ["-h", "127.0.0.1", "-p", "\(port)"] + words, timeout: .seconds(30))
+        var client = ["-h", "127.0.0.1", "-p", "\(port)"]
+        if let tls {
+            // --insecure: this helper also talks to servers that present a certificate nobody trusts.
+            client += ["--tls", "--insecure", "--cert", tls.certificates.clientCertificateFile, "--key", tls.certificates.clientKeyFile]
+        }
+        let output = try await ChildProcess.run("/usr/bin/redis-cli", client + words, timeout: .seconds(30))
         guard output.status == 0 else {
             throw RedisServerError("redis-cli \(words.joined(separator: " ")) failed (\(output.status)): \(output.stderr)")
         }

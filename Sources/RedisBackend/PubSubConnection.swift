@@ -1,4 +1,3 @@
-import CHiredis
 import Foundation
 import Synchronization
 
@@ -110,16 +109,15 @@ final class PubSubConnection: Sendable {
     private static func command(_ words: String...) -> RedisCommand { words.map { Array($0.utf8) } }
 
     private func serve() {
-        var context: Context?
+        var link: RedisLink?
         var backoff = ReconnectBackoff(initial: settings.initialBackoff, maximum: settings.maximumBackoff)
         var lastHeard = ContinuousClock.now
         var lastPing = ContinuousClock.now
         var pings: [Ping] = []
         var everUp = false
         func drop(_ reason: String) {
-            if context != nil, reason != "closed" { onChange(false, reason) }
-            if let open = context { redisFree(open) }
-            context = nil
+            if link != nil, reason != "closed" { onChange(false, reason) }
+            link = nil
             let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.connected = false
                 state.lastError = reason
@@ -134,7 +132,7 @@ final class PubSubConnection: Sendable {
             backoff.failed()
         }
         while !state.withLock({ $0.closed }) {
-            guard let open = context else {
+            guard let open = link else {
                 if !backoff.allowsAttempt {
                     Thread.sleep(forTimeInterval: 0.02)
                     continue
@@ -151,18 +149,18 @@ final class PubSubConnection: Sendable {
                     for continuation in waiting { continuation.resume() }
                     backoff.failed()
                 case .success(let opened):
-                    context = opened
+                    link = opened
                     let commands = state.withLock { state -> [RedisCommand] in
                         state.pending = []
                         state.connected = true
                         return state.channels.keys.sorted().map { Self.command("SUBSCRIBE", $0) }
                             + state.patterns.keys.sorted().map { Self.command("PSUBSCRIBE", $0) }
                     }
-                    for command in commands + [Self.command("PING")] { Worker.append(command, to: opened) }
+                    for command in commands + [Self.command("PING")] { opened.append(command) }
                     pings = [.live]
                     lastHeard = ContinuousClock.now
                     lastPing = lastHeard
-                    if !flush(opened) { drop(Worker.errorText(opened)) }
+                    if !opened.flush() { drop(opened.errorText) }
                 }
                 continue
             }
@@ -173,38 +171,34 @@ final class PubSubConnection: Sendable {
                 }
                 return (state.pending, state.confirms)
             }
-            for command in pending { Worker.append(command, to: open) }
+            for command in pending { open.append(command) }
             for continuation in confirms {
-                Worker.append(Self.command("PING"), to: open)
+                open.append(Self.command("PING"))
                 pings.append(.confirm(continuation))
             }
             if ContinuousClock.now - lastPing >= pingInterval {
-                Worker.append(Self.command("PING"), to: open)
+                open.append(Self.command("PING"))
                 pings.append(.keepAlive)
                 lastPing = ContinuousClock.now
             }
-            guard flush(open) else {
-                drop(Worker.errorText(open))
+            guard open.flush() else {
+                drop(open.errorText)
                 continue
             }
-            var descriptor = pollfd(fd: open.pointee.fd, events: Int16(POLLIN), revents: 0)
-            if poll(&descriptor, 1, 50) > 0 {
-                guard redisBufferRead(open) == REDIS_OK else {
-                    drop(Worker.errorText(open))
+            if open.waitForInput(milliseconds: 50) {
+                guard open.readArrived() else {
+                    drop(open.errorText)
                     continue
                 }
                 lastHeard = ContinuousClock.now
                 var broken = false
                 var refusal: String?
                 while true {
-                    var raw: UnsafeMutableRawPointer?
-                    guard redisGetReplyFromReader(open, &raw) == REDIS_OK else {
+                    guard case .success(let next) = open.bufferedReply() else {
                         broken = true
                         break
                     }
-                    guard let raw else { break }
-                    let reply = RedisReply(raw.assumingMemoryBound(to: redisReply.self))
-                    freeReplyObject(raw)
+                    guard let reply = next else { break }
                     switch handle(reply) {
                     case .other:
                         break
@@ -228,7 +222,7 @@ final class PubSubConnection: Sendable {
                     if broken { break }
                 }
                 if broken {
-                    drop(refusal ?? Worker.errorText(open))
+                    drop(refusal ?? open.errorText)
                     continue
                 }
             } else if ContinuousClock.now - lastHeard > silenceLimit {
@@ -236,15 +230,6 @@ final class PubSubConnection: Sendable {
             }
         }
         drop("closed")
-    }
-
-    /// Writes what is queued on the context; `false` when the connection broke.
-    private func flush(_ context: Context) -> Bool {
-        var done: Int32 = 0
-        while done == 0 {
-            guard redisBufferWrite(context, &done) == REDIS_OK else { return false }
-        }
-        return true
     }
 
     /// What a reply on the pub/sub connection was.

@@ -1,4 +1,3 @@
-import CHiredis
 import Dispatch
 import Foundation
 import Synchronization
@@ -134,10 +133,10 @@ public final class RedisConnection: Sendable {
     }
 
     private func process(_ jobs: [Job], _ worker: Worker) {
-        let context: Context
+        let link: RedisLink
         switch worker.connected() {
         case .success(let open):
-            context = open
+            link = open
             state.withLock { $0.connected = true }
         case .failure(let error):
             state.withLock {
@@ -148,15 +147,15 @@ public final class RedisConnection: Sendable {
             return
         }
         for job in jobs {
-            for command in job.commands { Worker.append(command, to: context) }
+            for command in job.commands { link.append(command) }
         }
         var index = 0
         while index < jobs.count {
             var replies: [RedisReply] = []
             replies.reserveCapacity(jobs[index].commands.count)
             for _ in jobs[index].commands {
-                guard let reply = Worker.reply(from: context) else {
-                    let error = RedisError.unavailable(Worker.errorText(context))
+                guard let reply = link.reply() else {
+                    let error = RedisError.unavailable(link.errorText)
                     state.withLock {
                         $0.connected = false
                         $0.lastError = error.description

@@ -1,8 +1,5 @@
-/// Where a Redis server is and how to log in: `redis://[user:pass@]host:port[/db]` (`REDIS_URL`).
-///
-/// `rediss://` (TLS) is refused: the hiredis this build links (Debian's 0.14) has no TLS, which arrived
-/// with `hiredis_ssl` in 1.0. The error names the way out: a TLS sidecar such as stunnel, or a build
-/// against a newer hiredis.
+/// Where a Redis server is and how to log in: `redis://[user:pass@]host:port[/db]` (`REDIS_URL`), or
+/// `rediss://` for TLS (see ``RedisTLS``; the files come from `REDIS_TLS_*` settings, not the URL).
 public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     /// The host name or address (without brackets for IPv6).
     public var host: String
@@ -14,20 +11,18 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     public var password: String?
     /// The logical database (`SELECT`); 0 when the URL names none.
     public var database: Int
+    /// TLS, for `rediss://`; `nil` for plain `redis://`.
+    public var tls: RedisTLS?
 
     /// Parses a `REDIS_URL`.
     /// - Throws: ``RedisURLError`` naming what is wrong (never echoing the password).
     public init(_ text: String) throws(RedisURLError) {
-        if text.lowercased().hasPrefix("rediss://") {
-            throw RedisURLError(
-                "rediss:// (TLS) is not supported: this build links hiredis 0.14, which has no TLS; "
-                    + "run a TLS sidecar (stunnel or spiped) on loopback and point REDIS_URL at it with redis://, or build against hiredis 1.0+"
-            )
+        let scheme = ["redis://", "rediss://"].first { text.lowercased().hasPrefix($0) }
+        guard let scheme else {
+            throw RedisURLError("REDIS_URL must start with redis:// or rediss:// (redis://[user:pass@]host:port[/db])")
         }
-        guard text.lowercased().hasPrefix("redis://") else {
-            throw RedisURLError("REDIS_URL must start with redis:// (redis://[user:pass@]host:port[/db])")
-        }
-        var rest = Substring(text.dropFirst("redis://".count))
+        tls = scheme == "rediss://" ? RedisTLS() : nil
+        var rest = Substring(text.dropFirst(scheme.count))
         var user: String?
         var password: String?
         // Credentials first: a password may hold a '/' (or anything but '@' unescaped).
@@ -85,7 +80,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         let credentials = password == nil ? "" : "\(user ?? ""):***@"
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(credentials)\(shownHost):\(port)/\(database)"
+        return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(shownHost):\(port)/\(database)"
     }
 }
 

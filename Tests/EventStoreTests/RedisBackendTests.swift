@@ -10,7 +10,7 @@ import Testing
 /// lost by the server, and a server that goes away.
 @Suite("Redis backend")
 struct RedisBackendTests {
-    @Test("REDIS_URL: user, password, host, port, database; rediss:// is refused naming the way out; bad URLs name the fault")
+    @Test("REDIS_URL: user, password, host, port, database; rediss:// asks for TLS; bad URLs name the fault")
     func urls() throws {
         let full = try RedisURL("redis://app:p%40ss@redis.internal:6380/3")
         #expect(full.user == "app" && full.password == "p@ss" && full.host == "redis.internal" && full.port == 6380 && full.database == 3)
@@ -19,13 +19,13 @@ struct RedisBackendTests {
         #expect(bare.port == 6379 && bare.database == 0 && bare.user == nil && bare.password == nil)
         #expect(try RedisURL("redis://:secret@[::1]:7000").host == "::1")
         #expect(try RedisURL("redis://:secret@[::1]:7000").password == "secret")
-        #expect(throws: RedisURLError.self) { try RedisURL("rediss://redis.internal:6380") }
-        do {
-            _ = try RedisURL("rediss://redis.internal:6380")
-        } catch {
-            #expect(error.description.contains("stunnel") && error.description.contains("hiredis"))
-        }
-        for bad in ["http://x", "redis://", "redis://host:0", "redis://host:99999", "redis://host:port", "redis://host/db"] {
+        #expect(full.tls == nil)
+        let secure = try RedisURL("rediss://app:p%40ss@redis.internal:6380/3")
+        #expect(secure.tls == RedisTLS() && secure.host == "redis.internal" && secure.port == 6380 && secure.database == 3)
+        #expect(secure.description == "rediss://app:***@redis.internal:6380/3")
+        for bad in [
+            "http://x", "redis://", "rediss://", "redis+tls://host", "redis://host:0", "redis://host:99999", "redis://host:port", "redis://host/db",
+        ] {
             #expect(throws: RedisURLError.self, "\(bad)") { try RedisURL(bad) }
         }
     }
@@ -237,5 +237,90 @@ struct RedisBackendTests {
         #expect(await log.health() == .healthy)
         try await log.close()
         await redis.kill()
+    }
+
+    @Test(
+        "rediss:// refuses, naming why, a server signed by an unknown authority, one named otherwise, one without TLS, and a client without a certificate"
+    )
+    func tlsRefusals() async throws {
+        let trusted = try await RedisServer.shared(tls: true)
+        let certificates = try #require(trusted.tls).certificates
+        let rogue = try await RedisServer(
+            durable: false,
+            tls: .init(certificates, certificateFile: certificates.rogueCertificateFile, keyFile: certificates.rogueKeyFile)
+        )
+        let otherName = try await RedisServer(
+            durable: false,
+            tls: .init(certificates, certificateFile: certificates.otherNameCertificateFile, keyFile: certificates.otherNameKeyFile)
+        )
+        let plain = try await RedisServer.shared()
+        let client = RedisTLS(caFile: certificates.caFile, certificateFile: certificates.clientCertificateFile, keyFile: certificates.clientKeyFile)
+
+        func failure(_ url: String, _ tls: RedisTLS?) async throws -> String {
+            var target = try RedisURL(url)
+            target.tls = tls
+            let connection = RedisConnection(settings: .init(url: target), name: "tls-test")
+            defer { connection.close() }
+            do {
+                let reply = try await connection.call("PING")
+                return "answered \(reply)"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(try await failure(trusted.url, client) == "answered status(\"PONG\")", "the trusted server, as a check of the others")
+        let unknown = try await failure(rogue.url, client)
+        #expect(unknown.contains("certificate verify failed") && unknown.contains("issuer"), "\(unknown)")
+        let misnamed = try await failure(otherName.url, client)
+        #expect(misnamed.contains("certificate verify failed") && misnamed.contains("mismatch"), "\(misnamed)")
+        var named = client
+        named.serverName = "redis.other.example"
+        #expect(try await failure(otherName.url, named) == "answered status(\"PONG\")", "REDIS_TLS_SERVER_NAME names the certificate's host")
+        let systemRoots = try await failure(
+            trusted.url,
+            RedisTLS(certificateFile: certificates.clientCertificateFile, keyFile: certificates.clientKeyFile)
+        )
+        #expect(systemRoots.contains("certificate verify failed"), "the test authority is not among the system's roots: \(systemRoots)")
+        let noTLS = try await failure(plain.url.replacingOccurrences(of: "redis://", with: "rediss://"), client)
+        #expect(noTLS.contains("TLS handshake"), "\(noTLS)")
+        let noCertificate = try await failure(trusted.url, RedisTLS(caFile: certificates.caFile))
+        // TLS 1.3 finishes the client's handshake before the server checks it: the alert comes with the first
+        // read, or, when the server closed first, the first write finds the connection reset.
+        #expect(
+            noCertificate.contains("certificate required") || noCertificate.contains("Connection reset"),
+            "Redis asks for a client certificate: \(noCertificate)"
+        )
+        let plainIntoTLS = try await failure(trusted.url.replacingOccurrences(of: "rediss://", with: "redis://"), nil)
+        #expect(plainIntoTLS.contains("Redis is unreachable"), "\(plainIntoTLS)")
+        await rogue.kill()
+        await otherName.kill()
+    }
+
+    @Test("REDIS_TLS files that cannot be used are refused before any connection, naming the setting and the file")
+    func tlsFiles() async throws {
+        let certificates = try #require(try await RedisServer.shared(tls: true).tls).certificates
+        func problem(_ tls: RedisTLS) -> String {
+            do {
+                try tls.check()
+                return "accepted"
+            } catch {
+                return error.description
+            }
+        }
+        #expect(problem(RedisTLS(caFile: certificates.caFile)) == "accepted")
+        #expect(problem(RedisTLS(caFile: "/nonexistent/ca.pem")).contains("REDIS_TLS_CA_FILE /nonexistent/ca.pem"))
+        #expect(problem(RedisTLS(caFile: certificates.clientKeyFile)).contains("REDIS_TLS_CA_FILE"), "a key is not a certificate")
+        #expect(problem(RedisTLS(certificateFile: certificates.clientCertificateFile)).contains("without REDIS_TLS_KEY_FILE"))
+        #expect(problem(RedisTLS(keyFile: certificates.clientKeyFile)).contains("without REDIS_TLS_CERT_FILE"))
+        #expect(
+            problem(RedisTLS(certificateFile: certificates.clientCertificateFile, keyFile: certificates.serverKeyFile))
+                .contains("REDIS_TLS_KEY_FILE \(certificates.serverKeyFile): key values mismatch"),
+            "a key of another certificate"
+        )
+        #expect(
+            problem(RedisTLS(certificateFile: "/nonexistent.crt", keyFile: certificates.clientKeyFile)).contains(
+                "REDIS_TLS_CERT_FILE /nonexistent.crt"
+            )
+        )
     }
 }

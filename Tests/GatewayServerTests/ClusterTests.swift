@@ -160,6 +160,51 @@ struct ClusterTests {
         await cluster.stop()
     }
 
+    @Test(
+        "two nodes on a TLS-only Redis (rediss://, verified server, client certificates): B delivers what A accepted, in order, also after Redis cut every connection"
+    )
+    func overTLS() async throws {
+        let redis = try await RedisServer.shared(tls: true)
+        let cluster = try await Cluster.start(nodes: 2, redis: redis, environment: redis.tlsEnvironment)
+        try await cluster.showingLogsOnFailure {
+            let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+            let health = try await TestHTTP.get(b.http + "/api/realtime/health/")
+            #expect(health.status == 200, "\(health.text)")
+            let socket = try await TestSocket(url: b.ws + "/ws?token=\(await Tokens.hs256())")
+            _ = try await socket.next(type: "connection.established")
+            try await socket.send(json: ["type": "subscribe", "topics": ["deal.stage.*"]])
+            _ = try await socket.next(type: "subscription.confirmed")
+            var accepted: [String] = []
+            for n in 0..<10 {
+                let reply = try await Cluster.publish(a, data: ["n": n])
+                #expect(reply.status == 202)
+                accepted.append(reply.json["event_id"] as? String ?? "")
+            }
+            // Every connection of both nodes is cut: they open new TLS sessions, subscribe again and catch up.
+            try await redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+            try await redis.command("CLIENT", "KILL", "TYPE", "normal")
+            for n in 10..<20 {
+                var reply = try await Cluster.publish(a, data: ["n": n])
+                let deadline = ContinuousClock.now + .seconds(30)
+                while reply.status == 503, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                    reply = try await Cluster.publish(a, data: ["n": n])
+                }
+                #expect(reply.status == 202)
+                accepted.append(reply.json["event_id"] as? String ?? "")
+            }
+            var live: [String] = []
+            while live.count < accepted.count {
+                live.append(try #require(try await socket.next(type: "event")["data"] as? [String: Any])["event_id"] as? String ?? "")
+            }
+            #expect(live == accepted, "every accepted event, once, in log order")
+            let history = try await Cluster.history(b, token: await Tokens.hs256())
+            #expect(Array(Self.eventIDs(history).suffix(accepted.count)) == accepted, "B reads A's history over TLS")
+            await socket.close()
+        }
+        await cluster.stop()
+    }
+
     @Test("a node cut off from Redis for a while catches up from the stream: its client gets what other nodes accepted meanwhile, in order, once")
     func catchUpAfterABreak() async throws {
         let redis = try await RedisServer.shared()

@@ -273,7 +273,27 @@ struct ServeConfigurationTests {
             (["JWT_SECRET": String(repeating: "s", count: 40), "HTTP_MAX_HEADER_COUNT": "1"], "HTTP_MAX_HEADER_COUNT"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "MAX_OPEN_SOCKETS": "0"], "MAX_OPEN_SOCKETS"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "SOCKET_FD_RESERVE": "-5"], "SOCKET_FD_RESERVE"),
-            (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "rediss://h:6380"], "stunnel"),
+            (
+                [
+                    "JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "rediss://h:6380",
+                    "REDIS_TLS_CA_FILE": "/nonexistent/ca.pem",
+                ],
+                "REDIS_TLS_CA_FILE /nonexistent/ca.pem"
+            ),
+            (
+                [
+                    "JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "rediss://h:6380",
+                    "REDIS_TLS_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+                ],
+                "REDIS_TLS_CERT_FILE is set without REDIS_TLS_KEY_FILE"
+            ),
+            (
+                [
+                    "JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "redis://h:6380",
+                    "REDIS_TLS_CA_FILE": "/etc/ssl/certs/ca-certificates.crt",
+                ],
+                "REDIS_TLS_CA_FILE is set but REDIS_URL is redis:// (no TLS): use rediss://"
+            ),
             (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "redis", "REDIS_URL": "redis://h:http"], "REDIS_URL"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "EVENT_BUS_BACKEND": "nats"], "nats is not available in this build"),
             (["JWT_SECRET": String(repeating: "s", count: 40), "REDIS_CONNECTIONS": "0"], "REDIS_CONNECTIONS"),

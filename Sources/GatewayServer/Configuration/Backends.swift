@@ -44,12 +44,28 @@ enum Backends {
         }
     }
 
-    /// `REDIS_URL`, parsed.
+    /// `REDIS_URL`, parsed, with the `REDIS_TLS_*` settings for `rediss://`.
     static func redisURL(_ configuration: ServerConfiguration) throws(ConfigurationProblem) -> RedisURL {
+        var url: RedisURL
         do {
-            return try RedisURL(configuration.redisURL)
+            url = try RedisURL(configuration.redisURL)
         } catch {
             throw ConfigurationProblem("REDIS_URL: \(error.description)")
         }
+        let settings = configuration.redisTLS
+        guard url.tls != nil else {
+            // TLS files with a plain URL are a mistake that would send the password in clear: say so.
+            if let first = settings.given.first {
+                throw ConfigurationProblem("\(first) is set but REDIS_URL is redis:// (no TLS): use rediss:// or unset \(first)")
+            }
+            return url
+        }
+        url.tls = RedisTLS(
+            caFile: settings.caFile,
+            certificateFile: settings.certificateFile,
+            keyFile: settings.keyFile,
+            serverName: settings.serverName
+        )
+        return url
     }
 }

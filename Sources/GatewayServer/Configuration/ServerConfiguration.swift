@@ -16,6 +16,9 @@ public struct ServerConfiguration: Sendable {
     public var backend: BackendKind = .memory
     public var channelPrefix = "crm.events"
     public var redisURL = "redis://127.0.0.1:6379"
+    /// `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE`, `REDIS_TLS_KEY_FILE`, `REDIS_TLS_SERVER_NAME` (not in the
+    /// reference): how a `rediss://` connection verifies Redis and shows itself.
+    public var redisTLS = RedisTLSSettings()
     /// `REDIS_CONNECTIONS` (not in the reference): connections of the event log's pool (each pipelines).
     public var redisConnections = 4
     /// `REDIS_WAIT_REPLICAS` (not in the reference): replicas that must have an event before its 202 (`WAIT`).
@@ -103,6 +106,10 @@ public struct ServerConfiguration: Sendable {
         }
         if let text = value("EVENT_BUS_CHANNEL_PREFIX") { channelPrefix = text }
         if let text = value("REDIS_URL") { redisURL = text }
+        if let text = value("REDIS_TLS_CA_FILE") { redisTLS.caFile = text }
+        if let text = value("REDIS_TLS_CERT_FILE") { redisTLS.certificateFile = text }
+        if let text = value("REDIS_TLS_KEY_FILE") { redisTLS.keyFile = text }
+        if let text = value("REDIS_TLS_SERVER_NAME") { redisTLS.serverName = text }
         if let count = try integer("REDIS_CONNECTIONS", 1...64) { redisConnections = count }
         if let seconds = try integer("BACKEND_START_TIMEOUT", 0...3_600) { backendStartTimeoutSeconds = seconds }
         if let count = try integer("REDIS_WAIT_REPLICAS", 0...16) { redisWaitReplicas = count }
@@ -189,7 +196,9 @@ public struct ServerConfiguration: Sendable {
         switch backend {
         case .memory: break
         case .kafka: throw ConfigurationProblem("EVENT_BUS_BACKEND=kafka is not available in this build; use memory, redis or nats")
-        case .redis: _ = try Backends.redisURL(self)
+        case .redis:
+            let url = try Backends.redisURL(self)
+            do { try url.tls?.check() } catch { throw ConfigurationProblem("REDIS_URL: \(error.description)") }
         case .nats: throw ConfigurationProblem("EVENT_BUS_BACKEND=nats is not available in this build yet; use memory or redis")
         }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -205,4 +214,21 @@ public struct ConfigurationProblem: Error, Sendable, CustomStringConvertible {
     public let description: String
     /// Creates a problem.
     public init(_ description: String) { self.description = description }
+}
+
+/// The `REDIS_TLS_*` settings, as given (applied to a `rediss://` `REDIS_URL`).
+public struct RedisTLSSettings: Sendable {
+    public var caFile: String?
+    public var certificateFile: String?
+    public var keyFile: String?
+    public var serverName: String?
+
+    /// The names of the settings that are given.
+    var given: [String] {
+        let settings = [
+            ("REDIS_TLS_CA_FILE", caFile), ("REDIS_TLS_CERT_FILE", certificateFile), ("REDIS_TLS_KEY_FILE", keyFile),
+            ("REDIS_TLS_SERVER_NAME", serverName),
+        ]
+        return settings.compactMap { $0.1 == nil ? nil : $0.0 }
+    }
 }

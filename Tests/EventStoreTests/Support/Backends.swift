@@ -48,44 +48,70 @@ struct LimitsFactory: Sendable, CustomTestStringConvertible {
 enum Backends {
     static let logs: [LogFactory] = [
         LogFactory(name: "SQLiteEventLog") { try SQLiteLogFixture() },
-        LogFactory(name: "RedisEventLog") { RedisLogFixture() },
+        LogFactory(name: "RedisEventLog") { RedisLogFixture(tls: false) },
+        LogFactory(name: "RedisEventLog over TLS") { RedisLogFixture(tls: true) },
     ]
     static let buses: [BusFactory] = [
         BusFactory(name: "MemoryEventBus") { MemoryEventBus() },
         // Pub/sub channels are global to a server: each bus gets a server of its own, so tests running at
         // once do not hear each other.
         BusFactory(name: "RedisEventBus") { try RedisEventBus(url: RedisURL(try await RedisServer(durable: false).url), history: nil) },
+        BusFactory(name: "RedisEventBus over TLS") {
+            let redis = try await RedisServer(durable: false, tls: .init(try await RedisServer.shared(tls: true).tls!.certificates))
+            return RedisEventBus(url: try redis.clientURL(), history: nil)
+        },
     ]
     static let limits: [LimitsFactory] = [
         LimitsFactory(name: "MemoryRateLimitStore") {
             let clock = ManualClock()
             return LimitsFixture(store: MemoryRateLimitStore(clock: clock)) { clock.advance(by: $0) }
         },
-        LimitsFactory(name: "RedisRateLimitStore") {
-            let clock = ManualMicros(1_700_000_000_000_000)
-            let url = try RedisURL(try await RedisServer.shared().url)
-            let store = RedisRateLimitStore(url: url, namespace: "rg:{test-\(UUID().uuidString)}:", time: .manual { clock.now })
-            return LimitsFixture(store: store) { duration in
-                let (seconds, attoseconds) = duration.components
-                clock.advance(by: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
-            }
-        },
+        LimitsFactory(name: "RedisRateLimitStore") { try await redisLimits(tls: false) },
+        LimitsFactory(name: "RedisRateLimitStore over TLS") { try await redisLimits(tls: true) },
     ]
+
+    /// A Redis store in a key namespace of its own on the shared (TLS) test server, on a clock the test moves.
+    private static func redisLimits(tls: Bool) async throws -> LimitsFixture {
+        let clock = ManualMicros(1_700_000_000_000_000)
+        let url = try await RedisServer.shared(tls: tls).clientURL()
+        let store = RedisRateLimitStore(url: url, namespace: "rg:{test-\(UUID().uuidString)}:", time: .manual { clock.now })
+        return LimitsFixture(store: store) { duration in
+            let (seconds, attoseconds) = duration.components
+            clock.advance(by: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+        }
+    }
+}
+
+extension RedisServer {
+    /// The server's URL as the backend takes it, with the test authority and client certificate for TLS.
+    func clientURL() throws -> RedisURL {
+        var url = try RedisURL(self.url)
+        if let tls {
+            url.tls = RedisTLS(
+                caFile: tls.certificates.caFile,
+                certificateFile: tls.certificates.clientCertificateFile,
+                keyFile: tls.certificates.clientKeyFile
+            )
+        }
+        return url
+    }
 }
 
 /// A Redis log in a key namespace of its own (a channel prefix no other test uses) on the shared test server.
 struct RedisLogFixture: LogFixture {
     let channelPrefix = "test-\(UUID().uuidString)"
+    /// On the shared TLS-only server instead of the plain one.
+    let tls: Bool
 
     func open(dedupWindowSeconds: Int, now: ManualMillis) async throws -> any EventLog {
-        let url = try RedisURL(try await RedisServer.shared().url)
+        let url = try await RedisServer.shared(tls: tls).clientURL()
         return RedisEventLog(url: url, channelPrefix: channelPrefix, connections: 2, dedupWindowSeconds: dedupWindowSeconds, now: { now.now })
     }
 
     /// Deletes every key of the namespace, as a `FLUSHALL` would for this log.
     func wipe() async throws {
         let pattern = RedisEventLog.namespace(channelPrefix: channelPrefix).replacingOccurrences(of: "{", with: "\\{") + "*"
-        try await RedisServer.shared().command(
+        try await RedisServer.shared(tls: tls).command(
             "EVAL",
             "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1",
             "0",
