@@ -48,8 +48,7 @@ public enum ChildProcess {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        let exit = ProcessExit(process)
-        try process.run()
+        let exit = try ProcessExit.launch(process)
         let pid = process.processIdentifier
         let killer = DispatchWorkItem { Foundation.kill(pid, SIGKILL) }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds, execute: killer)
@@ -58,8 +57,10 @@ public enum ChildProcess {
         async let stderr = readUntilExit(err.fileHandleForReading, exit)
         let (standardOutput, standardError) = await (stdout, stderr)
         await exit.wait()
+        // Now, not when Foundation lets go of the process (which keeps its pipes until it has reaped it).
+        for pipe in [out, err] { try? pipe.fileHandleForReading.close() }
         return Output(
-            status: process.terminationStatus,
+            status: exit.status ?? -1,
             stdout: String(decoding: standardOutput, as: UTF8.self),
             stderr: String(decoding: standardError, as: UTF8.self)
         )
@@ -94,36 +95,66 @@ public enum ChildProcess {
     }
 }
 
-/// One process's exit, awaited by any number of tasks. Create it before `run()`: it sets the process's
-/// `terminationHandler`, which Foundation calls from its own thread once it has reaped the child.
+/// One process's exit, awaited by any number of tasks: ``launch(_:)`` runs the process and watches it.
+///
+/// Foundation's own notice (`terminationHandler`) is not enough on Linux: Foundation learns of exits through a
+/// CFSocket that its manager thread watches with `select()`, which cannot watch a descriptor numbered 1024 or
+/// more, so in a test process with many open sockets the notice never comes (seen: children left as zombies,
+/// tests waiting forever). A thread per child therefore also waits for the exit with
+/// `waitid(WEXITED | WNOWAIT)`, which sees it without reaping, so Foundation may still reap the child.
 public final class ProcessExit: Sendable {
     private struct State {
-        var exited = false
+        var status: Int32?
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
 
-    public init(_ process: Process) {
-        process.terminationHandler = { [self] _ in
-            let waiters = state.withLock { state in
-                state.exited = true
-                defer { state.waiters = [] }
-                return state.waiters
+    private init() {}
+
+    /// Runs `process` and returns its exit. Set the process's pipes and arguments first; do not set its
+    /// `terminationHandler`.
+    public static func launch(_ process: Process) throws -> ProcessExit {
+        let exit = ProcessExit()
+        process.terminationHandler = { process in exit.finish(process.terminationStatus) }
+        try process.run()
+        let pid = process.processIdentifier
+        let watcher = Thread {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
+                // ECHILD: Foundation reaped it first, and its handler reports the exit.
+                guard errno == EINTR else { return }
             }
-            for waiter in waiters { waiter.resume() }
+            exit.finish(info._sifields._sigchld.si_status)
         }
+        watcher.name = "process-exit-\(pid)"
+        watcher.start()
+        return exit
     }
 
-    /// Whether the process has exited (and been reaped).
-    public var hasExited: Bool { state.withLock { $0.exited } }
+    private func finish(_ status: Int32) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard state.status == nil else { return [] }
+            state.status = status
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Whether the process has exited.
+    public var hasExited: Bool { state.withLock { $0.status != nil } }
+
+    /// The exit status, or the number of the signal that ended the process (as `Process.terminationStatus`);
+    /// `nil` while it runs.
+    public var status: Int32? { state.withLock { $0.status } }
 
     /// Returns once the process has exited.
     public func wait() async {
         await withCheckedContinuation { continuation in
             let exited = state.withLock { state in
-                if !state.exited { state.waiters.append(continuation) }
-                return state.exited
+                if state.status == nil { state.waiters.append(continuation) }
+                return state.status != nil
             }
             if exited { continuation.resume() }
         }

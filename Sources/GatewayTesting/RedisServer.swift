@@ -48,18 +48,18 @@ public final class RedisServer: Sendable {
         ]
     }
 
-    private static let sharedServers = Mutex<[Bool: RedisServer]>([:])
+    private static let sharedServers = Mutex<[Bool: Task<RedisServer, any Error>]>([:])
 
     /// One server for the whole test process (tests keep apart by key namespace and channel prefix); with
-    /// `tls`, one TLS-only server with certificates of its own.
+    /// `tls`, one TLS-only server with certificates of its own. Started once, however many tests ask at once.
     public static func shared(tls: Bool = false) async throws -> RedisServer {
-        if let server = sharedServers.withLock({ $0[tls] }) { return server }
-        let server = try await RedisServer(durable: false, tls: tls ? TLS(try await TestCertificates.make()) : nil)
-        return sharedServers.withLock { shared in
-            if let existing = shared[tls] { return existing }
-            shared[tls] = server
-            return server
+        let starting = sharedServers.withLock { servers in
+            if let task = servers[tls] { return task }
+            let task = Task { try await RedisServer(durable: false, tls: tls ? TLS(try await TestCertificates.make()) : nil) }
+            servers[tls] = task
+            return task
         }
+        return try await starting.value
     }
 
     /// The primary this server replicates, when it is a replica.
@@ -110,8 +110,7 @@ public final class RedisServer: Sendable {
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        let exit = ProcessExit(process)
-        try process.run()
+        let exit = try ProcessExit.launch(process)
         running.withLock { $0 = (process.processIdentifier, exit) }
         let watchdog = Process()
         watchdog.executableURL = URL(fileURLWithPath: "/bin/bash")

@@ -337,7 +337,7 @@ struct ClusterTests {
                 live.append(event["event_id"] as? String ?? "")
             }
             #expect(Set(live).count == live.count, "no event twice")
-            #expect(a.process.isRunning && b.process.isRunning, "no node exits")
+            #expect(a.isRunning && b.isRunning, "no node exits")
             await socket.close()
             await tight.close()
             await spare.close()

@@ -53,7 +53,7 @@ struct DescriptorLimitTests {
             return reply?.status == 200 ? reply : nil
         }
         #expect(health.status == 200)
-        #expect(server.process.isRunning)
+        #expect(server.isRunning)
         await server.kill(SIGTERM)
     }
 

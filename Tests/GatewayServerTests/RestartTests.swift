@@ -37,7 +37,7 @@ struct RestartTests {
         #expect(failure.contains("policy.yaml:") && failure.contains("unknown_section"), "\(failure)")
         let health = try await TestHTTP.get(server.http + "/api/realtime/health/")
         #expect(health.status == 200 && (health.json["components"] as? [String: Any])?["policy"] as? String == "degraded")
-        #expect(server.process.isRunning)
+        #expect(server.isRunning)
         await server.kill(SIGTERM)
     }
 
@@ -206,7 +206,7 @@ struct RestartTests {
         let answered = try await poll
         #expect(answered.status == 200)
         #expect(answered.json["cursor"] is String)
-        #expect(server.process.terminationStatus == 0)
+        #expect(server.exit.status == 0)
         // The logs carry no token.
         let logs = server.output.snapshot()
         #expect(!logs.contains("eyJ"))

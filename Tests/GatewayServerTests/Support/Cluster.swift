@@ -45,7 +45,7 @@ struct Cluster {
 
     /// Stops every node with SIGTERM.
     func stop() async {
-        for node in nodes where node.process.isRunning { await node.kill(SIGTERM) }
+        for node in nodes where node.isRunning { await node.kill(SIGTERM) }
     }
 
     /// Publishes one `deal.stage.updated` event of `company` into `node` as the service principal.

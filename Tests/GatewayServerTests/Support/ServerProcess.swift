@@ -40,8 +40,7 @@ final class ServerProcess: @unchecked Sendable {
             let data = handle.availableData
             collected.append(data)
         }
-        exit = ProcessExit(process)
-        try process.run()
+        exit = try ProcessExit.launch(process)
         self.process = process
         port = try await eventuallyValue("the server started: \(collected.snapshot())", interval: .milliseconds(50)) {
             collected.snapshot().split(separator: "\n").lazy.compactMap { line -> Int? in
@@ -92,6 +91,9 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Sends `signal` and waits for the exit.
+    /// Whether the process still runs (from its own exit watch, not Foundation's `isRunning`).
+    var isRunning: Bool { !exit.hasExited }
+
     func kill(_ signal: Int32) async {
         Foundation.kill(process.processIdentifier, signal)
         await exit.wait()
