@@ -45,7 +45,10 @@ public final class SQLiteEventLog: EventLog {
     ///   - path: the database file, e.g. `data/events.sqlite`.
     ///   - durability: what a returned append survives.
     ///   - dedupWindowSeconds: how long an idempotency key is remembered (SPEC §5: 24 h).
-    ///   - checkpointInterval: how often the WAL is checkpointed (passively, beside the writer).
+    ///   - checkpointInterval: how often the checkpointer looks at the WAL (it checkpoints passively, beside the
+    ///     writer).
+    ///   - checkpointAfterCommits: the appends after which a round checkpoints.
+    ///   - checkpointAtLeastEvery: how long a round waits to checkpoint fewer appends than that.
     ///   - walRestartFrames: the WAL length, in pages, at which a checkpoint runs between two commits so that
     ///     the WAL starts over (see ``WALCheckpointer``).
     ///   - now: the clock, in milliseconds since 1970.
@@ -54,6 +57,8 @@ public final class SQLiteEventLog: EventLog {
         durability: Durability = .process,
         dedupWindowSeconds: Int = 86_400,
         checkpointInterval: Duration = .milliseconds(200),
+        checkpointAfterCommits: Int = 256,
+        checkpointAtLeastEvery: Duration = .seconds(5),
         walRestartFrames: Int = 4096,
         now: @escaping @Sendable () -> Int64 = { Timestamp.nowMillis() }
     ) throws {
@@ -81,6 +86,8 @@ public final class SQLiteEventLog: EventLog {
             configuration: configuration,
             writer: pool,
             interval: checkpointInterval,
+            afterCommits: checkpointAfterCommits,
+            atLeastEvery: checkpointAtLeastEvery,
             restartFrames: walRestartFrames
         )
     }
@@ -101,6 +108,9 @@ public final class SQLiteEventLog: EventLog {
     /// the WAL is long). For tests, which wait for rounds instead of sleeping on a schedule.
     public var checkpointRounds: Int { checkpointer.rounds.count }
 
+    /// How many of those rounds checkpointed (the others found too few appends since the last checkpoint).
+    public var checkpointsRun: Int { checkpointer.checkpoints.count }
+
     /// The writer connection's settings: `synchronous` (1 NORMAL, 2 FULL) and `wal_autocheckpoint` in pages
     /// (0: commits never checkpoint). For tests and diagnostics.
     public func writerSettings() async throws -> (synchronous: Int, autocheckpointPages: Int) {
@@ -113,6 +123,7 @@ public final class SQLiteEventLog: EventLog {
         guard !events.isEmpty else { return [] }
         let now = now()
         let oldest = now - dedupWindowMillis
+        defer { checkpointer.noteCommit() }
         return try await pool.write { db in
             var outcomes: [AppendOutcome] = []
             outcomes.reserveCapacity(events.count)

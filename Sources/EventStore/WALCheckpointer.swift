@@ -4,8 +4,11 @@ import Synchronization
 /// Checkpoints an SQLite WAL beside its writer, so that no commit ever runs a checkpoint (SQLite's
 /// automatic one held one append in a hundred for about 5 ms).
 ///
-/// Every `interval`, a connection of its own runs a passive checkpoint: it never waits for the writer or
-/// for readers. SQLite starts the WAL over when a commit begins while every frame is checkpointed; under
+/// Every `interval`, a connection of its own runs a passive checkpoint, once `afterCommits` appends were
+/// committed since the last one or `atLeastEvery` has passed with any: it never waits for the writer or for
+/// readers. Not after every few commits: the first commit after a complete checkpoint starts the WAL over,
+/// and SQLite syncs the WAL's new header then (even at `synchronous = NORMAL`), which cost a paced
+/// publisher's 202 about half a millisecond whenever a checkpoint had run since the previous publish. SQLite starts the WAL over when a commit begins while every frame is checkpointed; under
 /// a steady stream of commits that may never be so (commits land while the checkpoint copies), and the
 /// WAL would grow with every write. So once the WAL holds `restartFrames` frames, one more passive
 /// checkpoint runs on the writer's own queue, between two commits, where what is left to copy is only what
@@ -25,6 +28,10 @@ final class WALCheckpointer: Sendable {
     let lastFailure: Failure
     /// How many rounds of the loop finished, successful or not: tests wait on it instead of on a schedule.
     let rounds: Counter
+    /// Appends committed since the last checkpoint.
+    private let commits: Counter
+    /// How many rounds checkpointed (the others found too few appends since the last one).
+    let checkpoints: Counter
 
     /// The description of the last error, shared with the loop.
     final class Failure: Sendable {
@@ -38,15 +45,32 @@ final class WALCheckpointer: Sendable {
         private let value = Atomic<Int>(0)
         func add() { value.add(1, ordering: .relaxed) }
         var count: Int { value.load(ordering: .relaxed) }
+        /// The count, set back to zero.
+        func take() -> Int { value.exchange(0, ordering: .relaxed) }
     }
 
-    init(path: String, configuration: Configuration, writer: DatabasePool, interval: Duration, restartFrames: Int) throws {
+    /// Counts one committed append (the writer calls it).
+    func noteCommit() { commits.add() }
+
+    init(
+        path: String,
+        configuration: Configuration,
+        writer: DatabasePool,
+        interval: Duration,
+        afterCommits: Int,
+        atLeastEvery: Duration,
+        restartFrames: Int
+    ) throws {
         let connection = try DatabaseQueue(path: path, configuration: configuration)
         let writerCheckpoints = Counter()
         let failures = Counter()
         let busyRounds = Counter()
         let rounds = Counter()
+        let commits = Counter()
+        let checkpoints = Counter()
         let lastFailure = Failure()
+        self.commits = commits
+        self.checkpoints = checkpoints
         self.connection = connection
         self.lastFailure = lastFailure
         self.rounds = rounds
@@ -55,9 +79,19 @@ final class WALCheckpointer: Sendable {
         self.busyRounds = busyRounds
         // The loop holds the connections, not this object, so dropping the log cancels it (deinit).
         task = Task.detached {
+            var pending = 0
+            var lastCheckpoint = ContinuousClock.now
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard !Task.isCancelled else { return }
+                pending += commits.take()
+                guard pending >= afterCommits || (pending > 0 && ContinuousClock.now - lastCheckpoint >= atLeastEvery) else {
+                    rounds.add()
+                    continue
+                }
+                pending = 0
+                lastCheckpoint = ContinuousClock.now
+                checkpoints.add()
                 do {
                     let (frames, _) = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
                     if frames >= restartFrames {

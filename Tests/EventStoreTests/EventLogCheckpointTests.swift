@@ -55,7 +55,7 @@ struct EventLogCheckpointTests {
     @Test("commits never checkpoint; the log's own checkpointer copies the WAL into the database beside them")
     func checkpointerKeepsUp() async throws {
         let (directory, path) = try Self.temporaryPath()
-        let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(20))
+        let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(20), checkpointAfterCommits: 1)
         // About 3,000 WAL pages in all: without checkpoints the WAL would hold every one of them (about 11 MB);
         // SQLite's own checkpoint would have run inside the commits past the 1,000th page. The writer pauses
         // until the checkpointer has run (a condition, not a schedule: a busy machine may starve it for a while).
@@ -80,10 +80,33 @@ struct EventLogCheckpointTests {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    @Test(
+        "a round checkpoints only after checkpointAfterCommits appends (or checkpointAtLeastEvery): a paced writer does not restart the WAL at every commit"
+    )
+    func checkpointsWaitForAppends() async throws {
+        let (directory, path) = try Self.temporaryPath()
+        let log = try SQLiteEventLog(
+            path: path,
+            checkpointInterval: .milliseconds(5),
+            checkpointAfterCommits: 5,
+            checkpointAtLeastEvery: .seconds(3600)
+        )
+        for n in 0..<4 { _ = try await log.append([Self.event(n)]) }
+        let rounds = log.checkpointRounds
+        try await waitUntil("ten more rounds") { log.checkpointRounds >= rounds + 10 }
+        #expect(log.checkpointsRun == 0, "four appends are fewer than five")
+        _ = try await log.append([Self.event(4)])
+        try await waitUntil("the fifth append is checkpointed") { log.checkpointsRun == 1 }
+        let state = try await log.checkpoint()
+        #expect(state.checkpointed == state.walFrames)
+        try await log.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
     @Test("under appends without a pause the WAL still starts over: a checkpoint between two commits once it is long")
     func sustainedAppends() async throws {
         let (directory, path) = try Self.temporaryPath()
-        let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(10), walRestartFrames: 64)
+        let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(10), checkpointAfterCommits: 1, walRestartFrames: 64)
         var largestWAL = 0
         for batch in 0..<300 {
             _ = try await log.append((0..<10).map { Self.event(batch * 10 + $0) })
@@ -105,7 +128,7 @@ struct EventLogCheckpointTests {
     func closeWhileCheckpointing() async throws {
         for _ in 0..<20 {
             let (directory, path) = try Self.temporaryPath()
-            let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(1), walRestartFrames: 8)
+            let log = try SQLiteEventLog(path: path, checkpointInterval: .milliseconds(1), checkpointAfterCommits: 1, walRestartFrames: 8)
             for batch in 0..<5 { _ = try await log.append((0..<10).map { Self.event(batch * 10 + $0) }) }
             try log.closeNow()
             await #expect(throws: (any Error).self) { try await log.checkpoint() }
