@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
@@ -15,13 +14,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-struct rg_tls_config {
-    SSL_CTX *ctx;
-};
-
-struct rg_tls_session {
-    SSL *ssl;
-};
+// The opaque handles are OpenSSL's own objects: an rg_tls_config is an SSL_CTX, an rg_tls_session an SSL.
+static SSL_CTX *context_of(rg_tls_config *config) { return (SSL_CTX *)config; }
+static SSL *ssl_of(rg_tls_session *session) { return (SSL *)session; }
 
 /// The newest OpenSSL error of this thread as text, or `fallback` when the queue is empty.
 static void describe_openssl_error(char *out, size_t size, const char *fallback) {
@@ -112,26 +107,15 @@ rg_tls_config *rg_tls_config_create(const char *ca_file, const char *cert_file, 
             return NULL;
         }
     }
-    rg_tls_config *config = malloc(sizeof *config);
-    if (!config) {
-        SSL_CTX_free(ctx);
-        snprintf(error, error_size, "out of memory");
-        return NULL;
-    }
-    config->ctx = ctx;
-    return config;
+    return (rg_tls_config *)ctx;
 }
 
-void rg_tls_config_free(rg_tls_config *config) {
-    if (!config) return;
-    SSL_CTX_free(config->ctx);
-    free(config);
-}
+void rg_tls_config_free(rg_tls_config *config) { SSL_CTX_free(context_of(config)); }
 
 rg_tls_session *rg_tls_connect(void *raw, rg_tls_config *config, const char *server_name) {
     redisContext *context = raw;
     ERR_clear_error();
-    SSL *ssl = SSL_new(config->ctx);
+    SSL *ssl = SSL_new(context_of(config));
     if (!ssl) {
         char why[120];
         describe_openssl_error(why, sizeof why, "cannot create a TLS session");
@@ -162,21 +146,10 @@ rg_tls_session *rg_tls_connect(void *raw, rg_tls_config *config, const char *ser
         SSL_free(ssl);
         return NULL;
     }
-    rg_tls_session *session = malloc(sizeof *session);
-    if (!session) {
-        SSL_free(ssl);
-        set_error(context, REDIS_ERR_OOM, "TLS", "out of memory");
-        return NULL;
-    }
-    session->ssl = ssl;
-    return session;
+    return (rg_tls_session *)ssl;
 }
 
-void rg_tls_session_free(rg_tls_session *session) {
-    if (!session) return;
-    SSL_free(session->ssl);
-    free(session);
-}
+void rg_tls_session_free(rg_tls_session *session) { SSL_free(ssl_of(session)); }
 
 int rg_tls_flush(void *raw, rg_tls_session *session) {
     redisContext *context = raw;
@@ -185,9 +158,9 @@ int rg_tls_flush(void *raw, rg_tls_session *session) {
         size_t length = sdslen(context->obuf);
         int chunk = length > INT_MAX ? INT_MAX : (int)length;
         ERR_clear_error();
-        int written = SSL_write(session->ssl, context->obuf, chunk);
+        int written = SSL_write(ssl_of(session), context->obuf, chunk);
         if (written <= 0) {
-            set_io_error(context, session->ssl, written, "TLS write");
+            set_io_error(context, ssl_of(session), written, "TLS write");
             return REDIS_ERR;
         }
         if ((size_t)written == length) {
@@ -210,12 +183,12 @@ int rg_tls_read(void *raw, rg_tls_session *session, int wait) {
         fcntl(context->fd, F_SETFL, flags | O_NONBLOCK);
     }
     ERR_clear_error();
-    int count = SSL_read(session->ssl, buffer, sizeof buffer);
-    int kind = count > 0 ? SSL_ERROR_NONE : SSL_get_error(session->ssl, count);
+    int count = SSL_read(ssl_of(session), buffer, sizeof buffer);
+    int kind = count > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_of(session), count);
     if (!wait) fcntl(context->fd, F_SETFL, flags);
     if (count <= 0) {
         if (!wait && kind == SSL_ERROR_WANT_READ) return REDIS_OK;
-        set_io_error(context, session->ssl, count, "TLS read");
+        set_io_error(context, ssl_of(session), count, "TLS read");
         return REDIS_ERR;
     }
     if (redisReaderFeed(context->reader, buffer, (size_t)count) != REDIS_OK) {
@@ -240,19 +213,19 @@ int rg_tls_get_reply(void *raw, rg_tls_session *session, void **reply) {
     return REDIS_OK;
 }
 
-int rg_tls_pending(rg_tls_session *session) { return SSL_pending(session->ssl) > 0; }
+int rg_tls_pending(rg_tls_session *session) { return SSL_pending(ssl_of(session)) > 0; }
 
 int rg_tls_idle_broken(rg_tls_session *session) {
-    if (SSL_pending(session->ssl) > 0) return 1;
-    int fd = SSL_get_fd(session->ssl);
+    if (SSL_pending(ssl_of(session)) > 0) return 1;
+    int fd = SSL_get_fd(ssl_of(session));
     struct pollfd descriptor = {.fd = fd, .events = POLLIN, .revents = 0};
     if (poll(&descriptor, 1, 0) <= 0) return 0;
     int flags = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     ERR_clear_error();
     char byte;
-    int count = SSL_peek(session->ssl, &byte, 1);
-    int kind = count > 0 ? SSL_ERROR_NONE : SSL_get_error(session->ssl, count);
+    int count = SSL_peek(ssl_of(session), &byte, 1);
+    int kind = count > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_of(session), count);
     fcntl(fd, F_SETFL, flags);
     ERR_clear_error();
     return !(count <= 0 && kind == SSL_ERROR_WANT_READ);

@@ -8,9 +8,11 @@ import Synchronization
 /// committed since the last one or `atLeastEvery` has passed with any: it never waits for the writer or for
 /// readers. Not after every few commits: the first commit after a complete checkpoint starts the WAL over,
 /// and SQLite syncs the WAL's new header then (even at `synchronous = NORMAL`), which cost a paced
-/// publisher's 202 about half a millisecond whenever a checkpoint had run since the previous publish. SQLite starts the WAL over when a commit begins while every frame is checkpointed; under
-/// a steady stream of commits that may never be so (commits land while the checkpoint copies), and the
-/// WAL would grow with every write. So once the WAL holds `restartFrames` frames, one more passive
+/// publisher's 202 about 0.3 ms whenever a checkpoint had run since the previous publish.
+///
+/// SQLite starts the WAL over when a commit begins while every frame is checkpointed; under a steady stream
+/// of commits that may never be so (commits land while the checkpoint copies), and the WAL would grow with
+/// every write. So once the WAL holds `restartFrames` frames, one more passive
 /// checkpoint runs on the writer's own queue, between two commits, where what is left to copy is only what
 /// came since the pass before; the next commit then starts the WAL over.
 final class WALCheckpointer: Sendable {

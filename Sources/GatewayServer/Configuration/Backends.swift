@@ -52,20 +52,25 @@ enum Backends {
         } catch {
             throw ConfigurationProblem("REDIS_URL: \(error.description)")
         }
-        let settings = configuration.redisTLS
         guard url.tls != nil else {
             // TLS files with a plain URL are a mistake that would send the password in clear: say so.
-            if let first = settings.given.first {
+            if let first = configuration.redisTLS.givenSettings.first {
                 throw ConfigurationProblem("\(first) is set but REDIS_URL is redis:// (no TLS): use rediss:// or unset \(first)")
             }
             return url
         }
-        url.tls = RedisTLS(
-            caFile: settings.caFile,
-            certificateFile: settings.certificateFile,
-            keyFile: settings.keyFile,
-            serverName: settings.serverName
-        )
+        url.tls = configuration.redisTLS
         return url
+    }
+}
+
+extension RedisTLS {
+    /// The names of the `REDIS_TLS_*` settings that are given.
+    fileprivate var givenSettings: [String] {
+        let settings = [
+            ("REDIS_TLS_CA_FILE", caFile), ("REDIS_TLS_CERT_FILE", certificateFile), ("REDIS_TLS_KEY_FILE", keyFile),
+            ("REDIS_TLS_SERVER_NAME", serverName),
+        ]
+        return settings.compactMap { $0.1 == nil ? nil : $0.0 }
     }
 }

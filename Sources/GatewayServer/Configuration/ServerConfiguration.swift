@@ -18,7 +18,7 @@ public struct ServerConfiguration: Sendable {
     public var redisURL = "redis://127.0.0.1:6379"
     /// `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE`, `REDIS_TLS_KEY_FILE`, `REDIS_TLS_SERVER_NAME` (not in the
     /// reference): how a `rediss://` connection verifies Redis and shows itself.
-    public var redisTLS = RedisTLSSettings()
+    var redisTLS = RedisTLS()
     /// `REDIS_CONNECTIONS` (not in the reference): connections of the event log's pool (each pipelines).
     public var redisConnections = 4
     /// `REDIS_WAIT_REPLICAS` (not in the reference): replicas that must have an event before its 202 (`WAIT`).
@@ -214,21 +214,4 @@ public struct ConfigurationProblem: Error, Sendable, CustomStringConvertible {
     public let description: String
     /// Creates a problem.
     public init(_ description: String) { self.description = description }
-}
-
-/// The `REDIS_TLS_*` settings, as given (applied to a `rediss://` `REDIS_URL`).
-public struct RedisTLSSettings: Sendable {
-    public var caFile: String?
-    public var certificateFile: String?
-    public var keyFile: String?
-    public var serverName: String?
-
-    /// The names of the settings that are given.
-    var given: [String] {
-        let settings = [
-            ("REDIS_TLS_CA_FILE", caFile), ("REDIS_TLS_CERT_FILE", certificateFile), ("REDIS_TLS_KEY_FILE", keyFile),
-            ("REDIS_TLS_SERVER_NAME", serverName),
-        ]
-        return settings.compactMap { $0.1 == nil ? nil : $0.0 }
-    }
 }
