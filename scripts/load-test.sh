@@ -92,7 +92,10 @@ run() {
     local target=$1
     shift
     if [ "$target" = nchan ]; then start_nchan; else start_gateway; fi
-    "$generator" "$@" --target "$target" --url "$url" --secret "$secret" --pid "${server_pid:-0}" | tee "$work/out.txt" | grep -v '^RESULT'
+    # The server's pid: the gateway, or nginx's master (the generator adds its workers' CPU).
+    local pid=${server_pid:-0}
+    [ "$target" = nchan ] && pid=$(cat "$work/nchan/nginx.pid")
+    "$generator" "$@" --target "$target" --url "$url" --secret "$secret" --pid "$pid" | tee "$work/out.txt" | grep -v '^RESULT'
     grep '^RESULT' "$work/out.txt" | sed "s/^RESULT //; s/}\$/,\"scenario\":\"$scenario\"}/" >>"$results" || true
     stop_server
 }
@@ -120,7 +123,11 @@ for mode in "${modes[@]}"; do
             for target in "${targets[@]}"; do
                 scenario=publish-rtt-0; run "$target" latency --subscribers 0 --rate 50 --seconds 10 --publish single
                 scenario=publish-rtt-1000; run "$target" latency --subscribers 1000 --rate 50 --seconds 10 --publish single
-            done ;;
+            done
+            # The floor under both: the same client POSTing to nginx's static `return 200`, no server work behind it.
+            if [ "$with_nchan" = 1 ]; then
+                scenario=publish-rtt-floor; run nchan latency --subscribers 0 --rate 50 --seconds 10 --publish single --publish-path /nchan-health
+            fi ;;
         sweep)
             for rate in 10 50 100 200 400 800; do
                 publishers=$(( rate >= 200 ? rate / 100 : 1 ))

@@ -20,6 +20,7 @@ import Glibc
 //   idle    --connections 10000 --pid P [--hold S]  resident memory of the gateway per idle subscribed connection
 // --publish single|batch: one event per HTTP request (the CRM pattern) or batches (default; latency and fanout).
 // --publish-url URL: publish into another node than the subscribers' (--url), e.g. node A of a cluster.
+// --publish-path PATH: POST there instead (e.g. Nchan's /nchan-health, a static 200: the client's own round trip).
 // Events are published over HTTP and received over real WebSocket connections (raw sockets, see
 // RawSubscribers.swift), all on loopback.
 
@@ -36,6 +37,9 @@ struct Options {
     var publishMode = "batch"
     /// Where events are published; the subscribers' `url` when not given.
     var publishURL: String?
+    /// The path publishes are POSTed to instead of the target's publish endpoint: `/nchan-health` (nginx's
+    /// `return 200`) measures what the HTTP client and loopback cost with no server work behind them.
+    var publishPath: String?
     /// ingest and flat: concurrent publishers.
     var publishers = 16
     /// What is under test.
@@ -61,6 +65,7 @@ struct Options {
             case "--hold": hold = Int(value) ?? 0
             case "--publish": publishMode = value
             case "--publish-url": publishURL = value
+            case "--publish-path": publishPath = value
             case "--publishers":
                 publishers = Int(value) ?? publishers
                 publisherFlagGiven = true
@@ -105,6 +110,31 @@ func residentKiB(of pid: Int32) -> Int {
     return 0
 }
 
+/// CPU time (user and system) of process `pid` and of its children (Nchan's nginx workers), read from /proc;
+/// 0 without a pid.
+func serverCPUNanos(_ pid: Int32) -> Int64 {
+    guard pid > 0 else { return 0 }
+    var ticks: Int64 = 0
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let candidate = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { continue }
+        // After the command's closing parenthesis: state, ppid, ..., utime (11th), stime (12th).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, candidate == pid || Int32(fields[1]) == pid else { continue }
+        ticks += (Int64(fields[11]) ?? 0) + (Int64(fields[12]) ?? 0)
+    }
+    return ticks * 1_000_000_000 / Int64(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// CPU time (user and system) of this process so far.
+func ownCPUNanos() -> Int64 {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let user = Int64(usage.ru_utime.tv_sec) * 1_000_000_000 + Int64(usage.ru_utime.tv_usec) * 1000
+    return user + Int64(usage.ru_stime.tv_sec) * 1_000_000_000 + Int64(usage.ru_stime.tv_usec) * 1000
+}
+
 struct Claims: JWTPayload {
     var sub: String
     var company_id: String?
@@ -125,6 +155,10 @@ final class Tally: Sendable {
     let ready = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
     let latencies = Mutex<[Int64]>([])
+    /// Per event (keyed by its send time): the latency of its first and of its last delivery.
+    let spans = Mutex<[Int64: (first: Int64, last: Int64)]>([:])
+    /// CPU time of the receiving thread while it served the subscribers (set when it stops).
+    let receiverCPUNanos = Atomic<Int64>(0)
 }
 
 /// Publishes `count` events in batches of at most `batch`; each event carries its send time in `data.t`.
@@ -155,7 +189,8 @@ func publish(_ client: HTTPClient, url: String, token: String, count: Int, batch
 /// until the answer.
 func publishOne(_ client: HTTPClient, url: String, token: String, n: Int, target: Target) async throws -> Int64 {
     let sent = monotonicNanos()
-    var request = HTTPClientRequest(url: url + (target == .nchan ? "/pub/company123" : "/api/realtime/publish/"))
+    let path = options.publishPath ?? (target == .nchan ? "/pub/company123" : "/api/realtime/publish/")
+    var request = HTTPClientRequest(url: url + path)
     request.method = .POST
     request.headers.add(name: "Authorization", value: "Bearer \(token)")
     request.headers.add(name: "Content-Type", value: "application/json")
@@ -166,7 +201,8 @@ func publishOne(_ client: HTTPClient, url: String, token: String, n: Int, target
     )
     let response = try await client.execute(request, timeout: .seconds(30))
     _ = try await response.body.collect(upTo: 1 << 20)
-    guard response.status == .accepted || (target == .nchan && (200..<300).contains(response.status.code)) else {
+    let anySuccess = target == .nchan || options.publishPath != nil
+    guard response.status == .accepted || (anySuccess && (200..<300).contains(response.status.code)) else {
         fatalError("publish answered \(response.status)")
     }
     return monotonicNanos() - sent
@@ -331,6 +367,23 @@ do {
                 percentile(samples, 1.0)
             )
         )
+        // Where an event's time goes: until its first subscriber has it (the publish path), and until its last
+        // (the fan-out to every socket and the generator's reading of them).
+        let spans = tally.spans.withLock { $0.values }
+        let firsts = spans.map(\.first).sorted()
+        let lasts = spans.map(\.last).sorted()
+        print(
+            String(
+                format: "  per event: first delivery p50 %.2f ms, p99 %.2f ms; last delivery p50 %.2f ms, p99 %.2f ms",
+                percentile(firsts, 0.5),
+                percentile(firsts, 0.99),
+                percentile(lasts, 0.5),
+                percentile(lasts, 0.99)
+            )
+        )
+        // The generator's own share: the CPU its receiving thread spent per event (all of its subscribers' frames).
+        let receiverCPU = Double(tally.receiverCPUNanos.load(ordering: .relaxed)) / 1e6
+        print(String(format: "  generator's receiving thread: %.2f ms of CPU per event", receiverCPU / Double(max(1, ticks * perTick))))
         print(
             String(
                 format: "  publish->202 (HTTP round trip of the request) p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
@@ -346,6 +399,8 @@ do {
             "deliveries_per_second": Double(delivered) / max(lastedSeconds, Double(options.seconds)),
             "deliver_p50_ms": percentile(samples, 0.5), "deliver_p99_ms": percentile(samples, 0.99),
             "ack_p50_ms": percentile(roundTrips, 0.5), "ack_p99_ms": percentile(roundTrips, 0.99),
+            "first_p50_ms": percentile(firsts, 0.5), "last_p50_ms": percentile(lasts, 0.5),
+            "receiver_cpu_ms_per_event": receiverCPU / Double(max(1, ticks * perTick)),
         ])
     case "flat":
         // Single events flat out: `publishers` clients share `events` publishes, one event per request.
@@ -354,6 +409,8 @@ do {
         let next = Counter()
         let events = options.events
         let destination = options.target
+        let serverCPUAtStart = serverCPUNanos(options.pid)
+        let ownCPUAtStart = ownCPUNanos()
         let started = monotonicNanos()
         let trips = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for _ in 0..<options.publishers {
@@ -385,6 +442,8 @@ do {
             }
         }
         let finished = lastChange
+        let serverCPU = serverCPUNanos(options.pid) - serverCPUAtStart
+        let ownCPU = ownCPUNanos() - ownCPUAtStart
         await subscribers.shutdown()
         let delivered = tally.delivered.load(ordering: .relaxed)
         let samples = tally.latencies.withLock { $0 }.sorted()
@@ -406,11 +465,22 @@ do {
                 percentile(trips, 0.99)
             )
         )
+        // Where the two cores went: the server's CPU (with its worker processes) and the generator's.
+        let perDelivery = { (nanos: Int64) in Double(nanos) / Double(max(1, delivered)) / 1000 }
+        print(
+            String(
+                format: "  CPU per delivery: server %.2f us, generator %.2f us (its receiving thread %.2f us)",
+                perDelivery(serverCPU),
+                perDelivery(ownCPU),
+                perDelivery(tally.receiverCPUNanos.load(ordering: .relaxed))
+            )
+        )
         result([
             "mode": "flat", "target": options.target.rawValue, "subscribers": options.subscribers, "publishers": options.publishers,
             "expected": target, "delivered": delivered, "deliveries_per_second": Double(delivered) / seconds,
             "deliver_p50_ms": percentile(samples, 0.5), "deliver_p99_ms": percentile(samples, 0.99),
             "ack_p50_ms": percentile(trips, 0.5), "ack_p99_ms": percentile(trips, 0.99),
+            "server_cpu_us_per_delivery": perDelivery(serverCPU), "generator_cpu_us_per_delivery": perDelivery(ownCPU),
         ])
     case "ingest":
         // Flat out: `publishers` clients each send one event per request (or a batch of 100 with
