@@ -95,6 +95,7 @@ public struct GatewayApplication: Sendable {
         sessions.replayReservationBytes = Gateway.Configuration.replayReservation(outboxLimitBytes: configuration.outboxLimitBytes)
         // The fan-out queues a round's frames in the loop writers without draining; this starts the drains.
         sessions.startQueuedWrites = { LoopWriter.startAll() }
+        sessions.waitForStartedWrites = { limit in await LoopWriter.waitUntilWritten(atMost: limit) }
         gateway = Gateway(configuration: sessions, gate: gate, authenticator: authenticator, logger: logger)
         reloader = PolicyReloader(path: configuration.policyPath, compiler: compiler, gateway: gateway, sources: sources, logger: logger)
     }

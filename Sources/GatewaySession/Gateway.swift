@@ -39,6 +39,11 @@ public final class Gateway: Sendable {
         /// together, after the last of them. Under load that is several events, and each connection gets them
         /// in one write; an idle node hands over one event at a time, so nothing waits for a batch to fill.
         public var startQueuedWrites: @Sendable () -> Void = {}
+        /// Returns once the transport has written what was started (at most `limit` later). The pipeline's
+        /// delivery waits for it before fanning out its next hand-over: while the event loops are still writing,
+        /// the events appended meanwhile gather into one hand-over, and each connection gets them in one write.
+        /// An idle transport returns at once, so an idle node delays nothing.
+        public var waitForStartedWrites: @Sendable (_ limit: Duration) async -> Void = { _ in }
 
         /// The defaults.
         public init() {}
@@ -106,10 +111,15 @@ public final class Gateway: Sendable {
                 guard let self else { return }
                 openBatches.subtract(1, ordering: .relaxed)
                 configuration.startQueuedWrites()
-            }
+            },
+            delivered: { [weak self] in await self?.configuration.waitForStartedWrites(Self.writesPatience) }
         )
         try await gate.subscribe(deliver: { [weak self] event in await self?.fanOut(event) }, batches: batches)
     }
+
+    /// The longest a hand-over waits for the previous one's writes (a stalled event loop delays, never stops,
+    /// delivery).
+    static let writesPatience: Duration = .milliseconds(50)
 
     public func run() async throws {
         let gate = self.gate

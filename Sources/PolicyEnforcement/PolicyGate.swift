@@ -73,10 +73,17 @@ public final class PolicyGate: Sendable {
     public struct BatchBoundaries: Sendable {
         public var began: @Sendable () -> Void
         public var ended: @Sendable () -> Void
+        /// After every hand-over (one event or several): the pipeline hands over the next only when this returns.
+        public var delivered: @Sendable () async -> Void
 
-        public init(began: @escaping @Sendable () -> Void, ended: @escaping @Sendable () -> Void) {
+        public init(
+            began: @escaping @Sendable () -> Void,
+            ended: @escaping @Sendable () -> Void,
+            delivered: @escaping @Sendable () async -> Void = {}
+        ) {
             self.began = began
             self.ended = ended
+            self.delivered = delivered
         }
     }
 
@@ -101,9 +108,9 @@ public final class PolicyGate: Sendable {
         let batchHooks = self.batchHooks
         self.pipeline = EventPipeline(log: backends.log) { events in
             // Several events handed over at once (the fan-out was behind) are marked as one batch.
-            let batch = events.count > 1 && !announced ? batchHooks.hooks.withLock { $0 } : nil
+            let hooks = announced ? nil : batchHooks.hooks.withLock { $0 }
+            let batch = events.count > 1 ? hooks : nil
             batch?.began()
-            defer { batch?.ended() }
             for event in events {
                 // A log that announces its appends (Redis) published them in the append itself.
                 guard !announced else {
@@ -120,6 +127,9 @@ public final class PolicyGate: Sendable {
                     logger.error("event bus publish failed", metadata: [LogKey.event: "websocket.error", LogKey.error: "\(error)"])
                 }
             }
+            batch?.ended()
+            // The next hand-over waits for this one's writes: meanwhile appended events gather into it.
+            await hooks?.delivered()
         }
     }
 

@@ -146,6 +146,13 @@ final class LoopWriter: Sendable {
     private struct Pending {
         var frames: [(sink: ChannelFrameSink, item: Item)] = []
         var scheduled = false
+        /// Whether a drain is writing now.
+        var draining = false
+        /// ``waitUntilWritten(atMost:)``'s waiters, by number; resumed when no drain is running or scheduled.
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Each waiter's deadline on the loop, cancelled when the waiter is resumed before it.
+        var deadlines: [Int: Scheduled<Void>] = [:]
+        var lastWaiter = 0
     }
 
     private static let writers = NIOLockedValueBox<[ObjectIdentifier: LoopWriter]>([:])
@@ -181,6 +188,40 @@ final class LoopWriter: Sendable {
         for writer in writers.withLockedValue({ Array($0.values) }) { writer.start() }
     }
 
+    /// Returns once every loop writer has written what its drains were started with (drains running or
+    /// scheduled), or after `limit`; at once when no drain is under way.
+    static func waitUntilWritten(atMost limit: Duration) async {
+        for writer in writers.withLockedValue({ Array($0.values) }) { await writer.waitUntilWritten(atMost: limit) }
+    }
+
+    private func waitUntilWritten(atMost limit: Duration) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiter = pending.withLock { pending -> Int? in
+                guard pending.scheduled || pending.draining else { return nil }
+                pending.lastWaiter += 1
+                pending.waiters[pending.lastWaiter] = continuation
+                return pending.lastWaiter
+            }
+            guard let waiter else { return continuation.resume() }
+            // The deadline's future completes when it passes, when it is cancelled, and when the loop shuts down
+            // (then nothing else would resume the waiter).
+            let deadline = eventLoop.scheduleTask(in: .nanoseconds(Int64(limit / .nanoseconds(1)))) {}
+            deadline.futureResult.whenComplete { _ in self.resume(waiter) }
+            pending.withLock { pending in
+                if pending.waiters[waiter] != nil { pending.deadlines[waiter] = deadline }
+            }
+        }
+    }
+
+    /// Resumes one waiter, unless it was resumed already.
+    private func resume(_ waiter: Int) {
+        let continuation = pending.withLock { pending in
+            pending.deadlines.removeValue(forKey: waiter)
+            return pending.waiters.removeValue(forKey: waiter)
+        }
+        continuation?.resume()
+    }
+
     private func start() {
         let schedule = pending.withLock { pending -> Bool in
             if pending.scheduled || pending.frames.isEmpty { return false }
@@ -193,8 +234,22 @@ final class LoopWriter: Sendable {
     private func drain() {
         let frames = pending.withLock { pending -> [(sink: ChannelFrameSink, item: Item)] in
             pending.scheduled = false
+            pending.draining = true
             defer { pending.frames.removeAll(keepingCapacity: true) }
             return pending.frames
+        }
+        defer {
+            let (waiters, deadlines) = pending.withLock { pending -> ([CheckedContinuation<Void, Never>], [Scheduled<Void>]) in
+                pending.draining = false
+                guard !pending.scheduled, !pending.waiters.isEmpty else { return ([], []) }
+                defer {
+                    pending.waiters.removeAll()
+                    pending.deadlines.removeAll()
+                }
+                return (Array(pending.waiters.values), Array(pending.deadlines.values))
+            }
+            for deadline in deadlines { deadline.cancel() }
+            for waiter in waiters { waiter.resume() }
         }
         // A fan-out hands every subscriber of one redaction view the same payload buffer: it is framed once
         // per drain (header and payload in one buffer, one iovec) and written at the head of each pipeline.
