@@ -17,57 +17,88 @@ struct DeliveryRoundTests {
         let steps = Mutex<[String]>([])
         let firstArrived = Atomic<Bool>(false)
         let release = Atomic<Bool>(false)
+
+        func record(_ step: String) { steps.withLock { $0.append(step) } }
+
+        /// Holds the first caller until the test sets `release`; later callers pass.
+        func holdFirst() async {
+            guard !firstArrived.exchange(true, ordering: .relaxed) else { return }
+            while !release.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(1)) }
+        }
+
+        /// Waits until `count` steps were recorded.
+        func waitForSteps(_ count: Int) async throws {
+            while steps.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(1)) }
+        }
+
+        func waitForFirst() async throws {
+            while !firstArrived.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(1)) }
+        }
     }
 
     @Test("events appended while the fan-out was busy are one round, in log order; a lone event is not a round")
     func roundsWhileBusy() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rounds-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let log = try SQLiteEventLog(path: folder + "/events.sqlite")
-        defer { try? log.closeNow() }
-        let gate = PolicyGate(
-            configuration: PolicyGate.Configuration(region: "us-east-1"),
-            policy: try GateHarness.compiled(),
-            backends: BackendSet(kind: .memory, log: log, bus: MemoryEventBus(), limits: MemoryRateLimitStore(clock: ContinuousClock())),
-            logger: Logger(label: "rounds-test")
-        )
         let trace = Trace()
-        let batches = PolicyGate.BatchBoundaries(
-            began: { trace.steps.withLock { $0.append("began") } },
-            ended: { trace.steps.withLock { $0.append("ended") } }
-        )
-        try await gate.subscribe(
+        let batches = PolicyGate.BatchBoundaries(began: { trace.record("began") }, ended: { trace.record("ended") })
+        try await Self.withPipeline(
             deliver: { event in
-                trace.steps.withLock { $0.append(String(event.position)) }
+                trace.record(String(event.position))
                 // The first event holds the fan-out until the test has appended the others behind it.
-                if !trace.firstArrived.exchange(true, ordering: .relaxed) {
-                    while !trace.release.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(1)) }
-                }
+                await trace.holdFirst()
             },
-            batches: batches
+            batches: batches,
+            body: { gate in
+                var positions: [String] = []
+                positions.append(try await Self.publish(gate))
+                try await trace.waitForFirst()
+                // Appended one by one (each its own batch) while the fan-out is held.
+                for _ in 0..<5 { positions.append(try await Self.publish(gate)) }
+                trace.release.store(true, ordering: .relaxed)
+                try await trace.waitForSteps(8)
+                // Idle again: the next event comes alone, outside any round.
+                positions.append(try await Self.publish(gate))
+                try await trace.waitForSteps(9)
+                #expect(trace.steps.withLock { $0 } == [positions[0], "began"] + positions[1...5] + ["ended", positions[6]])
+            }
         )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await gate.runPipeline() }
-            defer { gate.stop() }
-            var positions: [String] = []
-            positions.append(try await Self.publish(gate))
-            while !trace.firstArrived.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(1)) }
-            // Appended one by one (each its own batch) while the fan-out is held.
-            for _ in 0..<5 { positions.append(try await Self.publish(gate)) }
-            trace.release.store(true, ordering: .relaxed)
-            while trace.steps.withLock({ $0.count }) < 8 { try await Task.sleep(for: .milliseconds(1)) }
-            // Idle again: the next event comes alone, outside any round.
-            positions.append(try await Self.publish(gate))
-            while trace.steps.withLock({ $0.count }) < 9 { try await Task.sleep(for: .milliseconds(1)) }
-            #expect(trace.steps.withLock { $0 } == [positions[0], "began"] + positions[1...5] + ["ended", positions[6]])
-            gate.stop()
-            try await group.waitForAll()
-        }
     }
 
     @Test("the next hand-over waits until the transport wrote the one before; events appended meanwhile are one round")
     func handOverWaitsForWrites() async throws {
+        let trace = Trace()
+        let batches = PolicyGate.BatchBoundaries(
+            began: { trace.record("began") },
+            ended: { trace.record("ended") },
+            delivered: {
+                trace.record("written")
+                // The first hand-over's writes "take" until the test has appended the others behind it.
+                await trace.holdFirst()
+            }
+        )
+        try await Self.withPipeline(
+            deliver: { event in trace.record(String(event.position)) },
+            batches: batches,
+            body: { gate in
+                var positions: [String] = []
+                positions.append(try await Self.publish(gate))
+                try await trace.waitForFirst()
+                // Each published alone, answered at once (durable), while the first one's writes are under way.
+                for _ in 0..<4 { positions.append(try await Self.publish(gate)) }
+                #expect(trace.steps.withLock { $0 } == [positions[0], "written"])
+                trace.release.store(true, ordering: .relaxed)
+                try await trace.waitForSteps(9)
+                #expect(trace.steps.withLock { $0 } == [positions[0], "written", "began"] + positions[1...4] + ["ended", "written"])
+            }
+        )
+    }
+
+    /// A gate over a fresh SQLite log and the memory bus, its fan-out `deliver` with `batches`; the pipeline runs
+    /// while `body` does.
+    static func withPipeline(
+        deliver: @escaping @Sendable (StoredEvent) async -> Void,
+        batches: PolicyGate.BatchBoundaries,
+        body: (PolicyGate) async throws -> Void
+    ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rounds-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -79,31 +110,11 @@ struct DeliveryRoundTests {
             backends: BackendSet(kind: .memory, log: log, bus: MemoryEventBus(), limits: MemoryRateLimitStore(clock: ContinuousClock())),
             logger: Logger(label: "rounds-test")
         )
-        let trace = Trace()
-        let batches = PolicyGate.BatchBoundaries(
-            began: { trace.steps.withLock { $0.append("began") } },
-            ended: { trace.steps.withLock { $0.append("ended") } },
-            delivered: {
-                trace.steps.withLock { $0.append("written") }
-                // The first hand-over's writes "take" until the test has appended the others behind it.
-                if !trace.firstArrived.exchange(true, ordering: .relaxed) {
-                    while !trace.release.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(1)) }
-                }
-            }
-        )
-        try await gate.subscribe(deliver: { event in trace.steps.withLock { $0.append(String(event.position)) } }, batches: batches)
+        try await gate.subscribe(deliver: deliver, batches: batches)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await gate.runPipeline() }
             defer { gate.stop() }
-            var positions: [String] = []
-            positions.append(try await Self.publish(gate))
-            while !trace.firstArrived.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(1)) }
-            // Each published alone, answered at once (durable), while the first one's writes are under way.
-            for _ in 0..<4 { positions.append(try await Self.publish(gate)) }
-            #expect(trace.steps.withLock { $0 } == [positions[0], "written"])
-            trace.release.store(true, ordering: .relaxed)
-            while trace.steps.withLock({ $0.count }) < 9 { try await Task.sleep(for: .milliseconds(1)) }
-            #expect(trace.steps.withLock { $0 } == [positions[0], "written", "began"] + positions[1...4] + ["ended", "written"])
+            try await body(gate)
             gate.stop()
             try await group.waitForAll()
         }

@@ -149,10 +149,14 @@ final class LoopWriter: Sendable {
         /// Whether a drain is writing now.
         var draining = false
         /// ``waitUntilWritten(atMost:)``'s waiters, by number; resumed when no drain is running or scheduled.
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        /// Each waiter's deadline on the loop, cancelled when the waiter is resumed before it.
-        var deadlines: [Int: Scheduled<Void>] = [:]
+        var waiters: [Int: Waiter] = [:]
         var lastWaiter = 0
+    }
+
+    /// A caller of ``waitUntilWritten(atMost:)`` and its deadline on the loop (cancelled when it is resumed first).
+    private struct Waiter {
+        var continuation: CheckedContinuation<Void, Never>
+        var deadline: Scheduled<Void>?
     }
 
     private static let writers = NIOLockedValueBox<[ObjectIdentifier: LoopWriter]>([:])
@@ -199,7 +203,7 @@ final class LoopWriter: Sendable {
             let waiter = pending.withLock { pending -> Int? in
                 guard pending.scheduled || pending.draining else { return nil }
                 pending.lastWaiter += 1
-                pending.waiters[pending.lastWaiter] = continuation
+                pending.waiters[pending.lastWaiter] = Waiter(continuation: continuation)
                 return pending.lastWaiter
             }
             guard let waiter else { return continuation.resume() }
@@ -208,18 +212,14 @@ final class LoopWriter: Sendable {
             let deadline = eventLoop.scheduleTask(in: .nanoseconds(Int64(limit / .nanoseconds(1)))) {}
             deadline.futureResult.whenComplete { _ in self.resume(waiter) }
             pending.withLock { pending in
-                if pending.waiters[waiter] != nil { pending.deadlines[waiter] = deadline }
+                pending.waiters[waiter]?.deadline = deadline
             }
         }
     }
 
     /// Resumes one waiter, unless it was resumed already.
     private func resume(_ waiter: Int) {
-        let continuation = pending.withLock { pending in
-            pending.deadlines.removeValue(forKey: waiter)
-            return pending.waiters.removeValue(forKey: waiter)
-        }
-        continuation?.resume()
+        pending.withLock { $0.waiters.removeValue(forKey: waiter) }?.continuation.resume()
     }
 
     private func start() {
@@ -239,17 +239,16 @@ final class LoopWriter: Sendable {
             return pending.frames
         }
         defer {
-            let (waiters, deadlines) = pending.withLock { pending -> ([CheckedContinuation<Void, Never>], [Scheduled<Void>]) in
+            let waiters = pending.withLock { pending -> [Waiter] in
                 pending.draining = false
-                guard !pending.scheduled, !pending.waiters.isEmpty else { return ([], []) }
-                defer {
-                    pending.waiters.removeAll()
-                    pending.deadlines.removeAll()
-                }
-                return (Array(pending.waiters.values), Array(pending.deadlines.values))
+                guard !pending.scheduled, !pending.waiters.isEmpty else { return [] }
+                defer { pending.waiters.removeAll() }
+                return Array(pending.waiters.values)
             }
-            for deadline in deadlines { deadline.cancel() }
-            for waiter in waiters { waiter.resume() }
+            for waiter in waiters {
+                waiter.deadline?.cancel()
+                waiter.continuation.resume()
+            }
         }
         // A fan-out hands every subscriber of one redaction view the same payload buffer: it is framed once
         // per drain (header and payload in one buffer, one iovec) and written at the head of each pipeline.
